@@ -1,0 +1,271 @@
+// Strict request-body readers and response encoders for the HTTP API.
+#include "api/json_codec.h"
+
+#include <cctype>
+
+namespace vault::api {
+namespace {
+
+using nlohmann::json;
+
+// A field name is echoed in an error only when it looks like a schema name.
+std::string FieldLabel(std::string_view name) {
+  if (name.empty() || name.size() > 32) return "an unknown field";
+  for (char c : name) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_') return "an unknown field";
+  }
+  return "unknown field '" + std::string(name) + "'";
+}
+
+// Depth of nested arrays/objects, scanning strings correctly; stops early past the limit.
+bool DepthWithin(std::string_view text, std::size_t limit) {
+  std::size_t depth = 0;
+  bool in_string = false;
+  bool escaped = false;
+  for (char c : text) {
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > limit) return false;
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return true;
+}
+
+Status Missing(const char* field) {
+  return InvalidArgument(std::string("missing required field '") + field + "'");
+}
+
+const json* Lookup(const json& obj, const char* field) {
+  auto it = obj.find(field);
+  if (it == obj.end() || it->is_null()) return nullptr;
+  return &*it;
+}
+
+}  // namespace
+
+StatusOr<json> ParseJsonObject(std::string_view body) {
+  if (body.empty()) return InvalidArgument("a JSON object body is required");
+  if (!DepthWithin(body, kMaxJsonDepth)) {
+    return InvalidArgument("request body nests deeper than " + std::to_string(kMaxJsonDepth));
+  }
+  json parsed = json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false);
+  if (parsed.is_discarded()) return InvalidArgument("request body is not valid JSON");
+  if (!parsed.is_object()) return InvalidArgument("request body must be a JSON object");
+  return parsed;
+}
+
+Status RejectUnknownFields(const json& obj, std::initializer_list<std::string_view> allowed) {
+  for (auto it = obj.begin(); it != obj.end(); ++it) {
+    bool known = false;
+    for (std::string_view name : allowed) known = known || it.key() == name;
+    if (!known) return InvalidArgument("request body has " + FieldLabel(it.key()));
+  }
+  return Status::Ok();
+}
+
+Status ReadString(const json& obj, const char* field, bool required, std::size_t max_bytes,
+                  std::optional<std::string>* out) {
+  out->reset();
+  const json* v = Lookup(obj, field);
+  if (v == nullptr) return required ? Missing(field) : Status::Ok();
+  if (!v->is_string())
+    return InvalidArgument(std::string("field '") + field + "' must be a string");
+  const auto& s = v->get_ref<const std::string&>();
+  if (s.size() > max_bytes) {
+    return InvalidArgument(std::string("field '") + field + "' is longer than " +
+                           std::to_string(max_bytes) + " bytes");
+  }
+  *out = s;
+  return Status::Ok();
+}
+
+Status ReadTime(const json& obj, const char* field, bool required,
+                std::optional<UnixSeconds>* out) {
+  out->reset();
+  std::optional<std::string> text;
+  VAULT_RETURN_IF_ERROR(ReadString(obj, field, required, 64, &text));
+  if (!text) return Status::Ok();
+  *out = ParseRfc3339(*text);
+  if (!*out) {
+    return InvalidArgument(std::string("field '") + field + "' must be an RFC 3339 time");
+  }
+  return Status::Ok();
+}
+
+Status ReadStringList(const json& obj, const char* field, bool required, std::size_t max_items,
+                      std::size_t max_item_bytes, std::optional<std::vector<std::string>>* out) {
+  out->reset();
+  const json* v = Lookup(obj, field);
+  if (v == nullptr) return required ? Missing(field) : Status::Ok();
+  const std::string type_error = std::string("field '") + field + "' must be an array of strings";
+  if (!v->is_array()) return InvalidArgument(type_error);
+  if (v->size() > max_items) {
+    return InvalidArgument(std::string("field '") + field + "' has more than " +
+                           std::to_string(max_items) + " items");
+  }
+  std::vector<std::string> items;
+  for (const json& item : *v) {
+    if (!item.is_string()) return InvalidArgument(type_error);
+    const auto& s = item.get_ref<const std::string&>();
+    if (s.empty() || s.size() > max_item_bytes) {
+      return InvalidArgument(std::string("field '") + field + "' has an empty or over-long item");
+    }
+    items.push_back(s);
+  }
+  *out = std::move(items);
+  return Status::Ok();
+}
+
+std::string DumpJson(const json& j) {
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+json TimeJson(UnixSeconds t) { return FormatRfc3339(t); }
+
+json RetainUntilJson(UnixSeconds t) { return t == 0 ? json(nullptr) : TimeJson(t); }
+
+json OptionalTimeJson(const std::optional<UnixSeconds>& t) {
+  return t ? TimeJson(*t) : json(nullptr);
+}
+
+json RecordJson(const RecordView& r) {
+  json j = {
+      {"subject_id", r.subject_id},
+      {"category", r.category},
+      {"record_id", r.record_id},
+      {"version", r.version},
+      {"data", r.data},
+      {"created_at", TimeJson(r.created_at)},
+      {"updated_at", TimeJson(r.updated_at)},
+      {"retain_until", RetainUntilJson(r.retain_until)},
+  };
+  if (r.event_time) j["event_time"] = TimeJson(*r.event_time);
+  return j;
+}
+
+json PutResultJson(const std::string& subject_id, const std::string& category,
+                   const std::string& record_id, const PutResult& r) {
+  return {
+      {"subject_id", subject_id},
+      {"category", category},
+      {"record_id", record_id},
+      {"version", r.version},
+      {"retain_until", RetainUntilJson(r.retain_until)},
+  };
+}
+
+json HoldJson(const HoldView& h) {
+  return {
+      {"hold_id", h.hold_id},
+      {"reason", h.reason},
+      {"placed_at", TimeJson(h.placed_at)},
+      {"until", OptionalTimeJson(h.until)},
+  };
+}
+
+json ErasureJson(const ErasureView& e) {
+  return {
+      {"erasure_id", e.erasure_id},
+      {"state", e.state},
+      {"mode", e.mode},
+      {"requested_at", TimeJson(e.requested_at)},
+      {"execute_at", TimeJson(e.execute_at)},
+      {"completed_at", OptionalTimeJson(e.completed_at)},
+      {"blocked_by_hold", e.blocked_by_hold},
+      {"receipt", e.receipt.is_null() ? json(nullptr) : e.receipt},
+  };
+}
+
+json SubjectJson(const SubjectSummary& s) {
+  json categories = json::array();
+  for (const auto& [name, count] : s.records_by_category) {
+    categories.push_back({{"category", name}, {"records", count}});
+  }
+  json holds = json::array();
+  for (const HoldView& h : s.legal_holds) holds.push_back(HoldJson(h));
+  return {
+      {"subject_id", s.subject_id},
+      {"state", SubjectStateName(s.state)},
+      {"categories", std::move(categories)},
+      {"restricted", s.restricted},
+      {"legal_holds", std::move(holds)},
+      {"erasure", s.erasure ? ErasureJson(*s.erasure) : json(nullptr)},
+  };
+}
+
+namespace {
+
+json RetentionJson(const Retention& r) {
+  switch (r.kind) {
+    case Retention::Kind::kUntilErasure:
+      return "until_erasure";
+    case Retention::Kind::kAfterEvent:
+      return {{"after_event", r.period.ToString()}};
+    case Retention::Kind::kAfterCollection:
+      return {{"after_collection", r.period.ToString()}};
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+json PolicyJson(const Policy& p) {
+  json categories = json::object();
+  for (const auto& [name, c] : p.categories) {
+    json index = json::object();
+    for (const IndexedField& f : c.index) index[f.name] = {{"unique", f.unique}};
+    json cat = {
+        {"legal_basis", LegalBasisName(c.legal_basis)},
+        {"purposes", c.purposes},
+        {"retention", RetentionJson(c.retention)},
+        {"survives_erasure", c.survives_erasure},
+        {"index", std::move(index)},
+    };
+    if (c.consent_purpose) cat["consent_purpose"] = *c.consent_purpose;
+    if (c.on_consent_withdrawal) cat["on_consent_withdrawal"] = c.on_consent_withdrawal->ToString();
+    if (!c.description.empty()) cat["description"] = c.description;
+    categories[name] = std::move(cat);
+  }
+  return {
+      {"version", p.version},
+      {"erasure", {{"grace", p.erasure_grace.ToString()}}},
+      {"keys", {{"epoch", p.epoch.ToString()}, {"horizon", p.horizon.ToString()}}},
+      {"passwords",
+       {{"argon2id",
+         {{"memory_kib", p.argon2.memory_kib},
+          {"iterations", p.argon2.iterations},
+          {"parallelism", p.argon2.parallelism}}}}},
+      {"audit", {{"retention", p.audit_retention.ToString()}}},
+      {"cipher", p.cipher},
+      {"source_sha256", p.source_sha256},
+      {"categories", std::move(categories)},
+  };
+}
+
+json AuditEntryJson(const AuditEntry& e) {
+  return {
+      {"seq", e.seq},
+      {"at", TimeJson(e.at)},
+      {"actor", e.actor},
+      {"action", e.action},
+      {"subject_ref", e.subject_ref},
+      {"category", e.category},
+      {"outcome", e.outcome},
+      {"hash", e.hash},
+  };
+}
+
+}  // namespace vault::api

@@ -1,0 +1,54 @@
+// The API's one JSON codec: strict readers for request bodies and writers for engine views.
+// Readers name the offending field in their errors, never its value.
+#pragma once
+
+#include <cstddef>
+#include <initializer_list>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "vault/vault.h"
+
+namespace vault::api {
+
+// Largest nesting of arrays/objects accepted in a request body (serializers recurse).
+inline constexpr std::size_t kMaxJsonDepth = 64;
+inline constexpr std::size_t kMaxReasonBytes = 1024;
+
+// Parses a request body that must be one JSON object. Errors are kInvalidArgument and
+// never quote the input.
+StatusOr<nlohmann::json> ParseJsonObject(std::string_view body);
+
+// REQUIRES: obj.is_object(). Refuses fields outside `allowed`.
+Status RejectUnknownFields(const nlohmann::json& obj,
+                           std::initializer_list<std::string_view> allowed);
+
+// Each reader leaves *out empty when the field is absent or null and !required.
+Status ReadString(const nlohmann::json& obj, const char* field, bool required,
+                  std::size_t max_bytes, std::optional<std::string>* out);
+Status ReadTime(const nlohmann::json& obj, const char* field, bool required,
+                std::optional<UnixSeconds>* out);
+Status ReadStringList(const nlohmann::json& obj, const char* field, bool required,
+                      std::size_t max_items, std::size_t max_item_bytes,
+                      std::optional<std::vector<std::string>>* out);
+
+// Serializes for a response body; invalid UTF-8 is replaced, never thrown on.
+std::string DumpJson(const nlohmann::json& j);
+
+nlohmann::json TimeJson(UnixSeconds t);         // RFC 3339 string
+nlohmann::json RetainUntilJson(UnixSeconds t);  // null when 0 (until erasure)
+nlohmann::json OptionalTimeJson(const std::optional<UnixSeconds>& t);
+
+nlohmann::json RecordJson(const RecordView& r);
+nlohmann::json PutResultJson(const std::string& subject_id, const std::string& category,
+                             const std::string& record_id, const PutResult& r);
+nlohmann::json HoldJson(const HoldView& h);
+nlohmann::json ErasureJson(const ErasureView& e);
+nlohmann::json SubjectJson(const SubjectSummary& s);
+nlohmann::json PolicyJson(const Policy& p);
+nlohmann::json AuditEntryJson(const AuditEntry& e);
+
+}  // namespace vault::api

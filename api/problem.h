@@ -1,0 +1,30 @@
+// RFC 9457 problem+json: the one place vault::Status codes become HTTP error responses.
+#pragma once
+
+#include <string>
+
+#include "vault/status.h"
+
+namespace httplib {
+struct Response;
+}
+
+namespace vault::api {
+
+inline constexpr const char* kProblemContentType = "application/problem+json";
+
+// HTTP status for an engine code (kOk maps to 200).
+int HttpStatusFor(Code code);
+
+// Writes {"type","title","status","detail"} with Content-Type application/problem+json.
+// detail must never contain request values or personal data; callers pass fixed text.
+void WriteProblem(httplib::Response& res, int http_status, const std::string& detail);
+
+// Writes the problem for a non-OK engine Status. Internal and data-loss errors get a
+// generic detail so that internals never reach a client; 401 adds WWW-Authenticate.
+void WriteStatusProblem(httplib::Response& res, const Status& status);
+
+// True if res already carries a problem+json body (so error handlers leave it alone).
+bool HasProblemBody(const httplib::Response& res);
+
+}  // namespace vault::api

@@ -1,0 +1,19 @@
+// Route groups of the API; each adds its routes to the router. New groups (passwords,
+// lookup, consents, restriction, export) slot in as further Add*Routes functions.
+#pragma once
+
+#include "api/router.h"
+#include "vault/vault.h"
+
+namespace vault::api {
+
+void AddRecordRoutes(Router& router, Vault* vault);
+void AddRightsRoutes(Router& router, Vault* vault);
+void AddAdminRoutes(Router& router, Vault* vault);  // policy, tokens, epochs, sweep, audit
+
+// Purpose limitation for an app caller; unknown category -> kPolicyViolation.
+Status CheckCategoryAccess(const Vault& vault, const Principal& caller,
+                           const std::string& category);
+ReadOptions ReadOptionsFor(const Principal& caller);
+
+}  // namespace vault::api

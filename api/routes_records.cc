@@ -1,0 +1,106 @@
+// Records: PUT/GET/list/DELETE under a subject, and the subject summary.
+#include <optional>
+#include <string>
+
+#include "api/json_codec.h"
+#include "api/routes.h"
+
+namespace vault::api {
+namespace {
+
+using nlohmann::json;
+
+const std::vector<Role> kRecordRoles = {Role::kApp, Role::kDpo, Role::kAdmin};
+
+StatusOr<Reply> PutRecord(Vault* vault, RequestContext& ctx) {
+  const Principal& caller = ctx.Caller();
+  VAULT_RETURN_IF_ERROR(RejectUnknownFields(ctx.body, {"data", "event_time"}));
+  auto data = ctx.body.find("data");
+  if (data == ctx.body.end() || data->is_null()) {
+    return InvalidArgument("missing required field 'data'");
+  }
+  if (!data->is_object()) return InvalidArgument("field 'data' must be an object");
+  std::optional<UnixSeconds> event_time;
+  VAULT_RETURN_IF_ERROR(ReadTime(ctx.body, "event_time", false, &event_time));
+  const std::string& sid = ctx.Param("sid");
+  const std::string& category = ctx.Param("category");
+  const std::string& rid = ctx.Param("rid");
+  VAULT_RETURN_IF_ERROR(CheckCategoryAccess(*vault, caller, category));
+  VAULT_ASSIGN_OR_RETURN(PutResult put,
+                         vault->PutRecord(caller.actor, sid, category, rid, *data, event_time));
+  return Reply::Json(put.created ? 201 : 200, PutResultJson(sid, category, rid, put));
+}
+
+StatusOr<Reply> GetRecord(Vault* vault, RequestContext& ctx) {
+  const Principal& caller = ctx.Caller();
+  const std::string& category = ctx.Param("category");
+  VAULT_RETURN_IF_ERROR(CheckCategoryAccess(*vault, caller, category));
+  VAULT_ASSIGN_OR_RETURN(RecordView record,
+                         vault->GetRecord(caller.actor, ctx.Param("sid"), category,
+                                          ctx.Param("rid"), ReadOptionsFor(caller)));
+  return Reply::Json(200, RecordJson(record));
+}
+
+StatusOr<Reply> ListRecords(Vault* vault, RequestContext& ctx) {
+  const Principal& caller = ctx.Caller();
+  const std::string& category = ctx.Param("category");
+  VAULT_RETURN_IF_ERROR(CheckCategoryAccess(*vault, caller, category));
+  VAULT_ASSIGN_OR_RETURN(
+      std::vector<RecordView> records,
+      vault->ListRecords(caller.actor, ctx.Param("sid"), category, ReadOptionsFor(caller)));
+  json list = json::array();
+  for (const RecordView& r : records) list.push_back(RecordJson(r));
+  return Reply::Json(200, {{"records", std::move(list)}});
+}
+
+StatusOr<Reply> DeleteRecord(Vault* vault, RequestContext& ctx) {
+  const Principal& caller = ctx.Caller();
+  const std::string& category = ctx.Param("category");
+  VAULT_RETURN_IF_ERROR(CheckCategoryAccess(*vault, caller, category));
+  VAULT_RETURN_IF_ERROR(
+      vault->DeleteRecord(caller.actor, ctx.Param("sid"), category, ctx.Param("rid")));
+  return Reply::NoContent();
+}
+
+StatusOr<Reply> GetSubject(Vault* vault, RequestContext& ctx) {
+  VAULT_ASSIGN_OR_RETURN(SubjectSummary summary,
+                         vault->GetSubject(ctx.Caller().actor, ctx.Param("sid")));
+  return Reply::Json(200, SubjectJson(summary));
+}
+
+}  // namespace
+
+Status CheckCategoryAccess(const Vault& vault, const Principal& caller,
+                           const std::string& category) {
+  const Policy& policy = vault.policy();
+  const Category* c = policy.Find(category);
+  if (c == nullptr) return PolicyViolation("the category is not declared in the policy");
+  if (caller.token.role == Role::kApp && !policy.PurposeAllows(*c, caller.token.purposes)) {
+    return Status(Code::kPermissionDenied,
+                  "none of the token's purposes is a purpose of this category");
+  }
+  return Status::Ok();
+}
+
+ReadOptions ReadOptionsFor(const Principal& caller) {
+  ReadOptions opts;
+  opts.privileged = caller.token.role == Role::kDpo || caller.token.role == Role::kAdmin;
+  return opts;
+}
+
+void AddRecordRoutes(Router& router, Vault* vault) {
+  const Access access = Access::Roles(kRecordRoles);
+  const std::string record = "/v1/subjects/{sid}/records/{category}/{rid}";
+  router.Add({"PUT", record, access, BodyKind::kJsonObject,
+              [vault](RequestContext& ctx) { return PutRecord(vault, ctx); }});
+  router.Add({"GET", record, access, BodyKind::kNone,
+              [vault](RequestContext& ctx) { return GetRecord(vault, ctx); }});
+  router.Add({"DELETE", record, access, BodyKind::kNone,
+              [vault](RequestContext& ctx) { return DeleteRecord(vault, ctx); }});
+  router.Add({"GET", "/v1/subjects/{sid}/records/{category}", access, BodyKind::kNone,
+              [vault](RequestContext& ctx) { return ListRecords(vault, ctx); }});
+  router.Add({"GET", "/v1/subjects/{sid}", access, BodyKind::kNone,
+              [vault](RequestContext& ctx) { return GetSubject(vault, ctx); }});
+}
+
+}  // namespace vault::api

@@ -1,0 +1,258 @@
+// Spawns the real binary (posix_spawn), waits for its port file, and speaks HTTP to it.
+#include "harness.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+extern char** environ;
+
+namespace vault::e2e {
+namespace {
+
+namespace fs = std::filesystem;
+
+pid_t Spawn(const std::vector<std::string>& args, const std::string& out_path,
+            const std::string& err_path) {
+  std::vector<std::string> argv_store = {VAULT_BINARY};
+  argv_store.insert(argv_store.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (std::string& a : argv_store) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                   0600);
+  posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                   0600);
+  // The binary must use the root key files the tests create, not one from the environment.
+  unsetenv("VAULT_ROOT_KEY");
+  pid_t pid = -1;
+  const int rc = posix_spawn(&pid, VAULT_BINARY, &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) throw std::runtime_error("posix_spawn failed");
+  return pid;
+}
+
+int ExitCodeOf(int wstatus) { return WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1; }
+
+}  // namespace
+
+TempDir::TempDir() {
+  const char* base = std::getenv("TMPDIR");
+  std::string tmpl = std::string(base != nullptr && *base ? base : "/tmp") + "/vault-e2e-XXXXXX";
+  if (mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+  path_ = tmpl;
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  fs::remove_all(path_, ec);
+}
+
+void WriteFile(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+CliResult RunVault(const std::vector<std::string>& args) {
+  TempDir io;
+  const std::string out = io.Join("out"), err = io.Join("err");
+  const pid_t pid = Spawn(args, out, err);
+  int wstatus = 0;
+  waitpid(pid, &wstatus, 0);
+  return CliResult{ExitCodeOf(wstatus), ReadFile(out), ReadFile(err)};
+}
+
+std::string GraceZeroPolicyYaml() {
+  return R"(version: 1
+erasure: {grace: 0d}
+keys: {epoch: 1d, horizon: 31d}
+audit: {retention: 90d}
+categories:
+  account:
+    legal_basis: contract
+    purposes: [service, support]
+    retention: until_erasure
+    survives_erasure: false
+    index: {email: {unique: true}}
+  billing:
+    legal_basis: legal_obligation
+    purposes: [billing]
+    retention: {after_event: 7y}
+    survives_erasure: true
+  marketing:
+    legal_basis: consent
+    consent_purpose: marketing
+    purposes: [marketing]
+    retention: until_erasure
+    on_consent_withdrawal: 30d
+)";
+}
+
+json HttpResult::Json() const { return json::parse(body, nullptr, false); }
+
+std::unique_ptr<ServerProcess> ServerProcess::Start(const Config& config) {
+  std::unique_ptr<ServerProcess> p(new ServerProcess());
+  p->dir_ = std::make_unique<TempDir>();
+  p->data_dir_ = p->dir_->Join("data");
+  p->log_path_ = p->dir_->Join("server.log");
+  std::vector<std::string> policy_args;
+  if (!config.policy_yaml.empty()) {
+    const std::string policy = p->dir_->Join("policy.yaml");
+    WriteFile(policy, config.policy_yaml);
+    policy_args = {"--policy", policy};
+  }
+  std::vector<std::string> init = {"init", "--data-dir", p->data_dir_, "--json"};
+  init.insert(init.end(), policy_args.begin(), policy_args.end());
+  const CliResult r = RunVault(init);
+  if (r.exit_code != 0) throw std::runtime_error("vault init failed: " + r.err);
+  const json j = json::parse(r.out, nullptr, false);
+  if (!j.is_object() || !j.contains("admin_token")) {
+    throw std::runtime_error("vault init --json printed no admin_token");
+  }
+  p->admin_token_ = j["admin_token"].get<std::string>();
+
+  const std::string port_file = p->dir_->Join("port");
+  std::vector<std::string> serve = {"serve",       "--data-dir",  p->data_dir_, "--listen",
+                                    "127.0.0.1:0", "--port-file", port_file};
+  serve.insert(serve.end(), policy_args.begin(), policy_args.end());
+  serve.insert(serve.end(), config.extra_args.begin(), config.extra_args.end());
+  p->pid_ = Spawn(serve, p->dir_->Join("server.out"), p->log_path_);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (std::chrono::steady_clock::now() < deadline) {
+    const std::string text = ReadFile(port_file);
+    if (!text.empty()) {
+      p->port_ = std::stoi(text);
+      return p;
+    }
+    if (!p->Alive()) throw std::runtime_error("vault serve exited early: " + p->Log());
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  throw std::runtime_error("vault serve did not write its port file: " + p->Log());
+}
+
+ServerProcess::~ServerProcess() { Terminate(); }
+
+std::string ServerProcess::Log() const { return ReadFile(log_path_); }
+
+bool ServerProcess::Alive() {
+  if (pid_ <= 0) return false;
+  int wstatus = 0;
+  if (waitpid(pid_, &wstatus, WNOHANG) == pid_) {
+    pid_ = -1;
+    return false;
+  }
+  return true;
+}
+
+int ServerProcess::Terminate() {
+  if (pid_ <= 0) return -1;
+  kill(pid_, SIGTERM);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  int wstatus = 0;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (waitpid(pid_, &wstatus, WNOHANG) == pid_) {
+      pid_ = -1;
+      return ExitCodeOf(wstatus);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  kill(pid_, SIGKILL);
+  waitpid(pid_, &wstatus, 0);
+  pid_ = -1;
+  return -1;
+}
+
+HttpResult ServerProcess::Call(const std::string& method, const std::string& path,
+                               const std::string& token, const std::optional<std::string>& body,
+                               const std::string& content_type) const {
+  httplib::Client client("127.0.0.1", port_);
+  client.set_connection_timeout(5);
+  client.set_read_timeout(20);
+  client.set_write_timeout(20);
+  httplib::Headers headers;
+  if (!token.empty()) headers.emplace("Authorization", "Bearer " + token);
+  const std::string payload = body.value_or("");
+  auto send = [&]() -> httplib::Result {
+    if (method == "GET") return client.Get(path.c_str(), headers);
+    if (method == "DELETE") {
+      return body ? client.Delete(path.c_str(), headers, payload, content_type.c_str())
+                  : client.Delete(path.c_str(), headers);
+    }
+    if (method == "POST") return client.Post(path.c_str(), headers, payload, content_type.c_str());
+    if (method == "PUT") return client.Put(path.c_str(), headers, payload, content_type.c_str());
+    if (method == "PATCH") {
+      return client.Patch(path.c_str(), headers, payload, content_type.c_str());
+    }
+    throw std::runtime_error("unsupported method in test");
+  };
+  httplib::Result res = send();
+  HttpResult out;
+  if (!res) return out;
+  out.status = res->status;
+  out.body = res->body;
+  out.content_type = res->get_header_value("Content-Type");
+  out.headers = res->headers;
+  return out;
+}
+
+std::string ServerProcess::Raw(const std::string& request) const {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return "";
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port_));
+  inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
+  std::string response;
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) {
+    timeval tv{5, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    std::size_t sent = 0;
+    while (sent < request.size()) {
+      const ssize_t n = send(fd, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
+      if (n <= 0) break;
+      sent += static_cast<std::size_t>(n);
+    }
+    char buf[4096];
+    while (true) {
+      const ssize_t n = recv(fd, buf, sizeof(buf), 0);
+      if (n <= 0) break;
+      response.append(buf, static_cast<std::size_t>(n));
+    }
+  }
+  close(fd);
+  return response;
+}
+
+std::string ServerProcess::CreateToken(const std::string& role,
+                                       const std::vector<std::string>& purposes) {
+  json body = {{"role", role}, {"name", "e2e " + role}};
+  if (!purposes.empty()) body["purposes"] = purposes;
+  const HttpResult r = CallJson("POST", "/v1/tokens", admin_token_, body);
+  if (r.status != 201) throw std::runtime_error("token create failed: " + r.body);
+  return r.Json()["token"].get<std::string>();
+}
+
+}  // namespace vault::e2e

@@ -1,0 +1,104 @@
+// Shared test helpers: temp directories, a vault on a manual clock, raw file scanning.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "vault/vault.h"
+
+namespace vault::testing {
+
+inline std::string MakeTempDir(const std::string& tag) {
+  std::string tmpl = (std::filesystem::temp_directory_path() / ("vault-" + tag + "-XXXXXX")).string();
+  char* d = ::mkdtemp(tmpl.data());
+  EXPECT_NE(d, nullptr);
+  return tmpl;
+}
+
+inline std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+inline void WriteFile(const std::string& path, const std::string& text) {
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << text;
+}
+
+// Every regular file below dir, recursively.
+inline std::vector<std::string> FilesBelow(const std::string& dir) {
+  std::vector<std::string> out;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir)) {
+    if (e.is_regular_file()) out.push_back(e.path().string());
+  }
+  return out;
+}
+
+// Returns "file: marker" for each marker found in the raw bytes of any file below dir.
+inline std::vector<std::string> FindMarkers(const std::string& dir,
+                                            const std::vector<std::string>& markers) {
+  std::vector<std::string> hits;
+  for (const auto& f : FilesBelow(dir)) {
+    const std::string bytes = ReadFile(f);
+    for (const auto& m : markers) {
+      if (bytes.find(m) != std::string::npos) hits.push_back(f + ": " + m);
+    }
+  }
+  return hits;
+}
+
+struct TestVault {
+  std::string dir;
+  std::shared_ptr<ManualClock> clock;
+  std::shared_ptr<RootKeyProvider> root;
+  std::unique_ptr<Vault> vault;
+  Actor admin{"test-admin", Role::kAdmin};
+  Actor dpo{"test-dpo", Role::kDpo};
+
+  static std::unique_ptr<TestVault> Make(const std::string& tag, const std::string& policy_yaml = "",
+                                         UnixSeconds start = 1795381680 /* 2026-11-22T21:08Z */) {
+    auto t = std::make_unique<TestVault>();
+    t->dir = MakeTempDir(tag);
+    t->clock = std::make_shared<ManualClock>(start);
+    EXPECT_TRUE(CreateRootKeyFile(t->dir + "/root.key").ok());
+    t->root = RootKeyFromFile(t->dir + "/root.key");
+    Options o = t->Opts(policy_yaml);
+    o.create_if_missing = true;
+    auto v = Vault::Open(o);
+    EXPECT_TRUE(v.ok()) << v.status().ToString();
+    t->vault = std::move(v).value();
+    return t;
+  }
+  Options Opts(const std::string& policy_yaml = "") {
+    Options o;
+    o.data_dir = dir + "/data";
+    o.root_key = root;
+    o.clock = clock;
+    o.map_size_bytes = 1ull << 30;
+    if (!policy_yaml.empty()) {
+      WriteFile(dir + "/policy.yaml", policy_yaml);
+      o.policy_path = dir + "/policy.yaml";
+    } else if (std::filesystem::exists(dir + "/policy.yaml")) {
+      o.policy_path = dir + "/policy.yaml";
+    }
+    return o;
+  }
+  void Reopen() {
+    vault.reset();
+    auto v = Vault::Open(Opts());
+    ASSERT_TRUE(v.ok()) << v.status().ToString();
+    vault = std::move(v).value();
+  }
+  ~TestVault() {
+    vault.reset();
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+  }
+};
+
+}  // namespace vault::testing

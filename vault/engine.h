@@ -1,0 +1,87 @@
+// Internal: Vault::Impl, shared by the engine's translation units. Not a public header.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "crypto/aead.h"
+#include "vault/keyring.h"
+#include "vault/keyslots.h"
+#include "vault/store.h"
+#include "vault/vault.h"
+
+namespace vault {
+
+using Uid = std::array<std::uint8_t, 16>;
+
+enum class StoredState : std::uint8_t { kActive = 0, kErasurePending = 1, kErased = 2 };
+
+struct SubjectRow {
+  Uid uid{};
+  StoredState state = StoredState::kActive;
+  UnixSeconds created_at = 0;
+  bool restricted = false;
+  std::string erasure_id;  // hex, empty if none
+  std::vector<std::uint8_t> sealed_subject_id;
+};
+
+struct KeyRow {
+  std::string scope;  // uid | category | 0 | bucket (8 bytes big-endian, 0 = live)
+  std::uint64_t epoch = 0;  // the epoch whose KEK wraps it (also inside the slot)
+  std::uint64_t slot = 0;   // where the wrapped DEK lives in the key slot file
+  UnixSeconds expires_at = 0;  // 0: until erasure
+  UnixSeconds created_at = 0;
+};
+
+struct RecordRow {
+  std::uint64_t version = 0;
+  UnixSeconds created_at = 0, updated_at = 0;
+  bool has_event_time = false;
+  UnixSeconds event_time = 0;
+  UnixSeconds retain_until = 0;
+  crypto::KeyId key_id{};
+  std::vector<std::uint8_t> envelope;
+};
+
+struct ErasureRow {
+  Uid uid{};
+  std::string pseudonym;  // subjects-db key
+  std::string state;      // scheduled | completed | cancelled
+  std::string mode;
+  UnixSeconds requested_at = 0, execute_at = 0, completed_at = 0;
+  bool blocked_by_hold = false;
+  std::string receipt_json;
+};
+
+class Vault::Impl {
+ public:
+  Options options;
+  Policy policy;
+  std::shared_ptr<Clock> clock;
+  std::unique_ptr<Keyring> keyring;
+  std::unique_ptr<KeySlots> keyslots;
+  std::unique_ptr<Store> store;
+  // While a backup copies the store, freed slots are not zeroed, so the copy's DEKs stay
+  // whole; they are zeroed as soon as it ends.
+  std::atomic<int> backups_in_progress{0};
+  crypto::Aead cipher = crypto::Aead::kXChaCha20Poly1305;
+
+  std::string keyring_path() const { return options.data_dir + "/keyring"; }
+  std::string store_dir() const { return options.data_dir + "/store"; }
+  std::string keyslots_path() const { return options.data_dir + "/keyslots"; }
+};
+
+// Row codecs (vault.cc).
+std::string EncodeKeyRow(const KeyRow& r);
+bool DecodeKeyRow(std::string_view v, KeyRow* r);
+// Slot contents: 'S' | epoch (8, LE) | length (1) | wrapped-key envelope | zero padding.
+SlotBytes EncodeSlot(std::uint64_t epoch, std::span<const std::uint8_t> wrapped);
+bool DecodeSlot(const SlotBytes& s, std::uint64_t* epoch, std::span<const std::uint8_t>* wrapped);
+// Zeroes the slots of destroyed DEKs and returns them to the free list (skipped while a
+// backup runs). REQUIRES: on the writer thread (inside Store::Exclusive).
+Status ZeroFreedSlots(Vault::Impl& v);
+
+}  // namespace vault

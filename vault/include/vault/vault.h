@@ -1,0 +1,269 @@
+// Vault: the embeddable engine. Stores personal data encrypted under per-subject keys,
+// enforces the policy's retention, and erases by destroying keys.
+//
+// Thread safety: a Vault is safe to use from any number of threads at once. Writes from
+// concurrent callers share LMDB commits (group commit); each call returns after its own
+// write is durable.
+// Lifetime: one Vault per data directory per process (LMDB's rule); destroy it before
+// the data directory goes away. A Vault is not copyable.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "vault/clock.h"
+#include "vault/policy.h"
+#include "vault/root_key.h"
+#include "vault/status.h"
+
+namespace vault {
+
+enum class Role { kAdmin, kDpo, kApp, kAuditor };
+const char* RoleName(Role r);
+std::optional<Role> ParseRole(const std::string& name);
+
+// Who performs an operation; recorded in the audit log by token id, never by secret.
+struct Actor {
+  std::string id;  // token id, "cli" or "sweeper"
+  Role role = Role::kAdmin;
+};
+
+struct Options {
+  std::string data_dir;
+  // Policy YAML file; empty means the built-in default policy.
+  std::string policy_path;
+  // Where the root key comes from. REQUIRES: non-null.
+  std::shared_ptr<RootKeyProvider> root_key;
+  // Defaults to SystemClock.
+  std::shared_ptr<Clock> clock;
+  // Create the data directory, store and keyring if missing (vault init).
+  bool create_if_missing = false;
+  // Largest the LMDB map may grow to.
+  std::uint64_t map_size_bytes = 64ull << 30;
+  // Largest serialized record data accepted.
+  std::size_t max_record_bytes = 256 * 1024;
+};
+
+struct PutResult {
+  bool created = false;
+  std::uint64_t version = 0;
+  UnixSeconds retain_until = 0;  // 0: until erasure
+};
+
+struct RecordView {
+  std::string subject_id;
+  std::string category;
+  std::string record_id;
+  std::uint64_t version = 0;
+  nlohmann::json data;
+  UnixSeconds created_at = 0;
+  UnixSeconds updated_at = 0;
+  std::optional<UnixSeconds> event_time;
+  UnixSeconds retain_until = 0;  // 0: until erasure
+};
+
+enum class SubjectState { kActive, kErasurePending, kErased };
+const char* SubjectStateName(SubjectState s);
+
+struct HoldView {
+  std::string hold_id;
+  std::string reason;
+  UnixSeconds placed_at = 0;
+  std::optional<UnixSeconds> until;
+};
+
+struct ErasureView {
+  std::string erasure_id;
+  std::string state;  // "scheduled", "completed", "cancelled"
+  std::string mode;   // "grace" or "immediate"
+  UnixSeconds requested_at = 0;
+  UnixSeconds execute_at = 0;
+  std::optional<UnixSeconds> completed_at;
+  bool blocked_by_hold = false;  // due, but a legal hold keeps it from running
+  nlohmann::json receipt;        // null until completed
+};
+
+struct SubjectSummary {
+  std::string subject_id;
+  SubjectState state = SubjectState::kActive;
+  std::map<std::string, std::uint64_t> records_by_category;  // every policy category
+  bool restricted = false;
+  std::vector<HoldView> legal_holds;
+  std::optional<ErasureView> erasure;
+};
+
+struct TokenInfo {
+  std::string token_id;
+  Role role = Role::kApp;
+  std::vector<std::string> purposes;  // app tokens only
+  std::string name;
+  UnixSeconds created_at = 0;
+};
+
+struct NewToken {
+  TokenInfo info;
+  std::string secret;  // the bearer token; shown once, stored only as a hash
+};
+
+struct RotationResult {
+  std::uint64_t epoch = 0;
+  std::uint64_t rewrapped = 0;
+  std::vector<std::uint64_t> destroyed_epochs;
+};
+
+struct SweepResult {
+  std::uint64_t erasures_executed = 0;
+  std::uint64_t scopes_shredded = 0;
+  std::uint64_t records_collected = 0;  // ciphertext rows of shredded keys removed
+  bool epoch_rotated = false;
+  std::vector<std::uint64_t> destroyed_epochs;
+};
+
+struct VaultStats {
+  std::uint64_t subjects = 0;
+  std::uint64_t records = 0;
+  std::uint64_t pending_erasures = 0;
+  std::uint64_t keys_live = 0;
+  std::uint64_t keys_shredded = 0;
+  std::uint64_t epoch = 0;
+};
+
+struct ReceiptPublicKey {
+  std::string key_id;
+  std::string public_key_base64;
+};
+
+// Progress of a long operation: done out of total (total may be 0 when unknown).
+using ProgressFn = std::function<void(std::uint64_t done, std::uint64_t total)>;
+
+struct ReadOptions {
+  // dpo/admin reading retained categories of an erased subject, or a restricted subject
+  // (export). Ordinary app reads leave this false.
+  bool privileged = false;
+};
+
+struct BackupManifest {
+  std::string path;
+  std::uint64_t epoch = 0;  // the current epoch when the copy was taken
+  std::vector<std::uint64_t> epochs_needed;  // epochs whose KEKs wrap DEKs in the copy
+  UnixSeconds created_at = 0;
+  UnixSeconds readable_until = 0;  // when the last of those epoch KEKs is due to be destroyed
+  std::string policy_sha256;
+  std::string sha256;        // of the data file
+  std::string slots_sha256;  // of the key slot file
+};
+
+struct AuditEntry {
+  std::uint64_t seq = 0;
+  UnixSeconds at = 0;
+  std::string actor;        // token id, "cli", "sweeper"
+  std::string action;       // "record.put", "erasure.execute", ...
+  std::string subject_ref;  // subject_uid in hex, never the subject id
+  std::string category;
+  std::string outcome;      // "ok" or an error code name
+  std::string hash;         // hex HMAC chaining this entry to the previous one
+};
+
+struct AuditVerifyResult {
+  bool ok = false;
+  std::uint64_t entries = 0;
+  std::string head;  // hash of the last entry
+  std::optional<std::uint64_t> first_bad_seq;
+};
+
+struct RestoreResult {
+  BackupManifest manifest;
+  std::string data_dir;
+};
+
+class Vault {
+ public:
+  // Opens (or with create_if_missing, creates) the store in options.data_dir.
+  static StatusOr<std::unique_ptr<Vault>> Open(Options options);
+  ~Vault();
+  Vault(const Vault&) = delete;
+  Vault& operator=(const Vault&) = delete;
+
+  const Policy& policy() const;
+  UnixSeconds Now() const;
+
+  // --- Records. Ids: 1..128 chars of [A-Za-z0-9._:@+-]. data must be a JSON object.
+  StatusOr<PutResult> PutRecord(const Actor& actor, const std::string& subject_id,
+                                const std::string& category, const std::string& record_id,
+                                const nlohmann::json& data,
+                                std::optional<UnixSeconds> event_time = std::nullopt);
+  StatusOr<RecordView> GetRecord(const Actor& actor, const std::string& subject_id,
+                                 const std::string& category, const std::string& record_id,
+                                 ReadOptions opts = {});
+  StatusOr<std::vector<RecordView>> ListRecords(const Actor& actor,
+                                                const std::string& subject_id,
+                                                const std::string& category,
+                                                ReadOptions opts = {});
+  // Deletes one record and rekeys its scope: the old DEK is destroyed.
+  Status DeleteRecord(const Actor& actor, const std::string& subject_id,
+                      const std::string& category, const std::string& record_id);
+  StatusOr<SubjectSummary> GetSubject(const Actor& actor, const std::string& subject_id);
+
+  // --- Rights.
+  // mode "immediate" executes now (unless a legal hold blocks it); "grace" schedules it at
+  // now + policy grace.
+  StatusOr<ErasureView> RequestErasure(const Actor& actor, const std::string& subject_id,
+                                       const std::string& mode, const std::string& reason);
+  StatusOr<ErasureView> CancelErasure(const Actor& actor, const std::string& subject_id);
+  StatusOr<ErasureView> GetErasure(const std::string& erasure_id);
+  StatusOr<HoldView> PlaceLegalHold(const Actor& actor, const std::string& subject_id,
+                                    const std::string& reason,
+                                    std::optional<UnixSeconds> until);
+  Status ReleaseLegalHold(const Actor& actor, const std::string& subject_id,
+                          const std::string& hold_id);
+  ReceiptPublicKey ReceiptKey() const;
+  // Verifies a receipt's Ed25519 signature over its RFC 8785 form, with the public key alone.
+  static bool VerifyReceipt(const nlohmann::json& receipt, const std::string& public_key_base64);
+
+  // --- Keys and retention.
+  StatusOr<RotationResult> RotateEpoch(const Actor& actor, const ProgressFn& progress = {});
+  // Executes due erasures, shreds expired buckets, collects ciphertext of shredded keys,
+  // rotates the epoch when it is older than the policy's epoch length, and destroys epoch
+  // KEKs past the horizon. What the background sweeper runs.
+  StatusOr<SweepResult> Sweep(const Actor& actor);
+
+  // --- Tokens.
+  StatusOr<NewToken> CreateToken(const Actor& actor, Role role,
+                                 const std::vector<std::string>& purposes,
+                                 const std::string& name);
+  StatusOr<TokenInfo> Authenticate(const std::string& bearer) const;
+  Status RevokeToken(const Actor& actor, const std::string& token_id);
+
+  // --- Operations.
+  // A consistent, compacted copy of the store (no keyring) into out_dir, safe while serving.
+  StatusOr<BackupManifest> Backup(const std::string& out_dir, const ProgressFn& progress = {});
+  StatusOr<VaultStats> Stats() const;
+  // Restores a backup made by Backup() into an empty data_dir, against a live keyring file.
+  // Refuses when the backup's epochs have been destroyed in that keyring (naming them and
+  // when) or when its checksum does not match.
+  static StatusOr<RestoreResult> Restore(const std::string& from_dir, const std::string& data_dir,
+                                         const std::string& keyring_file,
+                                         std::shared_ptr<RootKeyProvider> root_key,
+                                         const ProgressFn& progress = {});
+
+  // --- Audit log: every read, write and rights action, chained with an HMAC.
+  StatusOr<std::vector<AuditEntry>> ListAudit(std::uint64_t after_seq, std::size_t limit) const;
+  StatusOr<AuditVerifyResult> VerifyAudit() const;
+
+  class Impl;
+
+ private:
+  explicit Vault(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// True if id is 1..128 chars of [A-Za-z0-9._:@+-].
+bool IsValidId(const std::string& id);
+
+}  // namespace vault

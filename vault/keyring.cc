@@ -1,0 +1,368 @@
+// Keyring file: header + two fixed-size slots rewritten in place, newest valid slot wins.
+#include "vault/keyring.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <mutex>
+
+#include "crypto/primitives.h"
+#include "vault/codec.h"
+
+namespace vault {
+namespace {
+
+constexpr char kMagic[8] = {'V', 'A', 'U', 'L', 'T', 'K', 'R', '1'};
+constexpr std::size_t kHeaderBytes = 4096;
+constexpr std::size_t kSlotBytes = 256 * 1024;
+constexpr std::size_t kFileBytes = kHeaderBytes + 2 * kSlotBytes;
+constexpr std::size_t kMaxDestroyedKept = 2000;  // destroyed epochs remembered, for messages
+
+std::vector<std::uint8_t> SlotContext(std::uint64_t seq) {
+  RowWriter w;
+  w.Str("vault-keyring-slot").U64(seq);
+  return w.Take();
+}
+
+bool PreadAll(int fd, void* buf, std::size_t n, off_t off) {
+  auto* p = static_cast<std::uint8_t*>(buf);
+  while (n > 0) {
+    const ssize_t r = ::pread(fd, p, n, off);
+    if (r <= 0) return false;
+    p += r;
+    n -= static_cast<std::size_t>(r);
+    off += r;
+  }
+  return true;
+}
+
+bool PwriteAll(int fd, const void* buf, std::size_t n, off_t off) {
+  const auto* p = static_cast<const std::uint8_t*>(buf);
+  while (n > 0) {
+    const ssize_t r = ::pwrite(fd, p, n, off);
+    if (r <= 0) return false;
+    p += r;
+    n -= static_cast<std::size_t>(r);
+    off += r;
+  }
+  return true;
+}
+
+}  // namespace
+
+Keyring::Keyring(std::string path, crypto::SecretBytes root_key)
+    : path_(std::move(path)), root_key_(std::move(root_key)) {}
+
+crypto::KeyId Keyring::RootKeyId() const {
+  const auto d = crypto::HmacSha256(root_key_, "vault root key id");
+  crypto::KeyId id{};
+  std::memcpy(id.data(), d.data(), id.size());
+  return id;
+}
+
+std::vector<std::uint8_t> Keyring::DekWrapContext(std::uint64_t epoch) {
+  RowWriter w;
+  w.Str("dek").U64(epoch);
+  return w.Take();
+}
+
+StatusOr<std::unique_ptr<Keyring>> Keyring::Create(const std::string& path,
+                                                   crypto::SecretBytes root_key, UnixSeconds now) {
+  if (root_key.size() != crypto::kKeyBytes) return InvalidArgument("root key must be 256 bits");
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return Conflict("cannot create keyring " + path + ": " + std::strerror(errno));
+  std::vector<std::uint8_t> zeros(kFileBytes, 0);
+  std::memcpy(zeros.data(), kMagic, sizeof kMagic);
+  const bool ok = PwriteAll(fd, zeros.data(), zeros.size(), 0) && ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok) return Internal("cannot write keyring " + path);
+
+  std::unique_ptr<Keyring> k(new Keyring(path, std::move(root_key)));
+  std::unique_lock lock(k->mu_);
+  k->index_key_ = crypto::SecretBytes::Random(crypto::kKeyBytes);
+  k->audit_key_ = crypto::SecretBytes::Random(crypto::kKeyBytes);
+  k->meta_key_ = crypto::SecretBytes::Random(crypto::kKeyBytes);
+  k->signing_key_ = crypto::GenerateSigningKey().secret;
+  k->current_ = 1;
+  k->next_epoch_ = 2;
+  k->epochs_[1] = EpochInfo{1, now, 0, false, 0};
+  k->keks_.emplace(1, crypto::SecretBytes::Random(crypto::kKeyBytes));
+  VAULT_RETURN_IF_ERROR(k->WriteLocked());
+  lock.unlock();
+  return k;
+}
+
+StatusOr<std::unique_ptr<Keyring>> Keyring::Open(const std::string& path,
+                                                 crypto::SecretBytes root_key) {
+  if (root_key.size() != crypto::kKeyBytes) return InvalidArgument("root key must be 256 bits");
+  std::unique_ptr<Keyring> k(new Keyring(path, std::move(root_key)));
+  std::unique_lock lock(k->mu_);
+  VAULT_RETURN_IF_ERROR(k->ReadFile());
+  lock.unlock();
+  return k;
+}
+
+Status Keyring::Reload() {
+  std::unique_lock lock(mu_);
+  return ReadFile();
+}
+
+Status Keyring::ReadFile() {
+  const int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return Status(Code::kNotFound, "cannot open keyring " + path_ + ": " + std::strerror(errno));
+  }
+  std::vector<std::uint8_t> file(kFileBytes);
+  const bool read_ok = PreadAll(fd, file.data(), file.size(), 0);
+  ::close(fd);
+  if (!read_ok || std::memcmp(file.data(), kMagic, sizeof kMagic) != 0) {
+    return DataLoss("keyring " + path_ + " is not a Vault keyring file (or is truncated)");
+  }
+  const crypto::KeyId want = RootKeyId();
+  bool other_root = false;
+  std::uint64_t best_seq = 0;
+  crypto::SecretBytes best;
+  for (int slot = 0; slot < 2; ++slot) {
+    RowReader r(std::span<const std::uint8_t>(file).subspan(kHeaderBytes + slot * kSlotBytes,
+                                                           kSlotBytes));
+    std::uint64_t seq = 0;
+    std::span<const std::uint8_t> env;
+    if (!r.U64(&seq) || seq == 0 || !r.View(&env)) continue;
+    auto h = crypto::PeekEnvelope(env);
+    if (!h) continue;
+    if (h->key_id != want) {
+      other_root = true;
+      continue;
+    }
+    crypto::SecretBytes plain;
+    if (seq > best_seq && crypto::OpenSecret(crypto::EnvelopeKind::kKeyring, root_key_, env,
+                                             SlotContext(seq), &plain)) {
+      best_seq = seq;
+      best = std::move(plain);
+    }
+  }
+  if (best_seq == 0) {
+    if (other_root) {
+      return Status(Code::kPermissionDenied,
+                    "keyring " + path_ + " is sealed under another root key; start with the root "
+                    "key it was created with");
+    }
+    return DataLoss("keyring " + path_ + " has no intact slot (corrupted or tampered)");
+  }
+  if (best_seq == seq_) return Status::Ok();
+
+  RowReader r(best.secret_span());
+  std::uint64_t format = 0, current = 0, next = 0, n = 0;
+  std::span<const std::uint8_t> ik, ak, mk, sk;
+  if (!r.U64(&format) || format != 1 || !r.U64(&current) || !r.U64(&next) || !r.View(&ik) ||
+      !r.View(&ak) || !r.View(&mk) || !r.View(&sk) || !r.U64(&n)) {
+    return DataLoss("keyring " + path_ + " has an unreadable layout");
+  }
+  std::map<std::uint64_t, EpochInfo> epochs;
+  std::map<std::uint64_t, crypto::SecretBytes> keks;
+  for (std::uint64_t i = 0; i < n; ++i) {
+    EpochInfo e;
+    std::uint8_t destroyed = 0;
+    std::span<const std::uint8_t> kek;
+    if (!r.U64(&e.id) || !r.I64(&e.created_at) || !r.I64(&e.retired_at) || !r.U8(&destroyed) ||
+        !r.I64(&e.destroyed_at) || !r.View(&kek)) {
+      return DataLoss("keyring " + path_ + " has an unreadable epoch entry");
+    }
+    e.destroyed = destroyed != 0;
+    if (!e.destroyed) {
+      if (kek.size() != crypto::kKeyBytes) return DataLoss("keyring epoch key has wrong size");
+      keks.emplace(e.id, crypto::SecretBytes::ImportCleartext(kek));
+    }
+    epochs[e.id] = e;
+  }
+  if (!keks.count(current)) return DataLoss("keyring " + path_ + " lacks its current epoch key");
+  seq_ = best_seq;
+  current_ = current;
+  next_epoch_ = next;
+  index_key_ = crypto::SecretBytes::ImportCleartext(ik);
+  audit_key_ = crypto::SecretBytes::ImportCleartext(ak);
+  meta_key_ = crypto::SecretBytes::ImportCleartext(mk);
+  signing_key_ = crypto::SecretBytes::ImportCleartext(sk);
+  epochs_ = std::move(epochs);
+  keks_ = std::move(keks);
+  return Status::Ok();
+}
+
+Status Keyring::WriteLocked() {
+  // Serialise into locked memory: the plaintext holds every key.
+  std::size_t size = 8 * 4 + 4 * 8 + index_key_.size() + audit_key_.size() + meta_key_.size() +
+                     signing_key_.size();
+  for (const auto& [id, e] : epochs_) size += 8 * 4 + 1 + 8 + (e.destroyed ? 0 : crypto::kKeyBytes);
+  crypto::SecretBytes plain(size);
+  std::uint8_t* p = plain.mutable_secret_data();
+  std::size_t off = 0;
+  auto u64 = [&](std::uint64_t v) {
+    for (int i = 0; i < 8; ++i) p[off++] = static_cast<std::uint8_t>(v >> (8 * i));
+  };
+  auto bytes = [&](std::span<const std::uint8_t> b) {
+    u64(b.size());
+    if (!b.empty()) std::memcpy(p + off, b.data(), b.size());
+    off += b.size();
+  };
+  u64(1);
+  u64(current_);
+  u64(next_epoch_);
+  bytes(index_key_.secret_span());
+  bytes(audit_key_.secret_span());
+  bytes(meta_key_.secret_span());
+  bytes(signing_key_.secret_span());
+  u64(epochs_.size());
+  for (const auto& [id, e] : epochs_) {
+    u64(e.id);
+    u64(static_cast<std::uint64_t>(e.created_at));
+    u64(static_cast<std::uint64_t>(e.retired_at));
+    p[off++] = e.destroyed ? 1 : 0;
+    u64(static_cast<std::uint64_t>(e.destroyed_at));
+    if (e.destroyed) {
+      bytes({});
+    } else {
+      bytes(keks_.at(id).secret_span());
+    }
+  }
+  const std::uint64_t seq = seq_ + 1;
+  const auto env = crypto::Seal(crypto::EnvelopeKind::kKeyring, crypto::Aead::kXChaCha20Poly1305,
+                                root_key_, RootKeyId(), plain.secret_span().first(off),
+                                SlotContext(seq));
+  RowWriter w;
+  w.U64(seq).Bytes(env);
+  std::vector<std::uint8_t> slot = w.Take();
+  if (slot.size() > kSlotBytes) {
+    return Internal("keyring is full: too many epochs are alive (shorten keys.horizon or "
+                    "lengthen keys.epoch)");
+  }
+  slot.resize(kSlotBytes, 0);
+
+  const int fd = ::open(path_.c_str(), O_RDWR | O_CLOEXEC);
+  if (fd < 0) return Internal("cannot open keyring " + path_ + " for writing");
+  // Write the slot that does not hold the newest state first, sync, then overwrite the other
+  // one too: after both syncs no slot holds a destroyed key, and a crash between them leaves
+  // one intact slot (the newer one or the older one) to start from.
+  const int first = static_cast<int>(seq % 2);
+  bool ok = PwriteAll(fd, slot.data(), slot.size(), kHeaderBytes + first * kSlotBytes) &&
+            ::fdatasync(fd) == 0 &&
+            PwriteAll(fd, slot.data(), slot.size(), kHeaderBytes + (1 - first) * kSlotBytes) &&
+            ::fdatasync(fd) == 0;
+  ::close(fd);
+  if (!ok) return Internal("cannot write keyring " + path_ + ": " + std::strerror(errno));
+  seq_ = seq;
+  return Status::Ok();
+}
+
+std::uint64_t Keyring::seq() const {
+  std::shared_lock lock(mu_);
+  return seq_;
+}
+
+std::uint64_t Keyring::current_epoch() const {
+  std::shared_lock lock(mu_);
+  return current_;
+}
+
+std::vector<EpochInfo> Keyring::Epochs() const {
+  std::shared_lock lock(mu_);
+  std::vector<EpochInfo> out;
+  for (const auto& [id, e] : epochs_) out.push_back(e);
+  return out;
+}
+
+std::vector<std::uint8_t> Keyring::WrapDek(const crypto::SecretBytes& dek,
+                                           const crypto::KeyId& key_id,
+                                           std::uint64_t* epoch) const {
+  std::shared_lock lock(mu_);
+  *epoch = current_;
+  return crypto::Seal(crypto::EnvelopeKind::kWrappedKey, crypto::Aead::kXChaCha20Poly1305,
+                      keks_.at(current_), key_id, dek.secret_span(), DekWrapContext(current_));
+}
+
+Status Keyring::UnwrapDek(std::span<const std::uint8_t> wrapped, std::uint64_t epoch,
+                          crypto::SecretBytes* dek) const {
+  std::shared_lock lock(mu_);
+  auto it = keks_.find(epoch);
+  if (it == keks_.end()) {
+    auto e = epochs_.find(epoch);
+    if (e != epochs_.end() && e->second.destroyed) {
+      return DataLoss("key wrapped under destroyed epoch " + std::to_string(epoch));
+    }
+    return Status(Code::kUnavailable, "unknown epoch " + std::to_string(epoch));
+  }
+  if (!crypto::OpenSecret(crypto::EnvelopeKind::kWrappedKey, it->second, wrapped,
+                          DekWrapContext(epoch), dek) ||
+      dek->size() != crypto::kKeyBytes) {
+    return DataLoss("a wrapped data key failed authentication");
+  }
+  return Status::Ok();
+}
+
+std::map<std::uint64_t, crypto::SecretBytes> Keyring::CopyLiveKeks() const {
+  std::shared_lock lock(mu_);
+  std::map<std::uint64_t, crypto::SecretBytes> out;
+  for (const auto& [id, k] : keks_) out.emplace(id, k.Clone());
+  return out;
+}
+
+StatusOr<std::uint64_t> Keyring::StartEpoch(UnixSeconds now) {
+  std::unique_lock lock(mu_);
+  const std::uint64_t id = next_epoch_;
+  const std::uint64_t old = current_;
+  epochs_[old].retired_at = now;
+  epochs_[id] = EpochInfo{id, now, 0, false, 0};
+  keks_.emplace(id, crypto::SecretBytes::Random(crypto::kKeyBytes));
+  current_ = id;
+  next_epoch_ = id + 1;
+  Status s = WriteLocked();
+  if (!s.ok()) {  // roll back the in-memory state so it matches the file
+    keks_.erase(id);
+    epochs_.erase(id);
+    epochs_[old].retired_at = 0;
+    current_ = old;
+    next_epoch_ = id;
+    return s;
+  }
+  return id;
+}
+
+Status Keyring::DestroyEpochs(const std::vector<std::uint64_t>& ids, UnixSeconds now) {
+  std::unique_lock lock(mu_);
+  for (auto id : ids) {
+    if (id == current_) return Internal("refusing to destroy the current epoch");
+  }
+  std::map<std::uint64_t, crypto::SecretBytes> removed;
+  for (auto id : ids) {
+    auto it = keks_.find(id);
+    if (it == keks_.end()) continue;
+    removed.emplace(id, std::move(it->second));
+    keks_.erase(it);
+    epochs_[id].destroyed = true;
+    epochs_[id].destroyed_at = now;
+  }
+  // Forget the oldest destroyed epochs beyond what is worth remembering.
+  std::size_t destroyed = 0;
+  for (const auto& [id, e] : epochs_) destroyed += e.destroyed ? 1 : 0;
+  for (auto it = epochs_.begin(); destroyed > kMaxDestroyedKept && it != epochs_.end();) {
+    if (it->second.destroyed) {
+      it = epochs_.erase(it);
+      --destroyed;
+    } else {
+      ++it;
+    }
+  }
+  Status s = WriteLocked();
+  if (!s.ok()) {
+    for (auto& [id, k] : removed) {
+      keks_.emplace(id, std::move(k));
+      epochs_[id].destroyed = false;
+      epochs_[id].destroyed_at = 0;
+    }
+  }
+  return s;
+}
+
+}  // namespace vault

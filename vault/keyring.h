@@ -1,0 +1,86 @@
+// Keyring: epoch KEKs and system keys, sealed under the root key in a small file that is
+// rewritten in place (two slots, each fsynced) so destroyed keys do not linger in old copies.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <shared_mutex>
+#include <string>
+#include <vector>
+
+#include "crypto/aead.h"
+#include "crypto/secret.h"
+#include "vault/clock.h"
+#include "vault/status.h"
+
+namespace vault {
+
+struct EpochInfo {
+  std::uint64_t id = 0;
+  UnixSeconds created_at = 0;
+  UnixSeconds retired_at = 0;  // 0 while current
+  bool destroyed = false;
+  UnixSeconds destroyed_at = 0;
+};
+
+// Thread-safe: readers (wrap/unwrap) share a lock; mutations take it exclusively and
+// persist the file before returning.
+class Keyring {
+ public:
+  // Creates a new keyring file with a first epoch and fresh system keys. Fails if it exists.
+  static StatusOr<std::unique_ptr<Keyring>> Create(const std::string& path,
+                                                   crypto::SecretBytes root_key, UnixSeconds now);
+  static StatusOr<std::unique_ptr<Keyring>> Open(const std::string& path,
+                                                 crypto::SecretBytes root_key);
+  Keyring(const Keyring&) = delete;
+  Keyring& operator=(const Keyring&) = delete;
+
+  // Re-reads the file if another process changed it (its sequence number moved).
+  Status Reload();
+  std::uint64_t seq() const;
+  std::uint64_t current_epoch() const;
+  std::vector<EpochInfo> Epochs() const;
+  const std::string& path() const { return path_; }
+
+  // Wraps a DEK under the current epoch KEK; returns the envelope and sets *epoch.
+  std::vector<std::uint8_t> WrapDek(const crypto::SecretBytes& dek, const crypto::KeyId& key_id,
+                                    std::uint64_t* epoch) const;
+  // Unwraps a DEK wrapped under the given epoch. kDataLoss if that epoch is destroyed or the
+  // envelope does not authenticate.
+  Status UnwrapDek(std::span<const std::uint8_t> wrapped, std::uint64_t epoch,
+                   crypto::SecretBytes* dek) const;
+  // For forensic tests: every KEK the keyring still holds, by epoch.
+  std::map<std::uint64_t, crypto::SecretBytes> CopyLiveKeks() const;
+  static std::vector<std::uint8_t> DekWrapContext(std::uint64_t epoch);
+
+  // Makes a new epoch current (the old one is retired now) and persists. Returns its id.
+  StatusOr<std::uint64_t> StartEpoch(UnixSeconds now);
+  // Destroys the KEKs of the given (retired) epochs and persists; the file keeps only
+  // their ids and destruction times.
+  Status DestroyEpochs(const std::vector<std::uint64_t>& epochs, UnixSeconds now);
+
+  // System keys (fixed for the life of the store).
+  const crypto::SecretBytes& index_key() const { return index_key_; }
+  const crypto::SecretBytes& audit_key() const { return audit_key_; }
+  const crypto::SecretBytes& meta_key() const { return meta_key_; }
+  const crypto::SecretBytes& signing_key() const { return signing_key_; }
+
+ private:
+  Keyring(std::string path, crypto::SecretBytes root_key);
+  Status WriteLocked();  // REQUIRES: mu_ held exclusively
+  Status ReadFile();     // REQUIRES: mu_ held exclusively
+  crypto::KeyId RootKeyId() const;
+
+  const std::string path_;
+  const crypto::SecretBytes root_key_;
+  mutable std::shared_mutex mu_;
+  std::uint64_t seq_ = 0;
+  std::uint64_t current_ = 0;
+  std::uint64_t next_epoch_ = 1;
+  std::map<std::uint64_t, EpochInfo> epochs_;
+  std::map<std::uint64_t, crypto::SecretBytes> keks_;
+  crypto::SecretBytes index_key_, audit_key_, meta_key_, signing_key_;
+};
+
+}  // namespace vault

@@ -1,0 +1,65 @@
+// Key slot file I/O.
+#include "vault/keyslots.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace vault {
+
+StatusOr<std::unique_ptr<KeySlots>> KeySlots::Open(const std::string& path, bool create) {
+  const int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0), 0600);
+  if (fd < 0) {
+    return Status(errno == ENOENT ? Code::kNotFound : Code::kInternal,
+                  "cannot open key slot file " + path + ": " + std::strerror(errno));
+  }
+  return std::unique_ptr<KeySlots>(new KeySlots(path, fd));
+}
+
+KeySlots::~KeySlots() { ::close(fd_); }
+
+Status KeySlots::Read(std::uint64_t slot, SlotBytes* out) const {
+  const ssize_t n = ::pread(fd_, out->data(), kSlotBytes, static_cast<off_t>(slot * kSlotBytes));
+  if (n != static_cast<ssize_t>(kSlotBytes)) return DataLoss("key slot " + std::to_string(slot) + " is missing");
+  return Status::Ok();
+}
+
+Status KeySlots::Write(std::uint64_t slot, const SlotBytes& bytes) {
+  const ssize_t n = ::pwrite(fd_, bytes.data(), kSlotBytes, static_cast<off_t>(slot * kSlotBytes));
+  if (n != static_cast<ssize_t>(kSlotBytes)) {
+    return Internal(std::string("cannot write key slot: ") + std::strerror(errno));
+  }
+  dirty_ = true;
+  return Status::Ok();
+}
+
+Status KeySlots::Zero(std::uint64_t slot) { return Write(slot, SlotBytes{}); }
+
+Status KeySlots::Sync() {
+  if (!dirty_.exchange(false)) return Status::Ok();
+  if (::fdatasync(fd_) != 0) {
+    dirty_ = true;
+    return Internal(std::string("cannot sync key slot file: ") + std::strerror(errno));
+  }
+  return Status::Ok();
+}
+
+Status KeySlots::Truncate(std::uint64_t count) {
+  struct stat st {};
+  if (::fstat(fd_, &st) != 0) return Internal("cannot stat key slot file");
+  if (static_cast<std::uint64_t>(st.st_size) <= count * kSlotBytes) return Status::Ok();
+  // Zero before truncating so the bytes are overwritten where they lie.
+  for (std::uint64_t s = count; s * kSlotBytes < static_cast<std::uint64_t>(st.st_size); ++s) {
+    VAULT_RETURN_IF_ERROR(Zero(s));
+  }
+  VAULT_RETURN_IF_ERROR(Sync());
+  if (::ftruncate(fd_, static_cast<off_t>(count * kSlotBytes)) != 0) {
+    return Internal("cannot truncate key slot file");
+  }
+  return Status::Ok();
+}
+
+}  // namespace vault

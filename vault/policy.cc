@@ -1,0 +1,388 @@
+// Policy YAML parsing and validation (every error names its line), defaults and rendering.
+#include "vault/policy.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "crypto/primitives.h"
+
+namespace vault {
+namespace {
+
+const char kDefaultPolicy[] = R"(# Built-in default policy: mirrors a typical SaaS privacy policy.
+version: 1
+erasure: {grace: 31d}                  # deletion requests can be cancelled for 31 days
+keys: {epoch: 1d, horizon: 31d, cipher: xchacha20poly1305}  # horizon = backup retention
+passwords: {argon2id: {memory_kib: 19456, iterations: 2, parallelism: 1}}
+audit: {retention: 90d}
+categories:
+  account:
+    description: Profile and login data needed to provide the service.
+    legal_basis: contract
+    purposes: [service, support]
+    retention: until_erasure
+    survives_erasure: false
+    index: {email: {unique: true}, phone: {unique: false}}
+  billing:
+    description: Invoices and payments, kept for tax law.
+    legal_basis: legal_obligation
+    purposes: [billing]
+    retention: {after_event: 7y}
+    survives_erasure: true
+  usage:
+    description: Product usage events.
+    legal_basis: legitimate_interest
+    purposes: [analytics, service]
+    retention: {after_collection: 12m}
+    survives_erasure: false
+  support:
+    description: Support tickets and correspondence.
+    legal_basis: legitimate_interest
+    purposes: [support]
+    retention: {after_collection: 3y}
+    survives_erasure: false
+  marketing:
+    description: Newsletter and marketing preferences.
+    legal_basis: consent
+    consent_purpose: marketing
+    purposes: [marketing]
+    retention: until_erasure
+    survives_erasure: false
+    on_consent_withdrawal: 30d
+)";
+
+class PolicyError {
+ public:
+  PolicyError(const YAML::Node& n, std::string msg) : line_(n.Mark().line + 1), msg_(std::move(msg)) {}
+  PolicyError(int line, std::string msg) : line_(line), msg_(std::move(msg)) {}
+  Status ToStatus() const {
+    return InvalidArgument("policy line " + std::to_string(line_) + ": " + msg_);
+  }
+
+ private:
+  int line_;
+  std::string msg_;
+};
+
+void CheckKeys(const YAML::Node& map, const std::string& where,
+               std::initializer_list<const char*> allowed) {
+  if (!map.IsMap()) throw PolicyError(map, where + " must be a mapping");
+  for (const auto& kv : map) {
+    const std::string k = kv.first.as<std::string>();
+    if (std::none_of(allowed.begin(), allowed.end(), [&](const char* a) { return k == a; })) {
+      std::string list;
+      for (const char* a : allowed) list += std::string(list.empty() ? "" : ", ") + a;
+      throw PolicyError(kv.first, "unknown key '" + k + "' in " + where + " (expected one of: " +
+                                      list + ")");
+    }
+  }
+}
+
+std::string Scalar(const YAML::Node& n, const std::string& what) {
+  if (!n.IsScalar()) throw PolicyError(n, what + " must be a scalar value");
+  return n.Scalar();
+}
+
+Duration ParseDurationNode(const YAML::Node& n, const std::string& what) {
+  auto d = Duration::Parse(Scalar(n, what));
+  if (!d) {
+    throw PolicyError(n, what + " must be a duration like 31d, 12m, 7y or 24h (got '" +
+                             n.Scalar() + "')");
+  }
+  return *d;
+}
+
+std::uint32_t ParseUint(const YAML::Node& n, const std::string& what, std::uint32_t lo,
+                        std::uint32_t hi) {
+  const std::string s = Scalar(n, what);
+  if (s.empty() || s.size() > 9 || !std::all_of(s.begin(), s.end(), ::isdigit)) {
+    throw PolicyError(n, what + " must be a whole number");
+  }
+  const auto v = static_cast<std::uint32_t>(std::stoul(s));
+  if (v < lo || v > hi) {
+    throw PolicyError(n, what + " must be between " + std::to_string(lo) + " and " +
+                             std::to_string(hi));
+  }
+  return v;
+}
+
+bool ParseBool(const YAML::Node& n, const std::string& what) {
+  const std::string s = Scalar(n, what);
+  if (s == "true") return true;
+  if (s == "false") return false;
+  throw PolicyError(n, what + " must be true or false");
+}
+
+bool ValidName(const std::string& s) {
+  if (s.empty() || s.size() > 64) return false;
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+  });
+}
+
+std::optional<LegalBasis> ParseBasis(const std::string& s) {
+  static const std::pair<const char*, LegalBasis> kBases[] = {
+      {"contract", LegalBasis::kContract},
+      {"legal_obligation", LegalBasis::kLegalObligation},
+      {"legitimate_interest", LegalBasis::kLegitimateInterest},
+      {"consent", LegalBasis::kConsent},
+      {"vital_interest", LegalBasis::kVitalInterest},
+      {"public_task", LegalBasis::kPublicTask}};
+  for (const auto& [name, b] : kBases) {
+    if (s == name) return b;
+  }
+  return std::nullopt;
+}
+
+Category ParseCategory(const std::string& name, const YAML::Node& n) {
+  const std::string where = "category '" + name + "'";
+  CheckKeys(n, where,
+            {"description", "legal_basis", "purposes", "retention", "survives_erasure",
+             "consent_purpose", "on_consent_withdrawal", "index"});
+  Category c;
+  c.name = name;
+  if (!n["legal_basis"]) throw PolicyError(n, where + " needs legal_basis");
+  auto basis = ParseBasis(Scalar(n["legal_basis"], "legal_basis"));
+  if (!basis) {
+    throw PolicyError(n["legal_basis"],
+                      "legal_basis must be one of contract, legal_obligation, "
+                      "legitimate_interest, consent, vital_interest, public_task");
+  }
+  c.legal_basis = *basis;
+  if (n["description"]) c.description = Scalar(n["description"], "description");
+
+  const YAML::Node purposes = n["purposes"];
+  if (!purposes || !purposes.IsSequence() || purposes.size() == 0) {
+    throw PolicyError(purposes ? purposes : n, where + " needs a non-empty list of purposes");
+  }
+  for (const auto& p : purposes) {
+    std::string s = Scalar(p, "purpose");
+    if (!ValidName(s)) throw PolicyError(p, "purpose '" + s + "' must match [a-z0-9_-]{1,64}");
+    c.purposes.push_back(s);
+  }
+
+  const YAML::Node r = n["retention"];
+  if (!r) throw PolicyError(n, where + " needs retention");
+  if (r.IsScalar()) {
+    if (r.Scalar() != "until_erasure") {
+      throw PolicyError(r, "retention must be until_erasure, {after_event: <duration>} or "
+                           "{after_collection: <duration>}");
+    }
+    c.retention.kind = Retention::Kind::kUntilErasure;
+  } else {
+    CheckKeys(r, "retention", {"after_event", "after_collection"});
+    if (r.size() != 1) throw PolicyError(r, "retention takes exactly one of after_event, after_collection");
+    if (r["after_event"]) {
+      c.retention.kind = Retention::Kind::kAfterEvent;
+      c.retention.period = ParseDurationNode(r["after_event"], "retention.after_event");
+    } else {
+      c.retention.kind = Retention::Kind::kAfterCollection;
+      c.retention.period = ParseDurationNode(r["after_collection"], "retention.after_collection");
+    }
+  }
+  if (n["survives_erasure"]) c.survives_erasure = ParseBool(n["survives_erasure"], "survives_erasure");
+  if (c.survives_erasure && c.retention.kind == Retention::Kind::kUntilErasure) {
+    throw PolicyError(n["survives_erasure"],
+                      where + " survives erasure but is retained until erasure: give it a "
+                              "time-bound retention such as {after_event: 7y}");
+  }
+  if (n["consent_purpose"]) {
+    c.consent_purpose = Scalar(n["consent_purpose"], "consent_purpose");
+    if (!ValidName(*c.consent_purpose)) {
+      throw PolicyError(n["consent_purpose"], "consent_purpose must match [a-z0-9_-]{1,64}");
+    }
+  }
+  if (c.legal_basis == LegalBasis::kConsent && !c.consent_purpose) {
+    throw PolicyError(n, where + " rests on consent and needs consent_purpose");
+  }
+  if (n["on_consent_withdrawal"]) {
+    if (!c.consent_purpose) {
+      throw PolicyError(n["on_consent_withdrawal"], "on_consent_withdrawal needs consent_purpose");
+    }
+    c.on_consent_withdrawal = ParseDurationNode(n["on_consent_withdrawal"], "on_consent_withdrawal");
+  }
+  if (n["index"]) {
+    const YAML::Node idx = n["index"];
+    if (!idx.IsMap()) throw PolicyError(idx, "index must map field names to {unique: bool}");
+    for (const auto& kv : idx) {
+      IndexedField f;
+      f.name = kv.first.as<std::string>();
+      if (!ValidName(f.name)) throw PolicyError(kv.first, "index field must match [a-z0-9_-]{1,64}");
+      if (kv.second.IsMap()) {
+        CheckKeys(kv.second, "index." + f.name, {"unique"});
+        if (kv.second["unique"]) f.unique = ParseBool(kv.second["unique"], "unique");
+      } else if (!kv.second.IsNull()) {
+        throw PolicyError(kv.second, "index." + f.name + " must be {unique: true|false}");
+      }
+      c.index.push_back(f);
+    }
+  }
+  return c;
+}
+
+Policy ParseRoot(const YAML::Node& root) {
+  if (!root.IsMap()) throw PolicyError(root, "the policy must be a YAML mapping");
+  CheckKeys(root, "the policy", {"version", "erasure", "keys", "passwords", "audit", "categories"});
+  Policy p;
+  if (!root["version"]) throw PolicyError(root, "version is required (version: 1)");
+  if (Scalar(root["version"], "version") != "1") {
+    throw PolicyError(root["version"], "unsupported policy version (this vault reads version 1)");
+  }
+  if (const auto e = root["erasure"]) {
+    CheckKeys(e, "erasure", {"grace"});
+    if (e["grace"]) p.erasure_grace = ParseDurationNode(e["grace"], "erasure.grace");
+  }
+  if (const auto k = root["keys"]) {
+    CheckKeys(k, "keys", {"epoch", "horizon", "cipher"});
+    if (k["epoch"]) p.epoch = ParseDurationNode(k["epoch"], "keys.epoch");
+    if (k["horizon"]) p.horizon = ParseDurationNode(k["horizon"], "keys.horizon");
+    if (k["cipher"]) {
+      p.cipher = Scalar(k["cipher"], "keys.cipher");
+      if (p.cipher != "xchacha20poly1305" && p.cipher != "aes256gcm") {
+        throw PolicyError(k["cipher"], "keys.cipher must be xchacha20poly1305 or aes256gcm");
+      }
+    }
+    if (p.epoch.ApproxSeconds() < 60) {
+      throw PolicyError(k["epoch"] ? k["epoch"] : k, "keys.epoch must be at least 1h");
+    }
+  }
+  if (const auto pw = root["passwords"]) {
+    CheckKeys(pw, "passwords", {"argon2id"});
+    if (const auto a = pw["argon2id"]) {
+      CheckKeys(a, "passwords.argon2id", {"memory_kib", "iterations", "parallelism"});
+      // Floors are OWASP's Argon2id minimum (m=19 MiB, t=2, p=1); ceilings keep memory bounded.
+      if (a["memory_kib"]) p.argon2.memory_kib = ParseUint(a["memory_kib"], "memory_kib", 19456, 4 << 20);
+      if (a["iterations"]) p.argon2.iterations = ParseUint(a["iterations"], "iterations", 2, 100);
+      if (a["parallelism"]) p.argon2.parallelism = ParseUint(a["parallelism"], "parallelism", 1, 16);
+    }
+  }
+  if (const auto au = root["audit"]) {
+    CheckKeys(au, "audit", {"retention"});
+    if (au["retention"]) p.audit_retention = ParseDurationNode(au["retention"], "audit.retention");
+  }
+  const YAML::Node cats = root["categories"];
+  if (!cats || !cats.IsMap() || cats.size() == 0) {
+    throw PolicyError(cats ? cats : root, "categories must be a non-empty mapping");
+  }
+  for (const auto& kv : cats) {
+    const std::string name = kv.first.as<std::string>();
+    if (!ValidName(name)) throw PolicyError(kv.first, "category name must match [a-z0-9_-]{1,64}");
+    if (p.categories.count(name)) throw PolicyError(kv.first, "category '" + name + "' is declared twice");
+    p.categories.emplace(name, ParseCategory(name, kv.second));
+  }
+  return p;
+}
+
+}  // namespace
+
+const char* LegalBasisName(LegalBasis b) {
+  switch (b) {
+    case LegalBasis::kContract: return "contract";
+    case LegalBasis::kLegalObligation: return "legal_obligation";
+    case LegalBasis::kLegitimateInterest: return "legitimate_interest";
+    case LegalBasis::kConsent: return "consent";
+    case LegalBasis::kVitalInterest: return "vital_interest";
+    case LegalBasis::kPublicTask: return "public_task";
+  }
+  return "unknown";
+}
+
+std::string Retention::ToString() const {
+  switch (kind) {
+    case Kind::kUntilErasure: return "until_erasure";
+    case Kind::kAfterEvent: return "after_event: " + period.ToString();
+    case Kind::kAfterCollection: return "after_collection: " + period.ToString();
+  }
+  return "";
+}
+
+StatusOr<Policy> Policy::Parse(const std::string& yaml_text) {
+  try {
+    YAML::Node root = YAML::Load(yaml_text);
+    Policy p = ParseRoot(root);
+    p.source_sha256 = crypto::ToHex(crypto::Sha256(yaml_text));
+    return p;
+  } catch (const PolicyError& e) {
+    return e.ToStatus();
+  } catch (const YAML::Exception& e) {
+    // yaml-cpp's message describes syntax only (no values), so it is safe to show.
+    return InvalidArgument("policy line " + std::to_string(e.mark.line + 1) + ": " + e.msg);
+  } catch (const std::exception& e) {
+    return InvalidArgument(std::string("policy: ") + e.what());
+  }
+}
+
+StatusOr<Policy> Policy::LoadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return InvalidArgument("cannot read policy file " + path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  if (ss.str().size() > (1 << 20)) return InvalidArgument("policy file is larger than 1 MiB");
+  auto p = Parse(ss.str());
+  if (!p.ok()) return Status(p.status().code(), path + ": " + p.status().message());
+  return p;
+}
+
+const std::string& Policy::DefaultYaml() {
+  static const std::string s = kDefaultPolicy;
+  return s;
+}
+
+const Policy& Policy::Default() {
+  static const Policy p = [] {
+    auto r = Parse(DefaultYaml());
+    if (!r.ok()) std::abort();  // the built-in policy is tested; it cannot be invalid
+    return std::move(r).value();
+  }();
+  return p;
+}
+
+const Category* Policy::Find(const std::string& category) const {
+  auto it = categories.find(category);
+  return it == categories.end() ? nullptr : &it->second;
+}
+
+bool Policy::PurposeAllows(const Category& c, const std::vector<std::string>& purposes) const {
+  for (const auto& p : purposes) {
+    if (std::find(c.purposes.begin(), c.purposes.end(), p) != c.purposes.end()) return true;
+  }
+  return false;
+}
+
+std::string Policy::RenderMarkdown() const {
+  std::ostringstream o;
+  o << "| Category | Legal basis | Purposes | Retention | Kept after an erasure request |\n"
+    << "|---|---|---|---|---|\n";
+  for (const auto& [name, c] : categories) {
+    std::string purposes;
+    for (const auto& p : c.purposes) purposes += (purposes.empty() ? "" : ", ") + p;
+    std::string retention;
+    switch (c.retention.kind) {
+      case Retention::Kind::kUntilErasure:
+        retention = "until the account is deleted (+ " + erasure_grace.ToString() + " grace)";
+        break;
+      case Retention::Kind::kAfterEvent:
+        retention = c.retention.period.ToString() + " after the event";
+        break;
+      case Retention::Kind::kAfterCollection:
+        retention = c.retention.period.ToString() + " after collection";
+        break;
+    }
+    if (c.on_consent_withdrawal) {
+      retention += "; deleted within " + c.on_consent_withdrawal->ToString() +
+                   " of consent withdrawal";
+    }
+    o << "| " << name << " | " << LegalBasisName(c.legal_basis) << " | " << purposes << " | "
+      << retention << " | " << (c.survives_erasure ? "yes, until its retention ends" : "no")
+      << " |\n";
+  }
+  o << "\nBackups are kept for at most " << horizon.ToString()
+    << "; after that, erased data cannot be recovered from any copy.\n";
+  return o.str();
+}
+
+}  // namespace vault
