@@ -77,6 +77,10 @@ class Vault::Impl {
 // Row codecs (vault.cc).
 std::string EncodeKeyRow(const KeyRow& r);
 bool DecodeKeyRow(std::string_view v, KeyRow* r);
+bool DecodeRecordRow(std::string_view v, RecordRow* r);
+// The associated data a record envelope is bound to: its row key (subject uid, category,
+// keyed hash of the record id).
+std::vector<std::uint8_t> RecordContext(std::string_view record_key);
 // Slot contents: 'S' | epoch (8, LE) | length (1) | wrapped-key envelope | zero padding.
 SlotBytes EncodeSlot(std::uint64_t epoch, std::span<const std::uint8_t> wrapped);
 bool DecodeSlot(const SlotBytes& s, std::uint64_t* epoch, std::span<const std::uint8_t>* wrapped);

@@ -190,6 +190,14 @@ bool DecodeKeyRow(std::string_view v, KeyRow* r) {
          rd.I64(&r->expires_at) && rd.I64(&r->created_at);
 }
 
+bool DecodeRecordRow(std::string_view v, RecordRow* r) { return DecodeRecord(v, r); }
+
+std::vector<std::uint8_t> RecordContext(std::string_view record_key) {
+  RowWriter w;
+  w.Str("record").Str(record_key);
+  return w.Take();
+}
+
 SlotBytes EncodeSlot(std::uint64_t epoch, std::span<const std::uint8_t> wrapped) {
   SlotBytes s{};
   s[0] = 'S';
@@ -265,9 +273,7 @@ class Ops {
     return CategoryPrefix(uid, category) + Bytes(std::span(mac).first(16));
   }
   std::vector<std::uint8_t> RecordContext(std::string_view record_key) const {
-    RowWriter w;
-    w.Str("record").Str(record_key);
-    return w.Take();
+    return vault::RecordContext(record_key);
   }
 
   std::vector<std::uint8_t> SealMeta(std::string_view what, std::string_view context,
