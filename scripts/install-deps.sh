@@ -7,7 +7,7 @@ packages=(
   libsodium-dev liblmdb-dev lmdb-utils libargon2-dev libcrypt-dev libssl-dev
   nlohmann-json3-dev libyaml-cpp-dev libcpp-httplib-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  curl wrk
+  curl jq openssl wrk
 )
 if [ "${VAULT_WITH_TEST_TOOLS:-0}" = 1 ]; then
   # Fuzzing, sanitizers, static analysis and the OpenAPI linter.
