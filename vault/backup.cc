@@ -64,14 +64,15 @@ StatusOr<BackupManifest> Vault::Backup(const std::string& out_dir, const Progres
   if (progress) progress(0, 3);
   // Slots freed while the copy runs stay whole until both files are copied: the LMDB
   // snapshot may still reference them. They are zeroed right after.
-  ++impl_->backups_in_progress;
+  VAULT_RETURN_IF_ERROR(PauseSlotZeroing(*impl_, true));
   Status copied = impl_->store->CopyCompact(out_dir);
   std::error_code cec;
   if (copied.ok()) {
     fs::copy_file(impl_->keyslots_path(), out_dir + "/" + kSlotsFile, cec);
     if (cec) copied = Internal("cannot copy key slots: " + cec.message());
   }
-  --impl_->backups_in_progress;
+  Status resumed = PauseSlotZeroing(*impl_, false);
+  if (!resumed.ok() && copied.ok()) copied = resumed;
   VAULT_RETURN_IF_ERROR(impl_->store->Exclusive([this] { return ZeroFreedSlots(*impl_); }));
   VAULT_RETURN_IF_ERROR(copied);
   if (progress) progress(1, 3);

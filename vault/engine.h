@@ -64,9 +64,7 @@ class Vault::Impl {
   std::unique_ptr<Keyring> keyring;
   std::unique_ptr<KeySlots> keyslots;
   std::unique_ptr<Store> store;
-  // While a backup copies the store, freed slots are not zeroed, so the copy's DEKs stay
-  // whole; they are zeroed as soon as it ends.
-  std::atomic<int> backups_in_progress{0};
+
   crypto::Aead cipher = crypto::Aead::kXChaCha20Poly1305;
 
   std::string keyring_path() const { return options.data_dir + "/keyring"; }
@@ -87,5 +85,8 @@ bool DecodeSlot(const SlotBytes& s, std::uint64_t* epoch, std::span<const std::u
 // Zeroes the slots of destroyed DEKs and returns them to the free list (skipped while a
 // backup runs). REQUIRES: on the writer thread (inside Store::Exclusive).
 Status ZeroFreedSlots(Vault::Impl& v);
+// While a backup copies the store, freed slots are not zeroed (the copy's snapshot may still
+// reference them); the pause is recorded in LMDB so other processes honour it too.
+Status PauseSlotZeroing(Vault::Impl& v, bool pause);
 
 }  // namespace vault

@@ -27,6 +27,7 @@ constexpr std::string_view kMetaShredded = "keys_shredded";
 constexpr std::string_view kMetaRewrapPending = "rewrap_pending";
 constexpr std::string_view kGcPrefix = "gc/";
 constexpr std::string_view kMetaSlotHwm = "slot_hwm";
+constexpr std::string_view kMetaBackupUntil = "backup_until";
 constexpr std::string_view kSubjectScope = "_subject";  // holds the sealed subject id
 constexpr std::size_t kRewrapBatch = 10000;
 
@@ -524,9 +525,12 @@ ErasureView ToView(const std::string& id, const ErasureRow& r) {
 }  // namespace
 
 Status ZeroFreedSlots(Vault::Impl& v) {
-  if (v.backups_in_progress.load() > 0) return Status::Ok();
   const Dbs& dbs = v.store->dbs();
   return v.store->Txn([&](MDB_txn* txn) -> Status {
+    // A backup (in this process or another) may still need the freed slots.
+    if (static_cast<UnixSeconds>(MetaU64(txn, dbs, kMetaBackupUntil)) > v.clock->Now()) {
+      return Status::Ok();
+    }
     std::vector<std::string> freed;
     VAULT_RETURN_IF_ERROR(ScanPrefix(txn, dbs.slots_freed, "", [&](std::string_view k, std::string_view) {
       freed.emplace_back(k);
@@ -541,23 +545,27 @@ Status ZeroFreedSlots(Vault::Impl& v) {
   });
 }
 
+Status PauseSlotZeroing(Vault::Impl& v, bool pause) {
+  const Dbs& dbs = v.store->dbs();
+  // Paused for at most an hour, so a backup process that dies cannot pause it for ever.
+  return v.store->Write([&](MDB_txn* txn) {
+    return SetMetaU64(txn, dbs, kMetaBackupUntil,
+                      pause ? static_cast<std::uint64_t>(v.clock->Now() + 3600) : 0);
+  });
+}
+
 // After a crash: slots past the high-water mark and slots on the free list may hold keys of
 // transactions that never committed; slots freed by committed ones may not be zeroed yet.
+// Runs inside a write transaction, so no other process is allocating slots meanwhile.
 Status RecoverSlots(Vault::Impl& v) {
   const Dbs& dbs = v.store->dbs();
   return v.store->Exclusive([&]() -> Status {
-    std::uint64_t hwm = 0;
-    std::vector<std::uint64_t> free_slots;
-    VAULT_RETURN_IF_ERROR(v.store->Read([&](MDB_txn* txn) {
-      hwm = MetaU64(txn, dbs, kMetaSlotHwm);
+    VAULT_RETURN_IF_ERROR(v.store->Txn([&](MDB_txn* txn) -> Status {
+      VAULT_RETURN_IF_ERROR(v.keyslots->Truncate(MetaU64(txn, dbs, kMetaSlotHwm)));
       return ScanPrefix(txn, dbs.slots_free, "", [&](std::string_view k, std::string_view) {
-        free_slots.push_back(ReadBigEndian(k));
-        return true;
+        return v.keyslots->Zero(ReadBigEndian(k)).ok();
       });
     }));
-    VAULT_RETURN_IF_ERROR(v.keyslots->Truncate(hwm));
-    for (auto s : free_slots) VAULT_RETURN_IF_ERROR(v.keyslots->Zero(s));
-    VAULT_RETURN_IF_ERROR(v.keyslots->Sync());
     return ZeroFreedSlots(v);
   });
 }
