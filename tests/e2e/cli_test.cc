@@ -5,8 +5,8 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
-#include <thread>
 #include <string>
+#include <thread>
 
 #include "harness.h"
 
@@ -30,9 +30,10 @@ TEST(LifecycleTest, SigtermShutsDownGracefullyWithExitZero) {
 TEST(LifecycleTest, ServesHttpsWithTlsCertAndKey) {
   TempDir dir;
   const std::string cert = dir.Join("cert.pem"), key = dir.Join("key.pem");
-  const std::string cmd = "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 "
-                          "-nodes -days 1 -subj /CN=127.0.0.1 -keyout " + key + " -out " + cert +
-                          " >/dev/null 2>&1";
+  const std::string cmd =
+      "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 "
+      "-nodes -days 1 -subj /CN=127.0.0.1 -keyout " +
+      key + " -out " + cert + " >/dev/null 2>&1";
   if (std::system(cmd.c_str()) != 0) GTEST_SKIP() << "openssl cannot make a test certificate";
   ServerProcess::Config config;
   config.extra_args = {"--sweep-interval", "0", "--tls-cert", cert, "--tls-key", key};

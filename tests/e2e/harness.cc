@@ -240,6 +240,13 @@ std::string ServerProcess::Raw(const std::string& request) const {
       const ssize_t n = recv(fd, buf, sizeof(buf), 0);
       if (n <= 0) break;
       response.append(buf, static_cast<std::size_t>(n));
+      // Stop after one complete response: a server may keep the connection open.
+      const std::size_t head_end = response.find("\r\n\r\n");
+      if (head_end == std::string::npos) continue;
+      const std::size_t cl = response.find("Content-Length: ");
+      const std::size_t length =
+          cl != std::string::npos && cl < head_end ? std::stoul(response.substr(cl + 16)) : 0;
+      if (response.size() >= head_end + 4 + length) break;
     }
   }
   close(fd);
