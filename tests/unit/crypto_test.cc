@@ -107,7 +107,10 @@ TEST_P(EnvelopeTest, NoncesAreFresh) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Algorithms, EnvelopeTest,
-                         ::testing::Values(Aead::kXChaCha20Poly1305, Aead::kAes256Gcm));
+                         ::testing::Values(Aead::kXChaCha20Poly1305, Aead::kAes256Gcm),
+                         [](const ::testing::TestParamInfo<Aead>& p) {
+                           return p.param == Aead::kAes256Gcm ? "Aes256Gcm" : "XChaCha20Poly1305";
+                         });
 
 TEST(EnvelopeTest2, WrappedSecretOpensIntoSecretBytes) {
   auto kek = SecretBytes::Random(kKeyBytes);

@@ -65,7 +65,8 @@ INSTANTIATE_TEST_SUITE_P(
                   "line 2: memory_kib must be between 19456"},
         BadPolicy{"version: 1\ncategories: [\n", "line "},
         BadPolicy{"version: 1\nkeys: {cipher: des}\ncategories: {a: {legal_basis: contract, purposes: [x], retention: until_erasure}}\n",
-                  "keys.cipher must be"}));
+                  "keys.cipher must be"}),
+    [](const ::testing::TestParamInfo<BadPolicy>& p) { return "case" + std::to_string(p.index); });
 
 TEST(PolicyTest, LoadFileNamesTheFile) {
   auto r = Policy::LoadFile("/nonexistent/policy.yaml");
