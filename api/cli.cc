@@ -340,7 +340,7 @@ int RunServe(const Command& cmd, const Flags& flags) {
 
   std::atomic<bool> done{false};
   std::thread signal_watcher([&] {
-    const struct timespec tick = {0, 200 * 1000 * 1000};
+    const struct timespec tick = {0, 200'000'000};
     while (!done.load()) {
       const int sig = sigtimedwait(&signals, nullptr, &tick);
       if (sig == SIGTERM || sig == SIGINT) {
@@ -410,7 +410,7 @@ int RunTokenCreate(const Command& cmd, const Flags& flags) {
   StatusOr<NewToken> token = (*vault)->CreateToken(kCliActor, *role, purposes, flags.Get("name"));
   if (!token.ok()) {
     return FailStatus("cannot create the token", token.status(),
-                      "check --role and that every purpose appears in the policy");
+                      "check --role, --purposes ([a-z0-9_-], app tokens only) and --name");
   }
   if (flags.Has("json")) {
     PrintJson({{"token_id", token->info.token_id},
@@ -565,7 +565,8 @@ int RunPolicyCheck(const Command&, const Flags& flags) {
       flags.positionals().empty() ? "the built-in default policy" : flags.positionals()[0];
   StatusOr<Policy> policy = LoadPolicyArg(flags);
   if (!policy.ok()) {
-    return Fail(kExitInvalid, name + ": " + policy.status().message(),
+    // The engine's message already names the file (and line).
+    return Fail(kExitInvalid, policy.status().message(),
                 "fix the policy file and run `vault policy check` again");
   }
   std::cout << name << ": valid (" << policy->categories.size() << " categories, erasure grace "
@@ -577,7 +578,7 @@ int RunPolicyCheck(const Command&, const Flags& flags) {
 int RunPolicyRender(const Command&, const Flags& flags) {
   StatusOr<Policy> policy = LoadPolicyArg(flags);
   if (!policy.ok()) {
-    return Fail(kExitInvalid, "policy: " + policy.status().message(),
+    return Fail(kExitInvalid, policy.status().message(),
                 "fix the policy file and run `vault policy check` on it");
   }
   std::cout << policy->RenderMarkdown();

@@ -179,6 +179,11 @@ Status Keyring::ReadFile() {
     epochs[e.id] = e;
   }
   if (!keks.count(current)) return DataLoss("keyring " + path_ + " lacks its current epoch key");
+  // The engine uses these as HMAC, AEAD and Ed25519 keys without checking their sizes again.
+  if (ik.size() != crypto::kKeyBytes || ak.size() != crypto::kKeyBytes ||
+      mk.size() != crypto::kKeyBytes || sk.size() != crypto::kSigningSecretBytes) {
+    return DataLoss("keyring " + path_ + " has a system key of the wrong size");
+  }
   seq_ = best_seq;
   current_ = current;
   next_epoch_ = next;

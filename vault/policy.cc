@@ -246,7 +246,7 @@ Policy ParseRoot(const YAML::Node& root) {
         throw PolicyError(k["cipher"], "keys.cipher must be xchacha20poly1305 or aes256gcm");
       }
     }
-    if (p.epoch.ApproxSeconds() < 60) {
+    if (p.epoch.ApproxSeconds() < 3600) {
       throw PolicyError(k["epoch"] ? k["epoch"] : k, "keys.epoch must be at least 1h");
     }
   }

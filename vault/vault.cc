@@ -918,6 +918,9 @@ Status Vault::DeleteRecord(const Actor& actor, const std::string& subject_id,
     if (subject->restricted && actor.role == Role::kApp) {
       return Status(Code::kLocked, "processing of this subject is restricted");
     }
+    if (ops.HasActiveHold(txn, subject->uid)) {
+      return Status(Code::kLocked, "a legal hold suspends deletion of this subject's data");
+    }
     const std::string rkey = ops.RecordKey(subject->uid, category, record_id);
     auto v = Get(txn, dbs.records, rkey);
     if (!v) return NotFound("no such record");

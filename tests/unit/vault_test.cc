@@ -336,6 +336,8 @@ TEST(ErasureTest, LegalHoldBlocksUntilReleased) {
   ASSERT_TRUE(v.PutRecord(t->admin, "u", "account", "p", json{{"a", 1}}).ok());
   auto h = v.PlaceLegalHold(t->dpo, "u", "litigation 2026-17", std::nullopt);
   ASSERT_TRUE(h.ok());
+  // Deleting a record would destroy its scope's key: the hold refuses that too.
+  EXPECT_EQ(v.DeleteRecord(t->dpo, "u", "account", "p").code(), Code::kLocked);
   auto e = v.RequestErasure(t->dpo, "u", "immediate", "");
   ASSERT_TRUE(e.ok());
   EXPECT_EQ(e->state, "scheduled");

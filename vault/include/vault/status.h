@@ -77,6 +77,8 @@ class [[nodiscard]] StatusOr {
   std::variant<Status, T> v_;
 };
 
+// tmp and lhs are a name and a declaration ("PutResult put"): they cannot be parenthesised.
+// NOLINTBEGIN(bugprone-macro-parentheses)
 #define VAULT_CONCAT_INNER_(a, b) a##b
 #define VAULT_CONCAT_(a, b) VAULT_CONCAT_INNER_(a, b)
 #define VAULT_RETURN_IF_ERROR_IMPL_(tmp, expr) \
@@ -92,5 +94,6 @@ class [[nodiscard]] StatusOr {
   lhs = std::move(tmp).value()
 #define VAULT_ASSIGN_OR_RETURN(lhs, expr) \
   VAULT_ASSIGN_OR_RETURN_IMPL_(VAULT_CONCAT_(vault_sor_, __LINE__), lhs, expr)
+// NOLINTEND(bugprone-macro-parentheses)
 
 }  // namespace vault

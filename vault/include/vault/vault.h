@@ -47,7 +47,7 @@ struct Options {
   // Largest the LMDB map may grow to.
   std::uint64_t map_size_bytes = 64ull << 30;
   // Largest serialized record data accepted.
-  std::size_t max_record_bytes = 256 * 1024;
+  std::size_t max_record_bytes = std::size_t{256} * 1024;
 };
 
 struct PutResult {
