@@ -138,43 +138,37 @@ void Store::SetPreCommitHook(std::function<Status()> hook) {
   pre_commit_ = std::move(hook);
 }
 
-Status Store::Write(WriteFn fn) {
-  auto op = std::make_unique<Op>();
-  op->fn = std::move(fn);
+std::future<Status> Store::Enqueue(std::unique_ptr<Op> op) {
   auto fut = op->done.get_future();
   {
     std::lock_guard lock(mu_);
-    if (stop_) return Status(Code::kUnavailable, "store is closing");
+    if (stop_) {
+      op->done.set_value(Status(Code::kUnavailable, "store is closing"));
+      return fut;
+    }
     queue_.push_back(std::move(op));
   }
   cv_.notify_one();
-  return fut.get();
+  return fut;
+}
+
+Status Store::Write(WriteFn fn) {
+  auto op = std::make_unique<Op>();
+  op->fn = std::move(fn);
+  return Enqueue(std::move(op)).get();
 }
 
 void Store::WriteAsync(WriteFn fn) {
   auto op = std::make_unique<Op>();
   op->fn = std::move(fn);
-  op->wait = false;
-  {
-    std::lock_guard lock(mu_);
-    if (stop_) return;
-    queue_.push_back(std::move(op));
-  }
-  cv_.notify_one();
+  (void)Enqueue(std::move(op));
 }
 
 Status Store::Exclusive(std::function<Status()> fn) {
   if (std::this_thread::get_id() == writer_id_) return fn();
   auto op = std::make_unique<Op>();
   op->exclusive = std::move(fn);
-  auto fut = op->done.get_future();
-  {
-    std::lock_guard lock(mu_);
-    if (stop_) return Status(Code::kUnavailable, "store is closing");
-    queue_.push_back(std::move(op));
-  }
-  cv_.notify_one();
-  return fut.get();
+  return Enqueue(std::move(op)).get();
 }
 
 Status Store::Txn(const WriteFn& fn) {
@@ -280,7 +274,7 @@ void Store::RunBatch(std::deque<std::unique_ptr<Op>>& batch) {
     mdb_txn_abort(parent);
   }
   for (std::size_t i = 0; i < batch.size(); ++i) {
-    if (batch[i]->wait) batch[i]->done.set_value(batch_status.ok() ? results[i] : batch_status);
+    batch[i]->done.set_value(batch_status.ok() ? results[i] : batch_status);
   }
 }
 

@@ -47,7 +47,7 @@ class Store {
 
   // Runs fn in the next batch and returns once its effects are durable (or fn's error).
   Status Write(WriteFn fn);
-  // Same, but does not wait (read audit entries). Errors are counted, not returned.
+  // Same, but does not wait (audit entries of reads); its outcome is not reported.
   void WriteAsync(WriteFn fn);
   // Runs fn alone on the writer thread, between batches; fn may call Txn() for its own
   // sequence of transactions (long operations done in steps: rotation, scrubbing).
@@ -67,9 +67,9 @@ class Store {
     WriteFn fn;
     std::function<Status()> exclusive;
     std::promise<Status> done;
-    bool wait = true;
   };
   Store() = default;
+  std::future<Status> Enqueue(std::unique_ptr<Op> op);
   void WriterLoop();
   void RunBatch(std::deque<std::unique_ptr<Op>>& batch);
 

@@ -509,6 +509,14 @@ SubjectState PublicState(StoredState s) {
   return SubjectState::kActive;
 }
 
+// Audit entries of reads (and of refused writes) are queued without waiting for a commit.
+void AuditAsync(Vault::Impl& v, const Actor& actor, const char* action, std::optional<Uid> uid,
+                const std::string& category, Code outcome) {
+  v.store->WriteAsync([impl = &v, actor, action, uid, category, outcome](MDB_txn* txn) {
+    return Ops(*impl).Audit(txn, actor, action, uid ? &*uid : nullptr, category, CodeName(outcome));
+  });
+}
+
 ErasureView ToView(const std::string& id, const ErasureRow& r) {
   ErasureView v;
   v.erasure_id = id;
@@ -760,9 +768,7 @@ StatusOr<PutResult> Vault::PutRecord(const Actor& actor, const std::string& subj
   });
   crypto::WipeString(&plaintext);
   if (!s.ok()) {
-    impl_->store->WriteAsync([impl = impl_.get(), actor, category, code = s.code()](MDB_txn* txn) {
-      return Ops(*impl).Audit(txn, actor, "record.put", nullptr, category, CodeName(code));
-    });
+    AuditAsync(*impl_, actor, "record.put", std::nullopt, category, s.code());
     return s;
   }
   return result;
@@ -825,12 +831,10 @@ StatusOr<RecordView> Vault::GetRecord(const Actor& actor, const std::string& sub
   Ops ops(*impl_);
   const std::string pseudonym = ops.Pseudonym(subject_id);
   RecordView view;
-  Uid uid{};
-  bool have_uid = false;
+  std::optional<Uid> uid;
   Status s = impl_->store->Read([&](MDB_txn* txn) -> Status {
     VAULT_ASSIGN_OR_RETURN(SubjectRow subject, SubjectForRead(ops, txn, pseudonym, *cat, opts, actor));
     uid = subject.uid;
-    have_uid = true;
     const std::string rkey = ops.RecordKey(subject.uid, category, record_id);
     auto v = Get(txn, impl_->store->dbs().records, rkey);
     if (!v) return NotFound("no such record");
@@ -840,10 +844,7 @@ StatusOr<RecordView> Vault::GetRecord(const Actor& actor, const std::string& sub
     if (d.code() == Code::kGone) return NotFound("the record's retention has ended");
     return d;
   });
-  impl_->store->WriteAsync([impl = impl_.get(), actor, category, uid, have_uid,
-                            outcome = std::string(CodeName(s.code()))](MDB_txn* txn) {
-    return Ops(*impl).Audit(txn, actor, "record.get", have_uid ? &uid : nullptr, category, outcome);
-  });
+  AuditAsync(*impl_, actor, "record.get", uid, category, s.code());
   if (!s.ok()) return s;
   view.subject_id = subject_id;
   view.category = category;
@@ -860,12 +861,10 @@ StatusOr<std::vector<RecordView>> Vault::ListRecords(const Actor& actor,
   Ops ops(*impl_);
   const std::string pseudonym = ops.Pseudonym(subject_id);
   std::vector<RecordView> out;
-  Uid uid{};
-  bool have_uid = false;
+  std::optional<Uid> uid;
   Status s = impl_->store->Read([&](MDB_txn* txn) -> Status {
     VAULT_ASSIGN_OR_RETURN(SubjectRow subject, SubjectForRead(ops, txn, pseudonym, *cat, opts, actor));
     uid = subject.uid;
-    have_uid = true;
     std::vector<std::pair<std::string, RecordRow>> rows;
     Status corrupt;
     VAULT_RETURN_IF_ERROR(ScanPrefix(txn, impl_->store->dbs().records,
@@ -891,10 +890,7 @@ StatusOr<std::vector<RecordView>> Vault::ListRecords(const Actor& actor,
     }
     return Status::Ok();
   });
-  impl_->store->WriteAsync([impl = impl_.get(), actor, category, uid, have_uid,
-                            outcome = std::string(CodeName(s.code()))](MDB_txn* txn) {
-    return Ops(*impl).Audit(txn, actor, "record.list", have_uid ? &uid : nullptr, category, outcome);
-  });
+  AuditAsync(*impl_, actor, "record.list", uid, category, s.code());
   if (!s.ok()) return s;
   std::sort(out.begin(), out.end(),
             [](const RecordView& a, const RecordView& b) { return a.record_id < b.record_id; });
@@ -984,7 +980,7 @@ StatusOr<SubjectSummary> Vault::GetSubject(const Actor& actor, const std::string
   const std::string pseudonym = ops.Pseudonym(subject_id);
   SubjectSummary sum;
   sum.subject_id = subject_id;
-  Uid uid{};
+  std::optional<Uid> uid;
   Status s = impl_->store->Read([&](MDB_txn* txn) -> Status {
     const Dbs& dbs = impl_->store->dbs();
     VAULT_ASSIGN_OR_RETURN(auto subject, ops.FindSubject(txn, pseudonym));
@@ -1025,10 +1021,7 @@ StatusOr<SubjectSummary> Vault::GetSubject(const Actor& actor, const std::string
     }
     return Status::Ok();
   });
-  impl_->store->WriteAsync([impl = impl_.get(), actor, uid, ok = s.ok(),
-                            outcome = std::string(CodeName(s.code()))](MDB_txn* txn) {
-    return Ops(*impl).Audit(txn, actor, "subject.get", ok ? &uid : nullptr, "", outcome);
-  });
+  AuditAsync(*impl_, actor, "subject.get", uid, "", s.code());
   if (!s.ok()) return s;
   return sum;
 }
