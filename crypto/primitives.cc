@@ -134,14 +134,14 @@ std::optional<std::vector<std::uint8_t>> UnB64(std::string_view s, int variant) 
 std::string ToBase64(std::span<const std::uint8_t> b) {
   return B64(b, sodium_base64_VARIANT_ORIGINAL);
 }
-std::optional<std::vector<std::uint8_t>> FromBase64(std::string_view s) {
-  return UnB64(s, sodium_base64_VARIANT_ORIGINAL);
+std::optional<std::vector<std::uint8_t>> FromBase64(std::string_view b64) {
+  return UnB64(b64, sodium_base64_VARIANT_ORIGINAL);
 }
 std::string ToBase64Url(std::span<const std::uint8_t> b) {
   return B64(b, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 }
-std::optional<std::vector<std::uint8_t>> FromBase64Url(std::string_view s) {
-  return UnB64(s, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+std::optional<std::vector<std::uint8_t>> FromBase64Url(std::string_view b64) {
+  return UnB64(b64, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 }
 
 void WipeString(std::string* s) {

@@ -11,8 +11,9 @@ namespace vault::crypto {
 // Calls sodium_init() once; every crypto entry point calls it. Returns false if libsodium is unusable.
 bool EnsureSodium();
 
-// Move-only holder of secret bytes. Memory comes from sodium_malloc (guard pages, mlock,
-// canary) and is wiped by sodium_free. Not thread-safe for concurrent mutation; concurrent
+// Move-only holder of secret bytes in mlocked memory that is wiped on release. Secrets of up
+// to 64 bytes (keys) take a slot in a pool of sodium_malloc'd slabs; larger ones get their
+// own sodium_malloc allocation (guard pages, mlock, canary). Not thread-safe for concurrent mutation; concurrent
 // reads of a const SecretBytes are fine.
 class SecretBytes {
  public:
@@ -42,6 +43,7 @@ class SecretBytes {
   bool Equals(const SecretBytes& other) const;
 
  private:
+  void Release();
   std::uint8_t* data_ = nullptr;
   std::size_t size_ = 0;
 };

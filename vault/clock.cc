@@ -77,7 +77,8 @@ std::optional<UnixSeconds> ParseRfc3339(std::string_view s) {
   const year_month_day ymd{year{y}, month{static_cast<unsigned>(mo)},
                            day{static_cast<unsigned>(d)}};
   if (!ymd.ok() || h > 23 || mi > 59 || se > 60) return std::nullopt;
-  const UnixSeconds t = FromCivil(y, mo, d) + h * 3600 + mi * 60 + (se == 60 ? 59 : se) - offset;
+  const UnixSeconds t = FromCivil(y, mo, d) + UnixSeconds{h} * 3600 + UnixSeconds{mi} * 60 +
+                        (se == 60 ? 59 : se) - offset;
   // An offset can carry the instant out of years 0000..9999, where FormatRfc3339 would
   // print a time no RFC 3339 parser (this one included) accepts.
   constexpr UnixSeconds kFirst = -62167219200;  // 0000-01-01T00:00:00Z

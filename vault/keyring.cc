@@ -17,7 +17,7 @@ namespace {
 
 constexpr char kMagic[8] = {'V', 'A', 'U', 'L', 'T', 'K', 'R', '1'};
 constexpr std::size_t kHeaderBytes = 4096;
-constexpr std::size_t kSlotBytes = 256 * 1024;
+constexpr std::size_t kSlotBytes = std::size_t{256} * 1024;
 constexpr std::size_t kFileBytes = kHeaderBytes + 2 * kSlotBytes;
 constexpr std::size_t kMaxDestroyedKept = 2000;  // destroyed epochs remembered, for messages
 

@@ -58,7 +58,7 @@ class Keyring {
   StatusOr<std::uint64_t> StartEpoch(UnixSeconds now);
   // Destroys the KEKs of the given (retired) epochs and persists; the file keeps only
   // their ids and destruction times.
-  Status DestroyEpochs(const std::vector<std::uint64_t>& epochs, UnixSeconds now);
+  Status DestroyEpochs(const std::vector<std::uint64_t>& ids, UnixSeconds now);
 
   // System keys (fixed for the life of the store).
   const crypto::SecretBytes& index_key() const { return index_key_; }

@@ -234,47 +234,52 @@ void Store::WriterLoop() {
 }
 
 void Store::RunBatch(std::deque<std::unique_ptr<Op>>& batch) {
-  std::vector<Status> results(batch.size());
-  MDB_txn* parent = nullptr;
-  int rc = mdb_txn_begin(env_, nullptr, 0, &parent);
-  Status batch_status = rc == 0 ? Status::Ok() : LmdbError("begin", rc);
-  if (batch_status.ok() && hook_) {
-    batch_status = hook_(parent);
-  }
-  if (batch_status.ok()) {
-    for (std::size_t i = 0; i < batch.size(); ++i) {
-      MDB_txn* child = nullptr;
-      rc = mdb_txn_begin(env_, parent, 0, &child);
-      if (rc != 0) {
-        results[i] = LmdbError("begin nested", rc);
-        continue;
-      }
-      Status s;
+  // Every operation of the batch runs directly in one transaction (LMDB's nested
+  // transactions allocate megabytes each). When one fails, the transaction is aborted, that
+  // operation alone reports its error, and the operations before it, which had succeeded,
+  // run again and commit; the rest follow in the next transaction. So a failure costs one
+  // re-run of the prefix and one extra commit, never another caller's write.
+  std::vector<std::size_t> todo(batch.size());
+  for (std::size_t i = 0; i < todo.size(); ++i) todo[i] = i;
+  std::size_t limit = todo.size();
+  while (!todo.empty()) {
+    if (limit == 0) limit = todo.size();
+    MDB_txn* txn = nullptr;
+    int rc = mdb_txn_begin(env_, nullptr, 0, &txn);
+    Status st = rc == 0 ? Status::Ok() : LmdbError("begin", rc);
+    if (st.ok() && hook_) st = hook_(txn);
+    if (!st.ok()) {
+      if (txn != nullptr) mdb_txn_abort(txn);
+      for (std::size_t i : todo) batch[i]->done.set_value(st);
+      return;
+    }
+    std::size_t k = 0;
+    Status failed;
+    for (; k < limit; ++k) {
       try {
-        s = batch[i]->fn(child);
+        failed = batch[todo[k]]->fn(txn);
       } catch (const std::exception& e) {
-        s = Internal(std::string("write failed: ") + e.what());
+        failed = Internal(std::string("write failed: ") + e.what());
       }
-      if (s.ok()) {
-        rc = mdb_txn_commit(child);
-        if (rc != 0) s = LmdbError("commit nested", rc);
+      if (!failed.ok()) break;
+    }
+    if (k == limit) {
+      if (pre_commit_) st = pre_commit_();
+      if (st.ok()) {
+        rc = mdb_txn_commit(txn);
+        if (rc != 0) st = LmdbError("commit", rc);
       } else {
-        mdb_txn_abort(child);
+        mdb_txn_abort(txn);
       }
-      results[i] = s;
+      for (std::size_t j = 0; j < limit; ++j) batch[todo[j]]->done.set_value(st);
+      todo.erase(todo.begin(), todo.begin() + static_cast<std::ptrdiff_t>(limit));
+      limit = todo.size();
+      continue;
     }
-    if (pre_commit_) batch_status = pre_commit_();
-    if (batch_status.ok()) {
-      rc = mdb_txn_commit(parent);
-      if (rc != 0) batch_status = LmdbError("commit", rc);
-    } else {
-      mdb_txn_abort(parent);
-    }
-  } else if (parent != nullptr) {
-    mdb_txn_abort(parent);
-  }
-  for (std::size_t i = 0; i < batch.size(); ++i) {
-    batch[i]->done.set_value(batch_status.ok() ? results[i] : batch_status);
+    mdb_txn_abort(txn);
+    batch[todo[k]]->done.set_value(failed);
+    todo.erase(todo.begin() + static_cast<std::ptrdiff_t>(k));
+    limit = k;  // commit the prefix that succeeded, then go on with the rest
   }
 }
 

@@ -25,8 +25,10 @@ struct Dbs {
 };
 
 // Thread-safe. Writes run on one writer thread: concurrent Write() calls are batched into
-// one LMDB transaction (each in its own nested transaction, so one failing op does not
-// undo the others) and one commit, then all callers are released.
+// one LMDB transaction and one commit, then all callers are released. An operation that
+// fails is taken out of the batch and the others run again without it, so one failing op
+// never undoes another's write. Operations may therefore run more than once: they must
+// depend only on the transaction they are given and overwrite what they report.
 class Store {
  public:
   using WriteFn = std::function<Status(MDB_txn*)>;

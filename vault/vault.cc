@@ -264,7 +264,9 @@ class Ops {
   explicit Ops(Vault::Impl& v) : v_(v), dbs_(v.store->dbs()) {}
 
   std::string Pseudonym(const std::string& subject_id) const {
-    return Bytes(crypto::HmacSha256(v_.keyring->index_key(), "subject\0" + subject_id));
+    // "subject\0" + id was meant, but a char* literal stops at its NUL: the message has always
+    // been "subject" + id. Kept byte for byte: changing it re-keys every stored pseudonym.
+    return Bytes(crypto::HmacSha256(v_.keyring->index_key(), "subject" + subject_id));
   }
   std::string RecordKey(const Uid& uid, const std::string& category, const std::string& rid) const {
     std::string msg = "record" + Bytes(uid) + category;
@@ -466,7 +468,8 @@ class Ops {
       const auto e = value.find_last_not_of(" \t\r\n");
       value = b == std::string::npos ? "" : value.substr(b, e - b + 1);
       for (auto& c : value) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      const auto mac = crypto::HmacSha256(v_.keyring->index_key(), "blind\0" + field.name + '\0' + value);
+      // As in Pseudonym(): the literal's NUL never reached the message; kept byte for byte.
+      const auto mac = crypto::HmacSha256(v_.keyring->index_key(), "blind" + field.name + '\0' + value);
       const std::string fkey = field.name + '\0' + Bytes(mac);
       if (field.unique) {
         bool taken = false;
@@ -583,7 +586,7 @@ Status RecoverSlots(Vault::Impl& v) {
 Vault::Vault(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Vault::~Vault() = default;
 
-StatusOr<std::unique_ptr<Vault>> Vault::Open(Options options) {
+StatusOr<std::unique_ptr<Vault>> Vault::Open(const Options& options) {
   if (!crypto::EnsureSodium()) return Internal("libsodium failed to initialise");
   if (options.data_dir.empty()) return InvalidArgument("a data directory is required (--data-dir)");
   if (!options.root_key) return InvalidArgument("a root key provider is required");
@@ -1555,7 +1558,7 @@ StatusOr<NewToken> Vault::CreateToken(const Actor& actor, Role role,
 }
 
 StatusOr<TokenInfo> Vault::Authenticate(const std::string& bearer) const {
-  const Status denied(Code::kUnauthenticated, "the bearer token is not valid");
+  Status denied(Code::kUnauthenticated, "the bearer token is not valid");
   // vt_<16 hex>_<43 base64url>
   if (bearer.size() != 3 + 16 + 1 + 43 || bearer.compare(0, 3, "vt_") != 0 || bearer[19] != '_') {
     return denied;
@@ -1574,8 +1577,7 @@ StatusOr<TokenInfo> Vault::Authenticate(const std::string& bearer) const {
     info.token_id = id;
     info.role = row.role;
     info.purposes = row.purposes;
-    info.name = ops.OpenMeta("token", id, row.sealed_name);
-    info.created_at = row.created_at;
+    info.created_at = row.created_at;  // the name is not decrypted on this hot path
     return Status::Ok();
   });
   if (!s.ok()) return s;

@@ -476,7 +476,7 @@ TEST(TokensTest, CreateAuthenticateRevoke) {
   ASSERT_TRUE(info.ok());
   EXPECT_EQ(info->role, Role::kApp);
   EXPECT_EQ(info->purposes, (std::vector<std::string>{"service", "billing"}));
-  EXPECT_EQ(info->name, "backend");
+  EXPECT_EQ(tok->info.name, "backend");
   std::string wrong = tok->secret;
   wrong.back() = wrong.back() == 'A' ? 'B' : 'A';
   EXPECT_EQ(v.Authenticate(wrong).status().code(), Code::kUnauthenticated);
@@ -623,6 +623,55 @@ TEST(RotationTest, InterruptedRotationIsResumedOnOpen) {
     auto g = t->vault->GetRecord(t->admin, "u" + std::to_string(i), "account", "p");
     ASSERT_TRUE(g.ok()) << g.status().ToString();
   }
+}
+
+}  // namespace
+}  // namespace vault
+
+namespace vault {
+namespace {
+
+// Failing writes share batches with good ones: each failure must leave no trace (a unique
+// clash fails after the record row was written) and must not undo the good writes.
+TEST(ConcurrencyTest, FailingWritesInABatchUndoNothingElse) {
+  auto t = TestVault::Make("batch-failures");
+  ASSERT_TRUE(t->vault->PutRecord(t->admin, "owner", "account", "p", json{{"email", "taken@x.io"}}).ok());
+  ASSERT_TRUE(t->vault->PutRecord(t->admin, "erased", "account", "p", json{{"a", 1}}).ok());
+  ASSERT_TRUE(t->vault->RequestErasure(t->dpo, "erased", "immediate", "").ok());
+  const auto before = t->vault->Stats()->records;
+  std::atomic<int> good{0}, clashes{0}, gone{0}, other{0};
+  std::vector<std::thread> threads;
+  for (int th = 0; th < 8; ++th) {
+    threads.emplace_back([&, th] {
+      for (int i = 0; i < 40; ++i) {
+        Status s;
+        switch ((th + i) % 3) {
+          case 0:
+            s = t->vault->PutRecord(t->admin, "w" + std::to_string(th), "account", "r" + std::to_string(i),
+                                    json{{"i", i}}).status();
+            if (s.ok()) ++good; else ++other;
+            break;
+          case 1:
+            s = t->vault->PutRecord(t->admin, "thief" + std::to_string(th * 100 + i), "account", "p",
+                                    json{{"email", "TAKEN@x.io "}}).status();
+            if (s.code() == Code::kConflict) ++clashes; else ++other;
+            break;
+          default:
+            s = t->vault->PutRecord(t->admin, "erased", "account", "x", json{{"i", i}}).status();
+            if (s.code() == Code::kGone) ++gone; else ++other;
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(other, 0);
+  EXPECT_GT(clashes, 0);
+  EXPECT_GT(gone, 0);
+  // Exactly the good writes landed: no clashing record (nor its subject's key) was kept.
+  EXPECT_EQ(t->vault->Stats()->records, before + static_cast<std::uint64_t>(good.load()));
+  EXPECT_EQ(t->vault->Stats()->subjects, 2u + 8u);  // owner, erased, w0..w7: no thief
+  EXPECT_EQ(t->vault->GetRecord(t->admin, "thief1", "account", "p").status().code(), Code::kNotFound);
+  EXPECT_EQ(t->vault->GetRecord(t->admin, "owner", "account", "p")->data["email"], "taken@x.io");
 }
 
 }  // namespace
