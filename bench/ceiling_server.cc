@@ -5,12 +5,14 @@
 // No authentication, no storage, no crypto, no access log: what wrk measures against it is
 // the cost of cpp-httplib and the loopback alone.
 //
-// Usage: ceiling_server HOST PORT [THREADS]
+// Usage: ceiling_server HOST PORT [THREADS [PORT_FILE]]   (PORT 0 picks a free port; the
+// bound port is written to PORT_FILE when given)
 #include <httplib.h>
 
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <string>
 
 namespace {
@@ -22,7 +24,7 @@ void OnSignal(int) {
 
 int main(int argc, char** argv) {
   if (argc < 3) {
-    std::fprintf(stderr, "usage: %s HOST PORT [THREADS]\n", argv[0]);
+    std::fprintf(stderr, "usage: %s HOST PORT [THREADS [PORT_FILE]]\n", argv[0]);
     return 2;
   }
   const std::string host = argv[1];
@@ -51,12 +53,18 @@ int main(int argc, char** argv) {
   std::signal(SIGTERM, OnSignal);
   std::signal(SIGINT, OnSignal);
   std::signal(SIGPIPE, SIG_IGN);
-  if (!s.bind_to_port(host, port)) {
+  const int bound = port == 0 ? s.bind_to_any_port(host) : (s.bind_to_port(host, port) ? port : -1);
+  if (bound < 0) {
     std::fprintf(stderr, "ceiling_server: cannot bind %s:%d\n", host.c_str(), port);
     return 1;
   }
+  if (argc > 4) {
+    const std::string tmp = std::string(argv[4]) + ".tmp";
+    std::ofstream(tmp) << bound << "\n";
+    std::rename(tmp.c_str(), argv[4]);
+  }
   std::fprintf(stderr, "ceiling_server: listening on %s:%d, %zu threads, %zu-byte body\n",
-               host.c_str(), port, threads, body.size());
+               host.c_str(), bound, threads, body.size());
   s.listen_after_bind();
   return 0;
 }

@@ -7,8 +7,9 @@
 //                               1 KiB records (N = 1, 10000). Setup is outside the timed
 //                               region (manual time around the one call).
 //   BM_RotateEpoch/deks:N       Vault::RotateEpoch with N live DEKs (default 1,000,000;
-//                               VAULT_BENCH_DEKS overrides). Setup time is reported in
-//                               the setup_s counter.
+//                               VAULT_BENCH_DEKS overrides; VAULT_BENCH_ROTATIONS sets
+//                               the timed rotations, default 2, each rewraps every DEK).
+//                               Setup time is reported in the setup_s counter.
 //
 // Data lives in VAULT_BENCH_DIR (default /tmp) under a fresh mkdtemp directory, removed at
 // exit. Run: <build>/bench/engine_bench [--benchmark_filter=...] [--benchmark_repetitions=N]
@@ -53,7 +54,6 @@ std::string BaseDir() {
   return d != nullptr && *d != '\0' ? d : "/tmp";
 }
 
-// One temp directory for the whole process, removed at exit.
 // prefix + decimal n. (Not `"lit" + std::to_string(n)`: GCC 12 -O2 reports a false
 // -Wrestrict on that, which -Werror builds would turn into an error.)
 std::string Id(const char* prefix, std::uint64_t n) {
@@ -62,20 +62,27 @@ std::string Id(const char* prefix, std::uint64_t n) {
   return s;
 }
 
+// One temp directory for the whole process, removed at exit. The path is never destroyed
+// (a function-local static string would be destroyed before the atexit handler runs); the
+// handler is registered before any Vault exists, so it runs after their destructors.
 const std::string& RunDir() {
-  static const std::string dir = [] {
+  static const std::string* dir = [] {
     std::string tmpl = BaseDir() + "/vault-engine-bench-XXXXXX";
     if (::mkdtemp(tmpl.data()) == nullptr) {
       std::perror("mkdtemp");
       std::exit(1);
     }
+    return new std::string(tmpl);
+  }();
+  static const bool registered = [] {
     std::atexit([] {
       std::error_code ec;
-      fs::remove_all(RunDir(), ec);
+      fs::remove_all(*dir, ec);
     });
-    return tmpl;
+    return true;
   }();
-  return dir;
+  (void)registered;
+  return *dir;
 }
 
 std::unique_ptr<vault::Vault> OpenFresh(const std::string& name) {
@@ -203,10 +210,10 @@ BENCHMARK(BM_EraseSubject)
 
 // --- Epoch rotation --------------------------------------------------------------------
 
-std::uint64_t RotationDeks() {
-  const char* e = std::getenv("VAULT_BENCH_DEKS");
+std::uint64_t EnvU64(const char* name, std::uint64_t fallback) {
+  const char* e = std::getenv(name);
   if (e != nullptr && *e != '\0') return std::strtoull(e, nullptr, 10);
-  return 1000000;
+  return fallback;
 }
 
 void BM_RotateEpoch(benchmark::State& state) {
@@ -262,8 +269,8 @@ void BM_RotateEpoch(benchmark::State& state) {
 int main(int argc, char** argv) {
   benchmark::RegisterBenchmark("BM_RotateEpoch", BM_RotateEpoch)
       ->ArgName("deks")
-      ->Arg(static_cast<std::int64_t>(RotationDeks()))
-      ->Iterations(3)
+      ->Arg(static_cast<std::int64_t>(EnvU64("VAULT_BENCH_DEKS", 1000000)))
+      ->Iterations(static_cast<std::int64_t>(EnvU64("VAULT_BENCH_ROTATIONS", 2)))
       ->UseManualTime()
       ->Unit(benchmark::kSecond);
   benchmark::Initialize(&argc, argv);
