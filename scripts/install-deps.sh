@@ -11,7 +11,7 @@ packages=(
 )
 if [ "${VAULT_WITH_TEST_TOOLS:-0}" = 1 ]; then
   # Fuzzing, sanitizers, static analysis and the OpenAPI linter.
-  packages+=(clang libclang-rt-dev clang-tidy clang-format nodejs npm)
+  packages+=(clang libclang-rt-dev clang-tidy clang-format nodejs npm python3)
 fi
 
 missing=()
