@@ -4,6 +4,7 @@
 #include <array>
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -29,9 +30,9 @@ struct SubjectRow {
 };
 
 struct KeyRow {
-  std::string scope;  // uid | category | 0 | bucket (8 bytes big-endian, 0 = live)
-  std::uint64_t epoch = 0;  // the epoch whose KEK wraps it (also inside the slot)
-  std::uint64_t slot = 0;   // where the wrapped DEK lives in the key slot file
+  std::string scope;           // uid | category | 0 | bucket (8 bytes big-endian, 0 = live)
+  std::uint64_t epoch = 0;     // the epoch whose KEK wraps it (also inside the slot)
+  std::uint64_t slot = 0;      // where the wrapped DEK lives in the key slot file
   UnixSeconds expires_at = 0;  // 0: until erasure
   UnixSeconds created_at = 0;
 };
@@ -63,6 +64,7 @@ class Vault::Impl {
   std::shared_ptr<Clock> clock;
   std::unique_ptr<Keyring> keyring;
   std::unique_ptr<KeySlots> keyslots;
+  std::mutex rotation_mu;  // one rotation at a time in this process
   std::unique_ptr<Store> store;
 
   crypto::Aead cipher = crypto::Aead::kXChaCha20Poly1305;

@@ -15,9 +15,9 @@
 namespace vault {
 namespace {
 
-using nlohmann::json;
 using crypto::KeyId;
 using crypto::SecretBytes;
+using nlohmann::json;
 
 constexpr std::string_view kMetaKeyringSeq = "keyring_seq";
 constexpr std::string_view kMetaCanary = "canary";
@@ -29,7 +29,7 @@ constexpr std::string_view kGcPrefix = "gc/";
 constexpr std::string_view kMetaSlotHwm = "slot_hwm";
 constexpr std::string_view kMetaBackupUntil = "backup_until";
 constexpr std::string_view kSubjectScope = "_subject";  // holds the sealed subject id
-constexpr std::size_t kRewrapBatch = 10000;
+constexpr std::size_t kShredBatch = 10000;
 
 std::string Bytes(std::span<const std::uint8_t> b) {
   return {reinterpret_cast<const char*>(b.data()), b.size()};
@@ -68,8 +68,12 @@ std::string CategoryPrefix(const Uid& uid, const std::string& category) {
 
 std::string EncodeSubject(const SubjectRow& r) {
   RowWriter w;
-  w.Fixed(r.uid).U8(static_cast<std::uint8_t>(r.state)).I64(r.created_at).U8(r.restricted ? 1 : 0)
-      .Str(r.erasure_id).Bytes(r.sealed_subject_id);
+  w.Fixed(r.uid)
+      .U8(static_cast<std::uint8_t>(r.state))
+      .I64(r.created_at)
+      .U8(r.restricted ? 1 : 0)
+      .Str(r.erasure_id)
+      .Bytes(r.sealed_subject_id);
   return Bytes(w.bytes());
 }
 bool DecodeSubject(std::string_view v, SubjectRow* r) {
@@ -86,16 +90,22 @@ bool DecodeSubject(std::string_view v, SubjectRow* r) {
 
 std::string EncodeRecord(const RecordRow& r) {
   RowWriter w;
-  w.U64(r.version).I64(r.created_at).I64(r.updated_at).U8(r.has_event_time ? 1 : 0)
-      .I64(r.event_time).I64(r.retain_until).Fixed(r.key_id).Bytes(r.envelope);
+  w.U64(r.version)
+      .I64(r.created_at)
+      .I64(r.updated_at)
+      .U8(r.has_event_time ? 1 : 0)
+      .I64(r.event_time)
+      .I64(r.retain_until)
+      .Fixed(r.key_id)
+      .Bytes(r.envelope);
   return Bytes(w.bytes());
 }
 bool DecodeRecord(std::string_view v, RecordRow* r) {
   RowReader rd(v);
   std::uint8_t has = 0;
-  if (!rd.U64(&r->version) || !rd.I64(&r->created_at) || !rd.I64(&r->updated_at) ||
-      !rd.U8(&has) || !rd.I64(&r->event_time) || !rd.I64(&r->retain_until) ||
-      !rd.Fixed(&r->key_id) || !rd.Bytes(&r->envelope)) {
+  if (!rd.U64(&r->version) || !rd.I64(&r->created_at) || !rd.I64(&r->updated_at) || !rd.U8(&has) ||
+      !rd.I64(&r->event_time) || !rd.I64(&r->retain_until) || !rd.Fixed(&r->key_id) ||
+      !rd.Bytes(&r->envelope)) {
     return false;
   }
   r->has_event_time = has != 0;
@@ -104,8 +114,15 @@ bool DecodeRecord(std::string_view v, RecordRow* r) {
 
 std::string EncodeErasure(const ErasureRow& r) {
   RowWriter w;
-  w.Fixed(r.uid).Str(r.pseudonym).Str(r.state).Str(r.mode).I64(r.requested_at).I64(r.execute_at)
-      .I64(r.completed_at).U8(r.blocked_by_hold ? 1 : 0).Str(r.receipt_json);
+  w.Fixed(r.uid)
+      .Str(r.pseudonym)
+      .Str(r.state)
+      .Str(r.mode)
+      .I64(r.requested_at)
+      .I64(r.execute_at)
+      .I64(r.completed_at)
+      .U8(r.blocked_by_hold ? 1 : 0)
+      .Str(r.receipt_json);
   return Bytes(w.bytes());
 }
 bool DecodeErasure(std::string_view v, ErasureRow* r) {
@@ -134,7 +151,8 @@ std::string EncodeHold(const HoldRow& r) {
 bool DecodeHold(std::string_view v, HoldRow* r) {
   RowReader rd(v);
   std::uint8_t has = 0;
-  if (!rd.I64(&r->placed_at) || !rd.U8(&has) || !rd.I64(&r->until) || !rd.Bytes(&r->sealed_reason)) {
+  if (!rd.I64(&r->placed_at) || !rd.U8(&has) || !rd.I64(&r->until) ||
+      !rd.Bytes(&r->sealed_reason)) {
     return false;
   }
   r->has_until = has != 0;
@@ -187,8 +205,8 @@ std::string EncodeKeyRow(const KeyRow& r) {
 }
 bool DecodeKeyRow(std::string_view v, KeyRow* r) {
   RowReader rd(v);
-  return rd.Str(&r->scope) && rd.U64(&r->epoch) && rd.U64(&r->slot) &&
-         rd.I64(&r->expires_at) && rd.I64(&r->created_at);
+  return rd.Str(&r->scope) && rd.U64(&r->epoch) && rd.U64(&r->slot) && rd.I64(&r->expires_at) &&
+         rd.I64(&r->created_at);
 }
 
 bool DecodeRecordRow(std::string_view v, RecordRow* r) { return DecodeRecord(v, r); }
@@ -220,10 +238,14 @@ bool DecodeSlot(const SlotBytes& s, std::uint64_t* epoch, std::span<const std::u
 
 const char* RoleName(Role r) {
   switch (r) {
-    case Role::kAdmin: return "admin";
-    case Role::kDpo: return "dpo";
-    case Role::kApp: return "app";
-    case Role::kAuditor: return "auditor";
+    case Role::kAdmin:
+      return "admin";
+    case Role::kDpo:
+      return "dpo";
+    case Role::kApp:
+      return "app";
+    case Role::kAuditor:
+      return "auditor";
   }
   return "unknown";
 }
@@ -238,9 +260,12 @@ std::optional<Role> ParseRole(const std::string& name) {
 
 const char* SubjectStateName(SubjectState s) {
   switch (s) {
-    case SubjectState::kActive: return "active";
-    case SubjectState::kErasurePending: return "erasure_pending";
-    case SubjectState::kErased: return "erased";
+    case SubjectState::kActive:
+      return "active";
+    case SubjectState::kErasurePending:
+      return "erasure_pending";
+    case SubjectState::kErased:
+      return "erased";
   }
   return "unknown";
 }
@@ -249,8 +274,8 @@ bool IsValidId(const std::string& id) {
   if (id.empty() || id.size() > 128) return false;
   if (id == "." || id == "..") return false;  // path traversal tokens, never real ids
   return std::all_of(id.begin(), id.end(), [](char c) {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '.' || c == '_' || c == ':' || c == '@' || c == '+' || c == '-';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '_' || c == ':' || c == '@' || c == '+' || c == '-';
   });
 }
 
@@ -325,8 +350,8 @@ class Ops {
     VAULT_RETURN_IF_ERROR(Put(txn, dbs_.keys, Bytes(*key_id), EncodeKeyRow(row)));
     VAULT_RETURN_IF_ERROR(Put(txn, dbs_.scopes, scope, Bytes(*key_id)));
     if (expires_at != 0) {
-      VAULT_RETURN_IF_ERROR(
-          Put(txn, dbs_.expiry, U64Bytes(static_cast<std::uint64_t>(expires_at)) + Bytes(*key_id), ""));
+      VAULT_RETURN_IF_ERROR(Put(
+          txn, dbs_.expiry, U64Bytes(static_cast<std::uint64_t>(expires_at)) + Bytes(*key_id), ""));
     }
     return Status::Ok();
   }
@@ -335,10 +360,11 @@ class Ops {
   // epoch into it, and records slot and epoch in row. The slot is synced before commit.
   Status WrapIntoNewSlot(MDB_txn* txn, const SecretBytes& dek, const KeyId& key_id, KeyRow* row) {
     std::optional<std::uint64_t> slot;
-    VAULT_RETURN_IF_ERROR(ScanPrefix(txn, dbs_.slots_free, "", [&](std::string_view k, std::string_view) {
-      slot = ReadBigEndian(k);
-      return false;
-    }));
+    VAULT_RETURN_IF_ERROR(
+        ScanPrefix(txn, dbs_.slots_free, "", [&](std::string_view k, std::string_view) {
+          slot = ReadBigEndian(k);
+          return false;
+        }));
     if (slot) {
       VAULT_RETURN_IF_ERROR(Del(txn, dbs_.slots_free, U64Bytes(*slot)));
     } else {
@@ -385,15 +411,16 @@ class Ops {
       VAULT_RETURN_IF_ERROR(Del(txn, dbs_.scopes, row.scope));
     }
     if (row.expires_at != 0) {
-      VAULT_RETURN_IF_ERROR(Del(txn, dbs_.expiry,
-                                U64Bytes(static_cast<std::uint64_t>(row.expires_at)) + Bytes(key_id)));
+      VAULT_RETURN_IF_ERROR(Del(
+          txn, dbs_.expiry, U64Bytes(static_cast<std::uint64_t>(row.expires_at)) + Bytes(key_id)));
     }
     VAULT_RETURN_IF_ERROR(Del(txn, dbs_.keys, Bytes(key_id)));
     // The slot is zeroed once this commits (ZeroFreedSlots), not before: an aborted
     // transaction must not lose a key that is still referenced.
     VAULT_RETURN_IF_ERROR(Put(txn, dbs_.slots_freed, U64Bytes(row.slot), ""));
     const std::size_t cut = row.scope.size() >= 8 ? row.scope.size() - 8 : 0;
-    VAULT_RETURN_IF_ERROR(Put(txn, dbs_.meta, std::string(kGcPrefix) + row.scope.substr(0, cut), ""));
+    VAULT_RETURN_IF_ERROR(
+        Put(txn, dbs_.meta, std::string(kGcPrefix) + row.scope.substr(0, cut), ""));
     return SetMetaU64(txn, dbs_, kMetaShredded, MetaU64(txn, dbs_, kMetaShredded) + 1);
   }
 
@@ -411,7 +438,12 @@ class Ops {
     if (auto h = Get(txn, dbs_.meta, kMetaAuditHead); h && h->size() == 32) prev = *h;
     const auto hash = ChainHash(prev, e);
     RowWriter w;
-    w.I64(e.at).Str(e.actor).Str(e.action).Str(e.subject_ref).Str(e.category).Str(e.outcome)
+    w.I64(e.at)
+        .Str(e.actor)
+        .Str(e.action)
+        .Str(e.subject_ref)
+        .Str(e.category)
+        .Str(e.outcome)
         .Fixed(hash);
     VAULT_RETURN_IF_ERROR(Put(txn, dbs_.audit, U64Bytes(e.seq), w.bytes()));
     VAULT_RETURN_IF_ERROR(SetMetaU64(txn, dbs_, kMetaAuditSeq, e.seq));
@@ -420,8 +452,14 @@ class Ops {
 
   crypto::Digest ChainHash(std::string_view prev, const AuditEntry& e) const {
     RowWriter w;
-    w.Str(prev).U64(e.seq).I64(e.at).Str(e.actor).Str(e.action).Str(e.subject_ref)
-        .Str(e.category).Str(e.outcome);
+    w.Str(prev)
+        .U64(e.seq)
+        .I64(e.at)
+        .Str(e.actor)
+        .Str(e.action)
+        .Str(e.subject_ref)
+        .Str(e.category)
+        .Str(e.outcome);
     return crypto::HmacSha256(v_.keyring->audit_key(), w.bytes());
   }
 
@@ -440,11 +478,11 @@ class Ops {
   // field 0 mac -> "" so a record's or subject's entries can be found to delete them.
   Status RemoveBlindEntries(MDB_txn* txn, const std::string& reverse_prefix) {
     std::vector<std::string> rev;
-    VAULT_RETURN_IF_ERROR(ScanPrefix(txn, dbs_.blind, reverse_prefix,
-                                     [&](std::string_view k, std::string_view) {
-                                       rev.emplace_back(k);
-                                       return true;
-                                     }));
+    VAULT_RETURN_IF_ERROR(
+        ScanPrefix(txn, dbs_.blind, reverse_prefix, [&](std::string_view k, std::string_view) {
+          rev.emplace_back(k);
+          return true;
+        }));
     for (const auto& k : rev) {
       // k = 'u' uid(16) reckey_mac(16) field 0 mac(32)
       const std::string_view tail = std::string_view(k).substr(1 + 16 + 16);
@@ -469,17 +507,19 @@ class Ops {
       value = b == std::string::npos ? "" : value.substr(b, e - b + 1);
       for (auto& c : value) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
       // As in Pseudonym(): the literal's NUL never reached the message; kept byte for byte.
-      const auto mac = crypto::HmacSha256(v_.keyring->index_key(), "blind" + field.name + '\0' + value);
+      const auto mac =
+          crypto::HmacSha256(v_.keyring->index_key(), "blind" + field.name + '\0' + value);
       const std::string fkey = field.name + '\0' + Bytes(mac);
       if (field.unique) {
         bool taken = false;
-        VAULT_RETURN_IF_ERROR(ScanPrefix(txn, dbs_.blind, "f" + fkey,
-                                         [&](std::string_view k, std::string_view) {
-                                           if (k.substr(1 + fkey.size(), 16) != Bytes(uid)) taken = true;
-                                           return !taken;
-                                         }));
+        VAULT_RETURN_IF_ERROR(
+            ScanPrefix(txn, dbs_.blind, "f" + fkey, [&](std::string_view k, std::string_view) {
+              if (k.substr(1 + fkey.size(), 16) != Bytes(uid)) taken = true;
+              return !taken;
+            }));
         if (taken) {
-          return Conflict("field '" + field.name + "' must be unique and another subject has this value");
+          return Conflict("field '" + field.name +
+                          "' must be unique and another subject has this value");
         }
       }
       VAULT_RETURN_IF_ERROR(Put(txn, dbs_.blind, "f" + fkey + Bytes(uid) + rk, ""));
@@ -505,9 +545,12 @@ Status CheckIds(const std::string& subject_id, const std::string* record_id) {
 
 SubjectState PublicState(StoredState s) {
   switch (s) {
-    case StoredState::kActive: return SubjectState::kActive;
-    case StoredState::kErasurePending: return SubjectState::kErasurePending;
-    case StoredState::kErased: return SubjectState::kErased;
+    case StoredState::kActive:
+      return SubjectState::kActive;
+    case StoredState::kErasurePending:
+      return SubjectState::kErasurePending;
+    case StoredState::kErased:
+      return SubjectState::kErased;
   }
   return SubjectState::kActive;
 }
@@ -543,10 +586,11 @@ Status ZeroFreedSlots(Vault::Impl& v) {
       return Status::Ok();
     }
     std::vector<std::string> freed;
-    VAULT_RETURN_IF_ERROR(ScanPrefix(txn, dbs.slots_freed, "", [&](std::string_view k, std::string_view) {
-      freed.emplace_back(k);
-      return true;
-    }));
+    VAULT_RETURN_IF_ERROR(
+        ScanPrefix(txn, dbs.slots_freed, "", [&](std::string_view k, std::string_view) {
+          freed.emplace_back(k);
+          return true;
+        }));
     for (const auto& k : freed) {
       VAULT_RETURN_IF_ERROR(v.keyslots->Zero(ReadBigEndian(k)));
       VAULT_RETURN_IF_ERROR(Del(txn, dbs.slots_freed, k));
@@ -623,8 +667,8 @@ StatusOr<std::unique_ptr<Vault>> Vault::Open(const Options& options) {
     if (!options.create_if_missing) {
       return NotFound("no keyring in " + options.data_dir + " (run vault init, or restore one)");
     }
-    VAULT_ASSIGN_OR_RETURN(impl->keyring,
-                           Keyring::Create(impl->keyring_path(), std::move(root), impl->clock->Now()));
+    VAULT_ASSIGN_OR_RETURN(
+        impl->keyring, Keyring::Create(impl->keyring_path(), std::move(root), impl->clock->Now()));
     fresh = true;
   }
   VAULT_ASSIGN_OR_RETURN(impl->keyslots, KeySlots::Open(impl->keyslots_path(), fresh));
@@ -699,7 +743,8 @@ StatusOr<PutResult> Vault::PutRecord(const Actor& actor, const std::string& subj
   const UnixSeconds now = impl_->clock->Now();
   UnixSeconds retain_until = 0;
   switch (cat->retention.kind) {
-    case Retention::Kind::kUntilErasure: break;
+    case Retention::Kind::kUntilErasure:
+      break;
     case Retention::Kind::kAfterEvent:
       retain_until = EndOfUtcDay(cat->retention.period.AddTo(event_time.value_or(now)));
       break;
@@ -732,8 +777,8 @@ StatusOr<PutResult> Vault::PutRecord(const Actor& actor, const std::string& subj
       subject.created_at = now;
       KeyId kid;
       SecretBytes dek;
-      VAULT_RETURN_IF_ERROR(ops.ScopeDek(txn, ScopeKey(subject.uid, std::string(kSubjectScope), 0), 0,
-                                         true, &kid, &dek));
+      VAULT_RETURN_IF_ERROR(ops.ScopeDek(txn, ScopeKey(subject.uid, std::string(kSubjectScope), 0),
+                                         0, true, &kid, &dek));
       const std::string ctx = "subject" + Bytes(subject.uid);
       subject.sealed_subject_id = crypto::Seal(crypto::EnvelopeKind::kRecord, impl_->cipher, dek,
                                                kid, Span(subject_id), Span(ctx));
@@ -836,7 +881,8 @@ StatusOr<RecordView> Vault::GetRecord(const Actor& actor, const std::string& sub
   RecordView view;
   std::optional<Uid> uid;
   Status s = impl_->store->Read([&](MDB_txn* txn) -> Status {
-    VAULT_ASSIGN_OR_RETURN(SubjectRow subject, SubjectForRead(ops, txn, pseudonym, *cat, opts, actor));
+    VAULT_ASSIGN_OR_RETURN(SubjectRow subject,
+                           SubjectForRead(ops, txn, pseudonym, *cat, opts, actor));
     uid = subject.uid;
     const std::string rkey = ops.RecordKey(subject.uid, category, record_id);
     auto v = Get(txn, impl_->store->dbs().records, rkey);
@@ -866,7 +912,8 @@ StatusOr<std::vector<RecordView>> Vault::ListRecords(const Actor& actor,
   std::vector<RecordView> out;
   std::optional<Uid> uid;
   Status s = impl_->store->Read([&](MDB_txn* txn) -> Status {
-    VAULT_ASSIGN_OR_RETURN(SubjectRow subject, SubjectForRead(ops, txn, pseudonym, *cat, opts, actor));
+    VAULT_ASSIGN_OR_RETURN(SubjectRow subject,
+                           SubjectForRead(ops, txn, pseudonym, *cat, opts, actor));
     uid = subject.uid;
     std::vector<std::pair<std::string, RecordRow>> rows;
     Status corrupt;
@@ -934,7 +981,8 @@ Status Vault::DeleteRecord(const Actor& actor, const std::string& subject_id,
     SecretBytes old_dek;
     VAULT_RETURN_IF_ERROR(ops.LoadDek(txn, victim.key_id, &old_dek));
     VAULT_RETURN_IF_ERROR(Del(txn, dbs.records, rkey));
-    VAULT_RETURN_IF_ERROR(ops.RemoveBlindEntries(txn, "u" + Bytes(subject->uid) + rkey.substr(rkey.size() - 16)));
+    VAULT_RETURN_IF_ERROR(
+        ops.RemoveBlindEntries(txn, "u" + Bytes(subject->uid) + rkey.substr(rkey.size() - 16)));
 
     // Rekey: the survivors of the scope move to a fresh DEK, then the old one is destroyed.
     std::vector<std::pair<std::string, RecordRow>> survivors;
@@ -956,11 +1004,12 @@ Status Vault::DeleteRecord(const Actor& actor, const std::string& subject_id,
     if (!survivors.empty()) {
       KeyId new_id;
       SecretBytes new_dek;
-      VAULT_RETURN_IF_ERROR(ops.ScopeDek(txn, old_key.scope, old_key.expires_at, true, &new_id, &new_dek));
+      VAULT_RETURN_IF_ERROR(
+          ops.ScopeDek(txn, old_key.scope, old_key.expires_at, true, &new_id, &new_dek));
       for (auto& [k, row] : survivors) {
         std::vector<std::uint8_t> plain;
-        if (!crypto::Open(crypto::EnvelopeKind::kRecord, old_dek, row.envelope, ops.RecordContext(k),
-                          &plain)) {
+        if (!crypto::Open(crypto::EnvelopeKind::kRecord, old_dek, row.envelope,
+                          ops.RecordContext(k), &plain)) {
           return DataLoss("a record failed authentication during rekeying");
         }
         row.key_id = new_id;
@@ -996,7 +1045,9 @@ StatusOr<SubjectSummary> Vault::GetSubject(const Actor& actor, const std::string
       VAULT_RETURN_IF_ERROR(ScanPrefix(txn, dbs.records, CategoryPrefix(subject->uid, name),
                                        [&](std::string_view, std::string_view v) {
                                          RecordRow row;
-                                         if (DecodeRecord(v, &row) && Get(txn, dbs.keys, Bytes(row.key_id))) ++n;
+                                         if (DecodeRecord(v, &row) &&
+                                             Get(txn, dbs.keys, Bytes(row.key_id)))
+                                           ++n;
                                          return true;
                                        }));
       sum.records_by_category[name] = n;
@@ -1038,7 +1089,8 @@ UnixSeconds UnrecoverableAfter(const Vault::Impl& v, UnixSeconds now) {
   // epoch KEK, which is retired at the next rotation and destroyed one horizon later.
   UnixSeconds retire = now;
   for (const auto& e : v.keyring->Epochs()) {
-    if (e.id == v.keyring->current_epoch()) retire = std::max(now, v.policy.epoch.AddTo(e.created_at));
+    if (e.id == v.keyring->current_epoch())
+      retire = std::max(now, v.policy.epoch.AddTo(e.created_at));
   }
   return v.policy.horizon.AddTo(retire);
 }
@@ -1066,23 +1118,23 @@ Status ExecuteErasure(Vault::Impl& v, Ops& ops, MDB_txn* txn, const Actor& actor
   std::map<std::string, std::vector<std::string>> shredded;
   std::map<std::string, UnixSeconds> retained;
   std::vector<KeyId> doomed;
-  VAULT_RETURN_IF_ERROR(ScanPrefix(txn, dbs.scopes, Bytes(row->uid),
-                                   [&](std::string_view k, std::string_view kid) {
-                                     const auto rest = k.substr(16);
-                                     const std::string category(rest.substr(0, rest.find('\0')));
-                                     const Category* cat = v.policy.Find(category);
-                                     if (cat != nullptr && cat->survives_erasure) {
-                                       const auto bucket = static_cast<UnixSeconds>(
-                                           ReadBigEndian(rest.substr(rest.find('\0') + 1)));
-                                       retained[category] = std::max(retained[category], bucket);
-                                     } else if (kid.size() == 16) {
-                                       KeyId id;
-                                       std::memcpy(id.data(), kid.data(), 16);
-                                       doomed.push_back(id);
-                                       shredded[category].push_back(Hex(id));
-                                     }
-                                     return true;
-                                   }));
+  VAULT_RETURN_IF_ERROR(
+      ScanPrefix(txn, dbs.scopes, Bytes(row->uid), [&](std::string_view k, std::string_view kid) {
+        const auto rest = k.substr(16);
+        const std::string category(rest.substr(0, rest.find('\0')));
+        const Category* cat = v.policy.Find(category);
+        if (cat != nullptr && cat->survives_erasure) {
+          const auto bucket =
+              static_cast<UnixSeconds>(ReadBigEndian(rest.substr(rest.find('\0') + 1)));
+          retained[category] = std::max(retained[category], bucket);
+        } else if (kid.size() == 16) {
+          KeyId id;
+          std::memcpy(id.data(), kid.data(), 16);
+          doomed.push_back(id);
+          shredded[category].push_back(Hex(id));
+        }
+        return true;
+      }));
   for (const auto& id : doomed) VAULT_RETURN_IF_ERROR(ops.DestroyKey(txn, id));
   VAULT_RETURN_IF_ERROR(ops.RemoveBlindEntries(txn, "u" + Bytes(row->uid)));
 
@@ -1113,8 +1165,8 @@ Status ExecuteErasure(Vault::Impl& v, Ops& ops, MDB_txn* txn, const Actor& actor
   row->completed_at = now;
   row->receipt_json = receipt.dump();
   VAULT_RETURN_IF_ERROR(Put(txn, dbs.erasures, erasure_key, EncodeErasure(*row)));
-  VAULT_RETURN_IF_ERROR(
-      Del(txn, dbs.erasure_due, U64Bytes(static_cast<std::uint64_t>(row->execute_at)) + erasure_key));
+  VAULT_RETURN_IF_ERROR(Del(txn, dbs.erasure_due,
+                            U64Bytes(static_cast<std::uint64_t>(row->execute_at)) + erasure_key));
   *executed = true;
   return ops.Audit(txn, actor, "erasure.execute", &row->uid, "", "ok");
 }
@@ -1137,7 +1189,8 @@ StatusOr<ErasureView> Vault::RequestErasure(const Actor& actor, const std::strin
     const UnixSeconds now = impl_->clock->Now();
     VAULT_ASSIGN_OR_RETURN(auto subject, ops.FindSubject(txn, pseudonym));
     if (!subject) return NotFound("no such subject");
-    if (subject->state == StoredState::kErased) return Status(Code::kGone, "the subject is already erased");
+    if (subject->state == StoredState::kErased)
+      return Status(Code::kGone, "the subject is already erased");
     if (subject->state == StoredState::kErasurePending) {
       return Conflict("an erasure is already scheduled for this subject");
     }
@@ -1154,7 +1207,8 @@ StatusOr<ErasureView> Vault::RequestErasure(const Actor& actor, const std::strin
     subject->erasure_id = Hex(id);
     VAULT_RETURN_IF_ERROR(Put(txn, dbs.subjects, pseudonym, EncodeSubject(*subject)));
     VAULT_RETURN_IF_ERROR(Put(txn, dbs.erasures, key, EncodeErasure(row)));
-    VAULT_RETURN_IF_ERROR(Put(txn, dbs.erasures, key + "/reason", ops.SealMeta("erasure", key, reason)));
+    VAULT_RETURN_IF_ERROR(
+        Put(txn, dbs.erasures, key + "/reason", ops.SealMeta("erasure", key, reason)));
     VAULT_RETURN_IF_ERROR(
         Put(txn, dbs.erasure_due, U64Bytes(static_cast<std::uint64_t>(row.execute_at)) + key, ""));
     VAULT_RETURN_IF_ERROR(ops.Audit(txn, actor, "erasure.request", &subject->uid, "", "ok"));
@@ -1222,7 +1276,8 @@ StatusOr<HoldView> Vault::PlaceLegalHold(const Actor& actor, const std::string& 
                                          const std::string& reason,
                                          std::optional<UnixSeconds> until) {
   VAULT_RETURN_IF_ERROR(CheckIds(subject_id, nullptr));
-  if (reason.empty() || reason.size() > 4096) return InvalidArgument("reason must be 1..4096 bytes");
+  if (reason.empty() || reason.size() > 4096)
+    return InvalidArgument("reason must be 1..4096 bytes");
   const UnixSeconds now = impl_->clock->Now();
   if (until && *until <= now) return InvalidArgument("until must be in the future");
   Ops ops(*impl_);
@@ -1279,7 +1334,7 @@ Status PublishKeyringSeq(Vault::Impl& v, MDB_txn* txn) {
   return SetMetaU64(txn, v.store->dbs(), kMetaKeyringSeq, v.keyring->seq());
 }
 
-// Rewraps every DEK not yet under the current epoch, in steps of kRewrapBatch.
+// Rewraps every DEK not yet under the current epoch, in steps of Options::rewrap_batch keys.
 // REQUIRES: on the writer thread (inside Store::Exclusive).
 Status RewrapAll(Vault::Impl& v, const ProgressFn& progress, std::uint64_t* rewrapped) {
   const Dbs& dbs = v.store->dbs();
@@ -1291,121 +1346,142 @@ Status RewrapAll(Vault::Impl& v, const ProgressFn& progress, std::uint64_t* rewr
   std::string next;  // resume key
   bool finished = false;
   while (!finished) {
-    VAULT_RETURN_IF_ERROR(v.store->Txn([&](MDB_txn* txn) -> Status {
-      Ops ops(v);
-      const std::uint64_t current = v.keyring->current_epoch();
-      MDB_cursor* c = nullptr;
-      if (mdb_cursor_open(txn, dbs.keys, &c) != 0) return Internal("cursor");
-      MDB_val k{next.size(), next.data()}, val;
-      int rc = mdb_cursor_get(c, &k, &val, next.empty() ? MDB_FIRST : MDB_SET_RANGE);
-      std::size_t n = 0;
-      Status st;
-      while (rc == 0 && n < kRewrapBatch) {
-        KeyRow row;
-        const std::string_view kv(static_cast<const char*>(val.mv_data), val.mv_size);
-        if (!DecodeKeyRow(kv, &row)) {
-          st = DataLoss("a key row is corrupt");
-          break;
-        }
-        if (row.epoch != current) {
-          // Copy-on-write at the slot level: the new wrap goes to a fresh slot and the old
-          // slot is zeroed after commit, so a crash never leaves a half-written key.
-          SecretBytes dek;
-          st = ops.UnwrapRow(row, &dek);
-          if (!st.ok()) break;
-          KeyId id{};
-          std::memcpy(id.data(), k.mv_data, std::min<std::size_t>(16, k.mv_size));
-          st = Put(txn, dbs.slots_freed, U64Bytes(row.slot), "");
-          if (st.ok()) st = ops.WrapIntoNewSlot(txn, dek, id, &row);
-          if (!st.ok()) break;
-          const std::string enc = EncodeKeyRow(row);
-          MDB_val nv{enc.size(), const_cast<char*>(enc.data())};
-          rc = mdb_cursor_put(c, &k, &nv, MDB_CURRENT);
-          if (rc != 0) {
-            st = Internal(std::string("rewrap: ") + mdb_strerror(rc));
+    // Each step is its own exclusive turn of the writer thread, so ordinary writes go on
+    // between steps instead of waiting for the whole rotation.
+    VAULT_RETURN_IF_ERROR(v.store->Exclusive([&]() -> Status {
+      VAULT_RETURN_IF_ERROR(v.store->Txn([&](MDB_txn* txn) -> Status {
+        Ops ops(v);
+        const std::uint64_t current = v.keyring->current_epoch();
+        MDB_cursor* c = nullptr;
+        if (mdb_cursor_open(txn, dbs.keys, &c) != 0) return Internal("cursor");
+        MDB_val k{next.size(), next.data()}, val;
+        int rc = mdb_cursor_get(c, &k, &val, next.empty() ? MDB_FIRST : MDB_SET_RANGE);
+        std::size_t n = 0;
+        Status st;
+        while (rc == 0 && n < std::max<std::size_t>(1, v.options.rewrap_batch)) {
+          KeyRow row;
+          const std::string_view kv(static_cast<const char*>(val.mv_data), val.mv_size);
+          if (!DecodeKeyRow(kv, &row)) {
+            st = DataLoss("a key row is corrupt");
             break;
           }
-          ++*rewrapped;
+          if (row.epoch != current) {
+            // Copy-on-write at the slot level: the new wrap goes to a fresh slot and the old
+            // slot is zeroed after commit, so a crash never leaves a half-written key.
+            SecretBytes dek;
+            st = ops.UnwrapRow(row, &dek);
+            if (!st.ok()) break;
+            KeyId id{};
+            std::memcpy(id.data(), k.mv_data, std::min<std::size_t>(16, k.mv_size));
+            st = Put(txn, dbs.slots_freed, U64Bytes(row.slot), "");
+            if (st.ok()) st = ops.WrapIntoNewSlot(txn, dek, id, &row);
+            if (!st.ok()) break;
+            const std::string enc = EncodeKeyRow(row);
+            MDB_val nv{enc.size(), const_cast<char*>(enc.data())};
+            rc = mdb_cursor_put(c, &k, &nv, MDB_CURRENT);
+            if (rc != 0) {
+              st = Internal(std::string("rewrap: ") + mdb_strerror(rc));
+              break;
+            }
+            ++*rewrapped;
+          }
+          ++n;
+          ++done;
+          rc = mdb_cursor_get(c, &k, &val, MDB_NEXT);
         }
-        ++n;
-        ++done;
-        rc = mdb_cursor_get(c, &k, &val, MDB_NEXT);
-      }
-      if (st.ok()) {
-        if (rc == 0) {
-          next.assign(static_cast<const char*>(k.mv_data), k.mv_size);
-        } else {
-          finished = true;
+        if (st.ok()) {
+          if (rc == 0) {
+            next.assign(static_cast<const char*>(k.mv_data), k.mv_size);
+          } else {
+            finished = true;
+          }
         }
-      }
-      mdb_cursor_close(c);
-      return st;
+        mdb_cursor_close(c);
+        return st;
+      }));
+      return ZeroFreedSlots(v);
     }));
-    VAULT_RETURN_IF_ERROR(ZeroFreedSlots(v));
     if (progress) progress(std::min(done, total), total);
   }
   return Status::Ok();
 }
 
-// Destroys epoch KEKs retired at least one horizon ago. REQUIRES: writer thread, no rewrap
-// pending (no DEK is still wrapped under a retired epoch).
+// Destroys epoch KEKs retired at least one horizon ago, unless a rewrap is pending (some DEK
+// may still be wrapped under a retired epoch).
 Status DestroyExpiredEpochs(Vault::Impl& v, const Actor& actor, std::vector<std::uint64_t>* out) {
-  const UnixSeconds now = v.clock->Now();
-  std::vector<std::uint64_t> doomed;
-  for (const auto& e : v.keyring->Epochs()) {
-    if (!e.destroyed && e.retired_at != 0 && v.policy.horizon.AddTo(e.retired_at) <= now) {
-      doomed.push_back(e.id);
-    }
-  }
-  if (doomed.empty()) return Status::Ok();
-  VAULT_RETURN_IF_ERROR(v.store->Txn([&](MDB_txn* txn) -> Status {
-    VAULT_RETURN_IF_ERROR(v.keyring->DestroyEpochs(doomed, now));
-    VAULT_RETURN_IF_ERROR(PublishKeyringSeq(v, txn));
-    return Ops(v).Audit(txn, actor, "epoch.destroy", nullptr, "", "ok");
-  }));
-  out->insert(out->end(), doomed.begin(), doomed.end());
-  return Status::Ok();
+  const Dbs& dbs = v.store->dbs();
+  return v.store->Exclusive([&]() {
+    return v.store->Txn([&](MDB_txn* txn) -> Status {
+      if (MetaU64(txn, dbs, kMetaRewrapPending) != 0) return Status::Ok();
+      const UnixSeconds now = v.clock->Now();
+      std::vector<std::uint64_t> doomed;
+      for (const auto& e : v.keyring->Epochs()) {
+        if (!e.destroyed && e.retired_at != 0 && v.policy.horizon.AddTo(e.retired_at) <= now) {
+          doomed.push_back(e.id);
+        }
+      }
+      if (doomed.empty()) return Status::Ok();
+      VAULT_RETURN_IF_ERROR(v.keyring->DestroyEpochs(doomed, now));
+      VAULT_RETURN_IF_ERROR(PublishKeyringSeq(v, txn));
+      out->insert(out->end(), doomed.begin(), doomed.end());
+      return Ops(v).Audit(txn, actor, "epoch.destroy", nullptr, "", "ok");
+    });
+  });
 }
 
-// REQUIRES: writer thread.
-Status RotateLocked(Vault::Impl& v, const Actor& actor, const ProgressFn& progress, bool start,
-                    RotationResult* result) {
+// Starts a new epoch (or, with start false, finishes a pending rewrap), rewraps every DEK
+// under the current epoch, and destroys epochs past the horizon. Safe against a concurrent
+// rotation in another process: only the rotation whose epoch is still current when its
+// rewrap ends clears the pending flag, so no epoch is destroyed while some DEK still needs it.
+Status RotateSteps(Vault::Impl& v, const Actor& actor, const ProgressFn& progress, bool start,
+                   RotationResult* result) {
   const Dbs& dbs = v.store->dbs();
+  std::uint64_t target = v.keyring->current_epoch();
   if (start) {
-    VAULT_RETURN_IF_ERROR(v.store->Txn([&](MDB_txn* txn) -> Status {
-      // The flag goes in first: if the keyring write below succeeds and we crash before
-      // commit, the next open sees a keyring ahead of the store and rewraps anyway.
-      VAULT_ASSIGN_OR_RETURN(auto epoch, v.keyring->StartEpoch(v.clock->Now()));
-      (void)epoch;
-      VAULT_RETURN_IF_ERROR(SetMetaU64(txn, dbs, kMetaRewrapPending, 1));
-      VAULT_RETURN_IF_ERROR(PublishKeyringSeq(v, txn));
-      return Ops(v).Audit(txn, actor, "epoch.rotate", nullptr, "", "ok");
+    VAULT_RETURN_IF_ERROR(v.store->Exclusive([&]() {
+      return v.store->Txn([&](MDB_txn* txn) -> Status {
+        // The flag and the new epoch commit together; if the keyring write succeeds and we
+        // crash before commit, the keyring is ahead of the store and the next rotation
+        // rewraps anyway.
+        VAULT_ASSIGN_OR_RETURN(target, v.keyring->StartEpoch(v.clock->Now()));
+        VAULT_RETURN_IF_ERROR(SetMetaU64(txn, dbs, kMetaRewrapPending, 1));
+        VAULT_RETURN_IF_ERROR(PublishKeyringSeq(v, txn));
+        return Ops(v).Audit(txn, actor, "epoch.rotate", nullptr, "", "ok");
+      });
     }));
   }
   VAULT_RETURN_IF_ERROR(RewrapAll(v, progress, &result->rewrapped));
-  VAULT_RETURN_IF_ERROR(v.store->Txn([&](MDB_txn* txn) {
-    return SetMetaU64(txn, dbs, kMetaRewrapPending, 0);
+  VAULT_RETURN_IF_ERROR(v.store->Exclusive([&]() {
+    return v.store->Txn([&](MDB_txn* txn) -> Status {
+      if (v.keyring->current_epoch() != target) return Status::Ok();  // a newer rotation runs
+      return SetMetaU64(txn, dbs, kMetaRewrapPending, 0);
+    });
   }));
   VAULT_RETURN_IF_ERROR(DestroyExpiredEpochs(v, actor, &result->destroyed_epochs));
   result->epoch = v.keyring->current_epoch();
   return Status::Ok();
 }
 
+bool RewrapPending(Vault::Impl& v) {
+  bool pending = false;
+  (void)v.store->Read([&](MDB_txn* txn) {
+    pending = MetaU64(txn, v.store->dbs(), kMetaRewrapPending) != 0;
+    return Status::Ok();
+  });
+  return pending;
+}
+
 }  // namespace
 
 StatusOr<RotationResult> Vault::RotateEpoch(const Actor& actor, const ProgressFn& progress) {
+  std::lock_guard lock(impl_->rotation_mu);
   RotationResult result;
-  VAULT_RETURN_IF_ERROR(impl_->store->Exclusive([&]() -> Status {
-    bool pending = false;
-    VAULT_RETURN_IF_ERROR(impl_->store->Read([&](MDB_txn* txn) {
-      pending = MetaU64(txn, impl_->store->dbs(), kMetaRewrapPending) != 0;
-      return Status::Ok();
-    }));
-    // A rotation a crash interrupted is finished first; "recovery" only finishes it.
-    if (pending) VAULT_RETURN_IF_ERROR(RotateLocked(*impl_, actor, progress, false, &result));
-    if (actor.id == "recovery") return Status::Ok();
-    return RotateLocked(*impl_, actor, progress, true, &result);
-  }));
+  // A rotation a crash interrupted is finished first; "recovery" only finishes it.
+  if (RewrapPending(*impl_)) {
+    VAULT_RETURN_IF_ERROR(RotateSteps(*impl_, actor, progress, false, &result));
+  }
+  if (actor.id == "recovery") return result;
+  VAULT_RETURN_IF_ERROR(RotateSteps(*impl_, actor, progress, true, &result));
   return result;
 }
 
@@ -1419,15 +1495,17 @@ StatusOr<SweepResult> Vault::Sweep(const Actor& actor) {
     // 1. Erasures whose grace period is over (and held ones, which stay due).
     VAULT_RETURN_IF_ERROR(v.store->Txn([&](MDB_txn* txn) -> Status {
       std::vector<std::string> due;
-      VAULT_RETURN_IF_ERROR(ScanPrefix(txn, dbs.erasure_due, "", [&](std::string_view k, std::string_view) {
-        if (k.size() != 24 || static_cast<UnixSeconds>(ReadBigEndian(k)) > now) return false;
-        due.emplace_back(k.substr(8));
-        return true;
-      }));
+      VAULT_RETURN_IF_ERROR(
+          ScanPrefix(txn, dbs.erasure_due, "", [&](std::string_view k, std::string_view) {
+            if (k.size() != 24 || static_cast<UnixSeconds>(ReadBigEndian(k)) > now) return false;
+            due.emplace_back(k.substr(8));
+            return true;
+          }));
       for (const auto& key : due) {
         auto val = Get(txn, dbs.erasures, key);
         ErasureRow row;
-        if (!val || !DecodeErasure(*val, &row)) return DataLoss("an erasure row is missing or corrupt");
+        if (!val || !DecodeErasure(*val, &row))
+          return DataLoss("an erasure row is missing or corrupt");
         bool executed = false;
         VAULT_RETURN_IF_ERROR(ExecuteErasure(v, ops, txn, actor, key, &row, &executed));
         if (executed) ++result.erasures_executed;
@@ -1440,17 +1518,18 @@ StatusOr<SweepResult> Vault::Sweep(const Actor& actor) {
       more = false;
       VAULT_RETURN_IF_ERROR(v.store->Txn([&](MDB_txn* txn) -> Status {
         std::vector<std::pair<KeyId, std::string>> expired;
-        VAULT_RETURN_IF_ERROR(ScanPrefix(txn, dbs.expiry, "", [&](std::string_view k, std::string_view) {
-          if (k.size() != 24 || static_cast<UnixSeconds>(ReadBigEndian(k)) > now) return false;
-          if (expired.size() >= kRewrapBatch) {
-            more = true;
-            return false;
-          }
-          KeyId id;
-          std::memcpy(id.data(), k.data() + 8, 16);
-          expired.emplace_back(id, std::string(k));
-          return true;
-        }));
+        VAULT_RETURN_IF_ERROR(
+            ScanPrefix(txn, dbs.expiry, "", [&](std::string_view k, std::string_view) {
+              if (k.size() != 24 || static_cast<UnixSeconds>(ReadBigEndian(k)) > now) return false;
+              if (expired.size() >= kShredBatch) {
+                more = true;
+                return false;
+              }
+              KeyId id;
+              std::memcpy(id.data(), k.data() + 8, 16);
+              expired.emplace_back(id, std::string(k));
+              return true;
+            }));
         std::uint64_t held = 0;
         for (const auto& [id, ekey] : expired) {
           auto kv = Get(txn, dbs.keys, Bytes(id));
@@ -1463,7 +1542,8 @@ StatusOr<SweepResult> Vault::Sweep(const Actor& actor) {
               continue;
             }
             VAULT_RETURN_IF_ERROR(ops.Audit(txn, actor, "retention.shred", &uid,
-                                            row.scope.substr(16, row.scope.find('\0', 16) - 16), "ok"));
+                                            row.scope.substr(16, row.scope.find('\0', 16) - 16),
+                                            "ok"));
           }
           VAULT_RETURN_IF_ERROR(ops.DestroyKey(txn, id));
           VAULT_RETURN_IF_ERROR(Del(txn, dbs.expiry, ekey));
@@ -1476,47 +1556,51 @@ StatusOr<SweepResult> Vault::Sweep(const Actor& actor) {
     // 3. Collect ciphertext whose key is gone.
     VAULT_RETURN_IF_ERROR(v.store->Txn([&](MDB_txn* txn) -> Status {
       std::vector<std::string> marks;
-      VAULT_RETURN_IF_ERROR(ScanPrefix(txn, dbs.meta, kGcPrefix, [&](std::string_view k, std::string_view) {
-        marks.emplace_back(k);
-        return true;
-      }));
+      VAULT_RETURN_IF_ERROR(
+          ScanPrefix(txn, dbs.meta, kGcPrefix, [&](std::string_view k, std::string_view) {
+            marks.emplace_back(k);
+            return true;
+          }));
       for (const auto& mark : marks) {
         std::vector<std::string> dead;
-        VAULT_RETURN_IF_ERROR(ScanPrefix(txn, dbs.records, std::string_view(mark).substr(kGcPrefix.size()),
-                                         [&](std::string_view k, std::string_view val) {
-                                           RecordRow row;
-                                           if (DecodeRecord(val, &row) && !Get(txn, dbs.keys, Bytes(row.key_id))) {
-                                             dead.emplace_back(k);
-                                           }
-                                           return true;
-                                         }));
+        VAULT_RETURN_IF_ERROR(
+            ScanPrefix(txn, dbs.records, std::string_view(mark).substr(kGcPrefix.size()),
+                       [&](std::string_view k, std::string_view val) {
+                         RecordRow row;
+                         if (DecodeRecord(val, &row) && !Get(txn, dbs.keys, Bytes(row.key_id))) {
+                           dead.emplace_back(k);
+                         }
+                         return true;
+                       }));
         for (const auto& k : dead) VAULT_RETURN_IF_ERROR(Del(txn, dbs.records, k));
         result.records_collected += dead.size();
         VAULT_RETURN_IF_ERROR(Del(txn, dbs.meta, mark));
       }
       return Status::Ok();
     }));
-    // 4. Epochs: rotate when the current one is older than the policy's epoch length, and
-    // destroy KEKs past the horizon.
+    return Status::Ok();
+  }));
+  // 4. Epochs: rotate when the current one is older than the policy's epoch length, and
+  // destroy KEKs past the horizon. Outside the exclusive section: a rotation takes turns
+  // with ordinary writes.
+  {
+    std::lock_guard lock(v.rotation_mu);
     RotationResult rot;
+    const UnixSeconds now = v.clock->Now();
     UnixSeconds current_created = now;
     for (const auto& e : v.keyring->Epochs()) {
       if (e.id == v.keyring->current_epoch()) current_created = e.created_at;
     }
-    bool pending = false;
-    VAULT_RETURN_IF_ERROR(v.store->Read([&](MDB_txn* txn) {
-      pending = MetaU64(txn, dbs, kMetaRewrapPending) != 0;
-      return Status::Ok();
-    }));
+    const bool pending = RewrapPending(v);
     if (pending || v.policy.epoch.AddTo(current_created) <= now) {
-      VAULT_RETURN_IF_ERROR(RotateLocked(v, actor, {}, !pending, &rot));
+      VAULT_RETURN_IF_ERROR(RotateSteps(v, actor, {}, !pending, &rot));
       result.epoch_rotated = !pending;
     } else {
       VAULT_RETURN_IF_ERROR(DestroyExpiredEpochs(v, actor, &rot.destroyed_epochs));
     }
     result.destroyed_epochs = rot.destroyed_epochs;
-    return ZeroFreedSlots(v);
-  }));
+  }
+  VAULT_RETURN_IF_ERROR(v.store->Exclusive([&v] { return ZeroFreedSlots(v); }));
   return result;
 }
 
@@ -1611,7 +1695,8 @@ StatusOr<VaultStats> Vault::Stats() const {
   return st;
 }
 
-StatusOr<std::vector<AuditEntry>> Vault::ListAudit(std::uint64_t after_seq, std::size_t limit) const {
+StatusOr<std::vector<AuditEntry>> Vault::ListAudit(std::uint64_t after_seq,
+                                                   std::size_t limit) const {
   std::vector<AuditEntry> out;
   limit = std::min<std::size_t>(limit == 0 ? 100 : limit, 1000);
   VAULT_RETURN_IF_ERROR(impl_->store->Read([&](MDB_txn* txn) -> Status {

@@ -63,7 +63,8 @@ std::vector<std::pair<std::string, std::string>> AllEntries(MDB_txn* txn, MDB_db
   MDB_cursor* c;
   mdb_cursor_open(txn, dbi, &c);
   MDB_val k, v;
-  for (int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+  for (int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+       rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
     out.emplace_back(std::string(static_cast<char*>(k.mv_data), k.mv_size),
                      std::string(static_cast<char*>(v.mv_data), v.mv_size));
   }
@@ -135,13 +136,16 @@ TEST(RecordsTest, CiphertextMovedToAnotherSubjectFailsToDecrypt) {
     if (name != "records") return;
     auto rows = AllEntries(txn, dbi);
     ASSERT_EQ(rows.size(), 2u);
-    MDB_val k0{rows[0].first.size(), rows[0].first.data()}, v1{rows[1].second.size(), rows[1].second.data()};
-    MDB_val k1{rows[1].first.size(), rows[1].first.data()}, v0{rows[0].second.size(), rows[0].second.data()};
+    MDB_val k0{rows[0].first.size(), rows[0].first.data()},
+        v1{rows[1].second.size(), rows[1].second.data()};
+    MDB_val k1{rows[1].first.size(), rows[1].first.data()},
+        v0{rows[0].second.size(), rows[0].second.data()};
     ASSERT_EQ(mdb_put(txn, dbi, &k0, &v1, 0), 0);
     ASSERT_EQ(mdb_put(txn, dbi, &k1, &v0, 0), 0);
   });
   t->Reopen();
-  EXPECT_EQ(t->vault->GetRecord(t->admin, "alice", "account", "p").status().code(), Code::kDataLoss);
+  EXPECT_EQ(t->vault->GetRecord(t->admin, "alice", "account", "p").status().code(),
+            Code::kDataLoss);
   EXPECT_EQ(t->vault->GetRecord(t->admin, "bob", "account", "p").status().code(), Code::kDataLoss);
 }
 
@@ -169,17 +173,20 @@ TEST(BadInputTest, RefusedWithClearErrorsAndNothingWritten) {
   auto& v = *t->vault;
   const json d = {{"x", 1}};
   for (const std::string& id : std::vector<std::string>{"", "a/b", "..", std::string("a\0b", 3),
-                                                     std::string(129, 'a'), "sp ace"}) {
+                                                        std::string(129, 'a'), "sp ace"}) {
     EXPECT_EQ(v.PutRecord(t->admin, id, "account", "r", d).status().code(), Code::kInvalidArgument);
-    EXPECT_EQ(v.PutRecord(t->admin, "ok", "account", id, d).status().code(), Code::kInvalidArgument);
+    EXPECT_EQ(v.PutRecord(t->admin, "ok", "account", id, d).status().code(),
+              Code::kInvalidArgument);
   }
   EXPECT_EQ(v.PutRecord(t->admin, "ok", "nope", "r", d).status().code(), Code::kPolicyViolation);
   EXPECT_EQ(v.PutRecord(t->admin, "ok", "account", "r", json::array()).status().code(),
             Code::kInvalidArgument);
   EXPECT_EQ(v.PutRecord(t->admin, "ok", "account", "r", json{{"big", std::string(300000, 'x')}})
-                .status().code(),
+                .status()
+                .code(),
             Code::kTooLarge);
-  EXPECT_EQ(v.RequestErasure(t->dpo, "ok", "sometimes", "").status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(v.RequestErasure(t->dpo, "ok", "sometimes", "").status().code(),
+            Code::kInvalidArgument);
   auto st = v.Stats();
   EXPECT_EQ(st->subjects, 0u);
   EXPECT_EQ(st->records, 0u);
@@ -226,7 +233,8 @@ std::set<std::string> RecoverableKeyIds(const std::string& bytes,
     auto env = std::span(reinterpret_cast<const std::uint8_t*>(bytes.data()) + i, wrapped_size);
     for (const auto& [epoch, kek] : keks) {
       crypto::SecretBytes dek;
-      if (crypto::OpenSecret(crypto::EnvelopeKind::kWrappedKey, kek, env, Keyring::DekWrapContext(epoch), &dek)) {
+      if (crypto::OpenSecret(crypto::EnvelopeKind::kWrappedKey, kek, env,
+                             Keyring::DekWrapContext(epoch), &dek)) {
         ids.insert(crypto::ToHex(crypto::PeekEnvelope(env)->key_id));
       }
     }
@@ -239,13 +247,16 @@ TEST(ErasureTest, ImmediateErasureDestroysKeysInTheLiveFileAndSignsAReceipt) {
   auto& v = *t->vault;
   for (int i = 0; i < 20; ++i) {
     const std::string sid = "subject-" + std::to_string(i);
-    ASSERT_TRUE(v.PutRecord(t->admin, sid, "account", "profile", json{{"email", sid + "@example.com"}}).ok());
+    ASSERT_TRUE(
+        v.PutRecord(t->admin, sid, "account", "profile", json{{"email", sid + "@example.com"}})
+            .ok());
     ASSERT_TRUE(v.PutRecord(t->admin, sid, "billing", "inv", json{{"amount", i}}).ok());
     ASSERT_TRUE(v.PutRecord(t->admin, sid, "usage", "u1", json{{"clicks", i}}).ok());
   }
   // Churn so the victim's key rows get copied around by LMDB's copy-on-write.
   for (int round = 0; round < 3; ++round) {
-    ASSERT_TRUE(v.PutRecord(t->admin, "subject-7", "account", "profile", json{{"round", round}}).ok());
+    ASSERT_TRUE(
+        v.PutRecord(t->admin, "subject-7", "account", "profile", json{{"round", round}}).ok());
     ASSERT_TRUE(v.RotateEpoch(t->admin).ok());
   }
   auto e = v.RequestErasure(t->dpo, "subject-7", "immediate", "user asked");
@@ -270,10 +281,12 @@ TEST(ErasureTest, ImmediateErasureDestroysKeysInTheLiveFileAndSignsAReceipt) {
   auto billing = v.GetRecord(t->dpo, "subject-7", "billing", "inv", ReadOptions{true});
   ASSERT_TRUE(billing.ok()) << billing.status().ToString();
   EXPECT_EQ(billing->data["amount"], 7);
-  EXPECT_EQ(v.GetRecord(t->dpo, "subject-7", "account", "profile", ReadOptions{true}).status().code(),
-            Code::kGone);
+  EXPECT_EQ(
+      v.GetRecord(t->dpo, "subject-7", "account", "profile", ReadOptions{true}).status().code(),
+      Code::kGone);
   EXPECT_EQ(v.GetSubject(t->admin, "subject-7")->state, SubjectState::kErased);
-  EXPECT_EQ(v.PutRecord(t->admin, "subject-7", "account", "x", json::object()).status().code(), Code::kGone);
+  EXPECT_EQ(v.PutRecord(t->admin, "subject-7", "account", "x", json::object()).status().code(),
+            Code::kGone);
   EXPECT_EQ(v.RequestErasure(t->dpo, "subject-7", "immediate", "").status().code(), Code::kGone);
 
   // The receipt verifies offline with the public key alone; any change breaks it.
@@ -294,12 +307,12 @@ TEST(ErasureTest, ImmediateErasureDestroysKeysInTheLiveFileAndSignsAReceipt) {
   auto root = t->root->Load();
   auto keyring = Keyring::Open(t->dir + "/data/keyring", std::move(root).value());
   ASSERT_TRUE(keyring.ok());
-  const auto recovered =
-      RecoverableKeyIds(testing::ReadFile(t->dir + "/data/store/data.mdb") +
-                            testing::ReadFile(t->dir + "/data/keyslots"),
-                        (*keyring)->CopyLiveKeks());
+  const auto recovered = RecoverableKeyIds(testing::ReadFile(t->dir + "/data/store/data.mdb") +
+                                               testing::ReadFile(t->dir + "/data/keyslots"),
+                                           (*keyring)->CopyLiveKeks());
   EXPECT_GE(recovered.size(), 19u * 3);  // the other subjects' keys are there: the scan works
-  for (const auto& id : shredded) EXPECT_EQ(recovered.count(id), 0u) << "recovered shredded key " << id;
+  for (const auto& id : shredded)
+    EXPECT_EQ(recovered.count(id), 0u) << "recovered shredded key " << id;
 }
 
 TEST(ErasureTest, GraceCancelRestoresEverything) {
@@ -412,15 +425,22 @@ TEST(NoPlaintextTest, NoMarkerOrSubjectIdInAnyFile) {
     const std::string value = "VALUEMARKER" + std::to_string(1000 + i);
     markers.push_back(sid);
     markers.push_back(value);
-    ASSERT_TRUE(t->vault->PutRecord(t->admin, sid, "account", "profile",
-                                    json{{"email", value + "@x.io"}, {"name", value}}).ok());
-    ASSERT_TRUE(t->vault->PutRecord(t->admin, sid, "billing", "RIDMARKER" + std::to_string(i),
-                                    json{{"iban", value}}).ok());
+    ASSERT_TRUE(t->vault
+                    ->PutRecord(t->admin, sid, "account", "profile",
+                                json{{"email", value + "@x.io"}, {"name", value}})
+                    .ok());
+    ASSERT_TRUE(t->vault
+                    ->PutRecord(t->admin, sid, "billing", "RIDMARKER" + std::to_string(i),
+                                json{{"iban", value}})
+                    .ok());
     markers.push_back("RIDMARKER" + std::to_string(i));
   }
-  ASSERT_TRUE(t->vault->PlaceLegalHold(t->dpo, "SUBJECTMARKER1000", "HOLDMARKER reason", std::nullopt).ok());
+  ASSERT_TRUE(
+      t->vault->PlaceLegalHold(t->dpo, "SUBJECTMARKER1000", "HOLDMARKER reason", std::nullopt)
+          .ok());
   markers.push_back("HOLDMARKER");
-  ASSERT_TRUE(t->vault->RequestErasure(t->dpo, "SUBJECTMARKER1001", "immediate", "ERASEMARKER").ok());
+  ASSERT_TRUE(
+      t->vault->RequestErasure(t->dpo, "SUBJECTMARKER1001", "immediate", "ERASEMARKER").ok());
   markers.push_back("ERASEMARKER");
   ASSERT_TRUE(t->vault->CreateToken(t->admin, Role::kApp, {"service"}, "TOKENMARKER").ok());
   markers.push_back("TOKENMARKER");
@@ -433,7 +453,8 @@ TEST(RotationTest, RewrapsEveryKeyAndDestroysEpochsPastTheHorizon) {
   auto t = TestVault::Make("rotate", kShortHorizonPolicy);
   auto& v = *t->vault;
   for (int i = 0; i < 50; ++i) {
-    ASSERT_TRUE(v.PutRecord(t->admin, "u" + std::to_string(i), "account", "p", json{{"i", i}}).ok());
+    ASSERT_TRUE(
+        v.PutRecord(t->admin, "u" + std::to_string(i), "account", "p", json{{"i", i}}).ok());
   }
   const auto keys = v.Stats()->keys_live;
   std::uint64_t last_done = 0;
@@ -529,8 +550,10 @@ TEST(ConcurrencyTest, ConcurrentWritersShareCommitsAndAllLand) {
   for (int th = 0; th < 8; ++th) {
     threads.emplace_back([&, th] {
       for (int i = 0; i < 50; ++i) {
-        if (!t->vault->PutRecord(t->admin, "s" + std::to_string(th), "account", "r" + std::to_string(i),
-                                 json{{"i", i}}).ok()) {
+        if (!t->vault
+                 ->PutRecord(t->admin, "s" + std::to_string(th), "account", "r" + std::to_string(i),
+                             json{{"i", i}})
+                 .ok()) {
           ++failures;
         }
       }
@@ -575,7 +598,8 @@ TEST(BackupTest, RestoresBeforeTheHorizonAndIsRefusedAfter) {
   auto late = Vault::Restore(t->dir + "/bk2", t->dir + "/r3", t->dir + "/data/keyring", t->root);
   ASSERT_FALSE(late.ok());
   EXPECT_EQ(late.status().code(), Code::kGone);
-  EXPECT_NE(late.status().message().find("epoch 1 (destroyed"), std::string::npos) << late.status().message();
+  EXPECT_NE(late.status().message().find("epoch 1 (destroyed"), std::string::npos)
+      << late.status().message();
 }
 
 }  // namespace
@@ -589,7 +613,9 @@ namespace {
 TEST(RotationTest, InterruptedRotationIsResumedOnOpen) {
   auto t = TestVault::Make("resume");
   for (int i = 0; i < 30; ++i) {
-    ASSERT_TRUE(t->vault->PutRecord(t->admin, "u" + std::to_string(i), "account", "p", json{{"i", i}}).ok());
+    ASSERT_TRUE(
+        t->vault->PutRecord(t->admin, "u" + std::to_string(i), "account", "p", json{{"i", i}})
+            .ok());
   }
   t->vault.reset();
   {
@@ -618,7 +644,8 @@ TEST(RotationTest, InterruptedRotationIsResumedOnOpen) {
   t->clock->Advance(40 * 86400);
   auto sw = t->vault->Sweep(t->admin);
   ASSERT_TRUE(sw.ok()) << sw.status().ToString();
-  EXPECT_NE(std::find(sw->destroyed_epochs.begin(), sw->destroyed_epochs.end(), 1u), sw->destroyed_epochs.end());
+  EXPECT_NE(std::find(sw->destroyed_epochs.begin(), sw->destroyed_epochs.end(), 1u),
+            sw->destroyed_epochs.end());
   for (int i = 0; i < 30; ++i) {
     auto g = t->vault->GetRecord(t->admin, "u" + std::to_string(i), "account", "p");
     ASSERT_TRUE(g.ok()) << g.status().ToString();
@@ -635,7 +662,8 @@ namespace {
 // clash fails after the record row was written) and must not undo the good writes.
 TEST(ConcurrencyTest, FailingWritesInABatchUndoNothingElse) {
   auto t = TestVault::Make("batch-failures");
-  ASSERT_TRUE(t->vault->PutRecord(t->admin, "owner", "account", "p", json{{"email", "taken@x.io"}}).ok());
+  ASSERT_TRUE(
+      t->vault->PutRecord(t->admin, "owner", "account", "p", json{{"email", "taken@x.io"}}).ok());
   ASSERT_TRUE(t->vault->PutRecord(t->admin, "erased", "account", "p", json{{"a", 1}}).ok());
   ASSERT_TRUE(t->vault->RequestErasure(t->dpo, "erased", "immediate", "").ok());
   const auto before = t->vault->Stats()->records;
@@ -647,18 +675,31 @@ TEST(ConcurrencyTest, FailingWritesInABatchUndoNothingElse) {
         Status s;
         switch ((th + i) % 3) {
           case 0:
-            s = t->vault->PutRecord(t->admin, "w" + std::to_string(th), "account", "r" + std::to_string(i),
-                                    json{{"i", i}}).status();
-            if (s.ok()) ++good; else ++other;
+            s = t->vault
+                    ->PutRecord(t->admin, "w" + std::to_string(th), "account",
+                                "r" + std::to_string(i), json{{"i", i}})
+                    .status();
+            if (s.ok())
+              ++good;
+            else
+              ++other;
             break;
           case 1:
-            s = t->vault->PutRecord(t->admin, "thief" + std::to_string(th * 100 + i), "account", "p",
-                                    json{{"email", "TAKEN@x.io "}}).status();
-            if (s.code() == Code::kConflict) ++clashes; else ++other;
+            s = t->vault
+                    ->PutRecord(t->admin, "thief" + std::to_string(th * 100 + i), "account", "p",
+                                json{{"email", "TAKEN@x.io "}})
+                    .status();
+            if (s.code() == Code::kConflict)
+              ++clashes;
+            else
+              ++other;
             break;
           default:
             s = t->vault->PutRecord(t->admin, "erased", "account", "x", json{{"i", i}}).status();
-            if (s.code() == Code::kGone) ++gone; else ++other;
+            if (s.code() == Code::kGone)
+              ++gone;
+            else
+              ++other;
         }
       }
     });
@@ -670,8 +711,56 @@ TEST(ConcurrencyTest, FailingWritesInABatchUndoNothingElse) {
   // Exactly the good writes landed: no clashing record (nor its subject's key) was kept.
   EXPECT_EQ(t->vault->Stats()->records, before + static_cast<std::uint64_t>(good.load()));
   EXPECT_EQ(t->vault->Stats()->subjects, 2u + 8u);  // owner, erased, w0..w7: no thief
-  EXPECT_EQ(t->vault->GetRecord(t->admin, "thief1", "account", "p").status().code(), Code::kNotFound);
+  EXPECT_EQ(t->vault->GetRecord(t->admin, "thief1", "account", "p").status().code(),
+            Code::kNotFound);
   EXPECT_EQ(t->vault->GetRecord(t->admin, "owner", "account", "p")->data["email"], "taken@x.io");
+}
+
+}  // namespace
+}  // namespace vault
+
+namespace vault {
+namespace {
+
+// Writes keep going while a rotation rewraps in steps; every DEK created meanwhile must end
+// up under the new epoch, so destroying the old one (horizon 0d) loses nothing.
+TEST(RotationTest, WritesDuringARotationSurviveTheOldEpochsDestruction) {
+  auto t = TestVault::Make("rotate-live", kShortHorizonPolicy);
+  t->vault.reset();
+  Options o = t->Opts();
+  o.rewrap_batch = 7;  // many small steps, so writes interleave with them
+  t->vault = std::move(Vault::Open(o)).value();
+  for (int i = 0; i < 60; ++i) {
+    ASSERT_TRUE(
+        t->vault->PutRecord(t->admin, "pre" + std::to_string(i), "account", "p", json{{"i", i}})
+            .ok());
+  }
+  std::atomic<bool> rotating{true};
+  std::atomic<int> written{0};
+  std::thread writer([&] {
+    for (int i = 0; rotating || i < 20; ++i) {
+      if (t->vault->PutRecord(t->admin, "live" + std::to_string(i), "account", "p", json{{"i", i}})
+              .ok())
+        ++written;
+    }
+  });
+  for (int r = 0; r < 3; ++r) {
+    auto rot = t->vault->RotateEpoch(t->admin);
+    ASSERT_TRUE(rot.ok()) << rot.status().ToString();
+    EXPECT_FALSE(rot->destroyed_epochs.empty());
+  }
+  rotating = false;
+  writer.join();
+  t->Reopen();
+  auto st = t->vault->Stats();
+  EXPECT_EQ(st->epoch, 4u);
+  for (int i = 0; i < 60; ++i) {
+    EXPECT_TRUE(t->vault->GetRecord(t->admin, "pre" + std::to_string(i), "account", "p").ok()) << i;
+  }
+  for (int i = 0; i < written; ++i) {
+    auto g = t->vault->GetRecord(t->admin, "live" + std::to_string(i), "account", "p");
+    EXPECT_TRUE(g.ok()) << i << ": " << g.status().ToString();
+  }
 }
 
 }  // namespace

@@ -46,6 +46,8 @@ struct Options {
   bool create_if_missing = false;
   // Largest the LMDB map may grow to.
   std::uint64_t map_size_bytes = 64ull << 30;
+  // Keys rewrapped per step of an epoch rotation; ordinary writes run between steps.
+  std::size_t rewrap_batch = 10000;
   // Largest serialized record data accepted.
   std::size_t max_record_bytes = std::size_t{256} * 1024;
 };
