@@ -11,7 +11,9 @@ packages=(
 )
 if [ "${VAULT_WITH_TEST_TOOLS:-0}" = 1 ]; then
   # Fuzzing, sanitizers, static analysis and the OpenAPI linter.
-  packages+=(clang libclang-rt-dev clang-tidy clang-format nodejs npm python3)
+  packages+=(clang libclang-rt-dev clang-tidy clang-format python3)
+  # Node may come from elsewhere (a newer release than Debian's); Debian's npm would conflict.
+  command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 fi
 
 missing=()
