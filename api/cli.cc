@@ -138,7 +138,7 @@ StatusOr<std::unique_ptr<Vault>> OpenVault(const Flags& flags, bool create) {
   options.policy_path = flags.Get("policy");
   options.root_key = ResolveRootKey(flags, DefaultRootKeyFile(options.data_dir));
   options.create_if_missing = create;
-  return Vault::Open(std::move(options));
+  return Vault::Open(options);
 }
 
 int FailOpen(const Flags& flags, const Status& s) {

@@ -68,7 +68,7 @@ void WriteReply(httplib::Response& res, const Reply& reply) {
   res.status = reply.status;
   for (const auto& [name, value] : reply.headers) res.set_header(name, value);
   if (!reply.content_type.empty()) {
-    res.set_content(reply.text, reply.content_type.c_str());
+    res.set_content(reply.text, reply.content_type);
   } else if (reply.json) {
     res.set_content(DumpJson(*reply.json), "application/json");
   }
@@ -215,7 +215,8 @@ void ApiServer::Configure() {
     return httplib::Server::HandlerResponse::Handled;
   };
   s.set_error_handler(on_error);
-  s.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
+  s.set_exception_handler([](const httplib::Request&, httplib::Response& res,
+                             const std::exception_ptr&) {
     res.headers.clear();
     WriteProblem(res, 500, "");
   });
