@@ -50,9 +50,8 @@ bool OpenRaw(EnvelopeKind kind, const SecretBytes& key, std::span<const std::uin
     rc = crypto_aead_aes256gcm_decrypt(out, &plain_len, nullptr, ct, ct_len, ad.data(), ad.size(),
                                        nonce, key.secret_data());
   } else {
-    rc = crypto_aead_xchacha20poly1305_ietf_decrypt(out, &plain_len, nullptr, ct, ct_len,
-                                                    ad.data(), ad.size(), nonce,
-                                                    key.secret_data());
+    rc = crypto_aead_xchacha20poly1305_ietf_decrypt(out, &plain_len, nullptr, ct, ct_len, ad.data(),
+                                                    ad.size(), nonce, key.secret_data());
   }
   return rc == 0 && plain_len == out_size;
 }

@@ -1,4 +1,5 @@
-// Authenticated envelopes: versioned header + AEAD (XChaCha20-Poly1305 or AES-256-GCM) via libsodium.
+// Authenticated envelopes: versioned header + AEAD (XChaCha20-Poly1305 or AES-256-GCM) via
+// libsodium.
 #pragma once
 
 #include <array>
@@ -11,7 +12,7 @@
 
 namespace vault::crypto {
 
-inline constexpr std::size_t kKeyBytes = 32;     // every symmetric key in Vault is 256-bit
+inline constexpr std::size_t kKeyBytes = 32;  // every symmetric key in Vault is 256-bit
 inline constexpr std::size_t kKeyIdBytes = 16;
 using KeyId = std::array<std::uint8_t, kKeyIdBytes>;
 

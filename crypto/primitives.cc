@@ -73,7 +73,7 @@ std::optional<std::array<std::uint8_t, kSigningPublicBytes>> SigningPublicKey(
 }
 
 std::array<std::uint8_t, kSignatureBytes> Sign(const SecretBytes& secret,
-                                                std::span<const std::uint8_t> message) {
+                                               std::span<const std::uint8_t> message) {
   if (secret.size() != kSigningSecretBytes) throw std::logic_error("signing key has wrong size");
   std::array<std::uint8_t, kSignatureBytes> sig{};
   crypto_sign_detached(sig.data(), nullptr, message.data(), message.size(), secret.secret_data());
@@ -121,8 +121,8 @@ std::optional<std::vector<std::uint8_t>> UnB64(std::string_view s, int variant) 
   std::vector<std::uint8_t> out(s.size() / 4 * 3 + 3);
   std::size_t len = 0;
   const char* end = nullptr;
-  if (sodium_base642bin(out.data(), out.size(), s.data(), s.size(), nullptr, &len, &end,
-                        variant) != 0 ||
+  if (sodium_base642bin(out.data(), out.size(), s.data(), s.size(), nullptr, &len, &end, variant) !=
+          0 ||
       end != s.data() + s.size()) {
     return std::nullopt;
   }

@@ -45,7 +45,7 @@ SigningKeyPair GenerateSigningKey();
 std::optional<std::array<std::uint8_t, kSigningPublicBytes>> SigningPublicKey(
     const SecretBytes& secret);
 std::array<std::uint8_t, kSignatureBytes> Sign(const SecretBytes& secret,
-                                                std::span<const std::uint8_t> message);
+                                               std::span<const std::uint8_t> message);
 [[nodiscard]] bool VerifySignature(std::span<const std::uint8_t> public_key,
                                    std::span<const std::uint8_t> message,
                                    std::span<const std::uint8_t> signature);

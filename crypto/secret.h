@@ -8,13 +8,14 @@
 
 namespace vault::crypto {
 
-// Calls sodium_init() once; every crypto entry point calls it. Returns false if libsodium is unusable.
+// Calls sodium_init() once; every crypto entry point calls it. Returns false if libsodium is
+// unusable.
 bool EnsureSodium();
 
 // Move-only holder of secret bytes in mlocked memory that is wiped on release. Secrets of up
 // to 64 bytes (keys) take a slot in a pool of sodium_malloc'd slabs; larger ones get their
-// own sodium_malloc allocation (guard pages, mlock, canary). Not thread-safe for concurrent mutation; concurrent
-// reads of a const SecretBytes are fine.
+// own sodium_malloc allocation (guard pages, mlock, canary). Not thread-safe for concurrent
+// mutation; concurrent reads of a const SecretBytes are fine.
 class SecretBytes {
  public:
   SecretBytes() = default;

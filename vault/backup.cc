@@ -57,7 +57,8 @@ StatusOr<BackupManifest> Vault::Backup(const std::string& out_dir, const Progres
     if (e.destroyed) continue;
     m.epochs_needed.push_back(e.id);
     const UnixSeconds retire =
-        e.retired_at != 0 ? e.retired_at : std::max(m.created_at, impl_->policy.epoch.AddTo(e.created_at));
+        e.retired_at != 0 ? e.retired_at
+                          : std::max(m.created_at, impl_->policy.epoch.AddTo(e.created_at));
     const UnixSeconds dies = impl_->policy.horizon.AddTo(retire);
     if (m.readable_until == 0 || dies < m.readable_until) m.readable_until = dies;
   }
@@ -124,7 +125,8 @@ StatusOr<RestoreResult> Vault::Restore(const std::string& from_dir, const std::s
     return InvalidArgument(manifest_path + " is not a valid vault backup manifest");
   }
   if (!EmptyOrMissingDir(data_dir)) {
-    return InvalidArgument("restore target " + data_dir + " is not empty; restore into a new directory");
+    return InvalidArgument("restore target " + data_dir +
+                           " is not empty; restore into a new directory");
   }
   const std::string data = from_dir + "/" + kDataFile;
   if (progress) progress(0, 3);
@@ -151,15 +153,18 @@ StatusOr<RestoreResult> Vault::Restore(const std::string& from_dir, const std::s
     const auto id = ej.get<std::uint64_t>();
     auto it = known.find(id);
     if (it == known.end()) {
-      missing += " epoch " + std::to_string(id) + " (destroyed long ago, or a keyring of another store)";
+      missing +=
+          " epoch " + std::to_string(id) + " (destroyed long ago, or a keyring of another store)";
     } else if (it->second.destroyed) {
       missing += " epoch " + std::to_string(id) + " (destroyed " +
                  FormatRfc3339(it->second.destroyed_at) + ")";
     }
   }
   if (!missing.empty()) {
-    return Status(Code::kGone, "this backup can no longer be read: the keys it needs were "
-                               "destroyed when the shred horizon passed:" + missing);
+    return Status(Code::kGone,
+                  "this backup can no longer be read: the keys it needs were "
+                  "destroyed when the shred horizon passed:" +
+                      missing);
   }
 
   std::error_code ec;
@@ -185,7 +190,8 @@ StatusOr<RestoreResult> Vault::Restore(const std::string& from_dir, const std::s
   o.root_key = root_key;
   auto opened = Vault::Open(o);
   if (!opened.ok()) {
-    return Status(opened.status().code(), "restored store does not open: " + opened.status().message());
+    return Status(opened.status().code(),
+                  "restored store does not open: " + opened.status().message());
   }
   if (progress) progress(3, 3);
   RestoreResult r;
@@ -193,7 +199,8 @@ StatusOr<RestoreResult> Vault::Restore(const std::string& from_dir, const std::s
   r.manifest.path = from_dir;
   r.manifest.sha256 = j["sha256"].get<std::string>();
   r.manifest.epoch = j.value("epoch", std::uint64_t{0});
-  for (const auto& ej : j["epochs_needed"]) r.manifest.epochs_needed.push_back(ej.get<std::uint64_t>());
+  for (const auto& ej : j["epochs_needed"])
+    r.manifest.epochs_needed.push_back(ej.get<std::uint64_t>());
   r.manifest.created_at = ParseRfc3339(j.value("created_at", "")).value_or(0);
   r.manifest.readable_until = ParseRfc3339(j.value("readable_until", "")).value_or(0);
   r.manifest.policy_sha256 = j.value("policy_sha256", "");

@@ -91,11 +91,20 @@ std::optional<Duration> Duration::Parse(std::string_view s) {
   if (s.size() < 2 || s.size() > 8) return std::nullopt;
   Duration d;
   switch (s.back()) {
-    case 'h': d.unit = Unit::kHours; break;
-    case 'd': d.unit = Unit::kDays; break;
-    case 'm': d.unit = Unit::kMonths; break;
-    case 'y': d.unit = Unit::kYears; break;
-    default: return std::nullopt;
+    case 'h':
+      d.unit = Unit::kHours;
+      break;
+    case 'd':
+      d.unit = Unit::kDays;
+      break;
+    case 'm':
+      d.unit = Unit::kMonths;
+      break;
+    case 'y':
+      d.unit = Unit::kYears;
+      break;
+    default:
+      return std::nullopt;
   }
   std::int64_t n = 0;
   for (std::size_t i = 0; i + 1 < s.size(); ++i) {
@@ -109,16 +118,23 @@ std::optional<Duration> Duration::Parse(std::string_view s) {
 }
 
 std::string Duration::ToString() const {
-  const char u = unit == Unit::kHours ? 'h' : unit == Unit::kDays ? 'd' : unit == Unit::kMonths ? 'm' : 'y';
+  const char u = unit == Unit::kHours    ? 'h'
+                 : unit == Unit::kDays   ? 'd'
+                 : unit == Unit::kMonths ? 'm'
+                                         : 'y';
   return std::to_string(count) + u;
 }
 
 std::int64_t Duration::ApproxSeconds() const {
   switch (unit) {
-    case Unit::kHours: return count * 3600;
-    case Unit::kDays: return count * 86400;
-    case Unit::kMonths: return count * 30 * 86400;
-    case Unit::kYears: return count * 365 * 86400;
+    case Unit::kHours:
+      return count * 3600;
+    case Unit::kDays:
+      return count * 86400;
+    case Unit::kMonths:
+      return count * 30 * 86400;
+    case Unit::kYears:
+      return count * 365 * 86400;
   }
   return 0;
 }

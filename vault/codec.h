@@ -108,7 +108,8 @@ inline void AppendBigEndian(std::string* s, std::uint64_t v) {
 }
 inline std::uint64_t ReadBigEndian(std::string_view s) {
   std::uint64_t v = 0;
-  for (std::size_t i = 0; i < 8 && i < s.size(); ++i) v = (v << 8) | static_cast<std::uint8_t>(s[i]);
+  for (std::size_t i = 0; i < 8 && i < s.size(); ++i)
+    v = (v << 8) | static_cast<std::uint8_t>(s[i]);
   return v;
 }
 

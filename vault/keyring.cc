@@ -126,8 +126,8 @@ Status Keyring::ReadFile() {
   std::uint64_t best_seq = 0;
   crypto::SecretBytes best;
   for (int slot = 0; slot < 2; ++slot) {
-    RowReader r(std::span<const std::uint8_t>(file).subspan(kHeaderBytes + slot * kSlotBytes,
-                                                           kSlotBytes));
+    RowReader r(
+        std::span<const std::uint8_t>(file).subspan(kHeaderBytes + slot * kSlotBytes, kSlotBytes));
     std::uint64_t seq = 0;
     std::span<const std::uint8_t> env;
     if (!r.U64(&seq) || seq == 0 || !r.View(&env)) continue;
@@ -147,8 +147,9 @@ Status Keyring::ReadFile() {
   if (best_seq == 0) {
     if (other_root) {
       return Status(Code::kPermissionDenied,
-                    "keyring " + path_ + " is sealed under another root key; start with the root "
-                    "key it was created with");
+                    "keyring " + path_ +
+                        " is sealed under another root key; start with the root "
+                        "key it was created with");
     }
     return DataLoss("keyring " + path_ + " has no intact slot (corrupted or tampered)");
   }
@@ -233,15 +234,16 @@ Status Keyring::WriteLocked() {
     }
   }
   const std::uint64_t seq = seq_ + 1;
-  const auto env = crypto::Seal(crypto::EnvelopeKind::kKeyring, crypto::Aead::kXChaCha20Poly1305,
-                                root_key_, RootKeyId(), plain.secret_span().first(off),
-                                SlotContext(seq));
+  const auto env =
+      crypto::Seal(crypto::EnvelopeKind::kKeyring, crypto::Aead::kXChaCha20Poly1305, root_key_,
+                   RootKeyId(), plain.secret_span().first(off), SlotContext(seq));
   RowWriter w;
   w.U64(seq).Bytes(env);
   std::vector<std::uint8_t> slot = w.Take();
   if (slot.size() > kSlotBytes) {
-    return Internal("keyring is full: too many epochs are alive (shorten keys.horizon or "
-                    "lengthen keys.epoch)");
+    return Internal(
+        "keyring is full: too many epochs are alive (shorten keys.horizon or "
+        "lengthen keys.epoch)");
   }
   slot.resize(kSlotBytes, 0);
 

@@ -23,7 +23,8 @@ KeySlots::~KeySlots() { ::close(fd_); }
 
 Status KeySlots::Read(std::uint64_t slot, SlotBytes* out) const {
   const ssize_t n = ::pread(fd_, out->data(), kSlotBytes, static_cast<off_t>(slot * kSlotBytes));
-  if (n != static_cast<ssize_t>(kSlotBytes)) return DataLoss("key slot " + std::to_string(slot) + " is missing");
+  if (n != static_cast<ssize_t>(kSlotBytes))
+    return DataLoss("key slot " + std::to_string(slot) + " is missing");
   return Status::Ok();
 }
 

@@ -57,7 +57,8 @@ categories:
 
 class PolicyError {
  public:
-  PolicyError(const YAML::Node& n, std::string msg) : line_(n.Mark().line + 1), msg_(std::move(msg)) {}
+  PolicyError(const YAML::Node& n, std::string msg)
+      : line_(n.Mark().line + 1), msg_(std::move(msg)) {}
   PolicyError(int line, std::string msg) : line_(line), msg_(std::move(msg)) {}
   Status ToStatus() const {
     return InvalidArgument("policy line " + std::to_string(line_) + ": " + msg_);
@@ -76,8 +77,8 @@ void CheckKeys(const YAML::Node& map, const std::string& where,
     if (std::none_of(allowed.begin(), allowed.end(), [&](const char* a) { return k == a; })) {
       std::string list;
       for (const char* a : allowed) list += std::string(list.empty() ? "" : ", ") + a;
-      throw PolicyError(kv.first, "unknown key '" + k + "' in " + where + " (expected one of: " +
-                                      list + ")");
+      throw PolicyError(kv.first,
+                        "unknown key '" + k + "' in " + where + " (expected one of: " + list + ")");
     }
   }
 }
@@ -90,8 +91,8 @@ std::string Scalar(const YAML::Node& n, const std::string& what) {
 Duration ParseDurationNode(const YAML::Node& n, const std::string& what) {
   auto d = Duration::Parse(Scalar(n, what));
   if (!d) {
-    throw PolicyError(n, what + " must be a duration like 31d, 12m, 7y or 24h (got '" +
-                             n.Scalar() + "')");
+    throw PolicyError(
+        n, what + " must be a duration like 31d, 12m, 7y or 24h (got '" + n.Scalar() + "')");
   }
   return *d;
 }
@@ -104,8 +105,8 @@ std::uint32_t ParseUint(const YAML::Node& n, const std::string& what, std::uint3
   }
   const auto v = static_cast<std::uint32_t>(std::stoul(s));
   if (v < lo || v > hi) {
-    throw PolicyError(n, what + " must be between " + std::to_string(lo) + " and " +
-                             std::to_string(hi));
+    throw PolicyError(
+        n, what + " must be between " + std::to_string(lo) + " and " + std::to_string(hi));
   }
   return v;
 }
@@ -169,13 +170,15 @@ Category ParseCategory(const std::string& name, const YAML::Node& n) {
   if (!r) throw PolicyError(n, where + " needs retention");
   if (r.IsScalar()) {
     if (r.Scalar() != "until_erasure") {
-      throw PolicyError(r, "retention must be until_erasure, {after_event: <duration>} or "
-                           "{after_collection: <duration>}");
+      throw PolicyError(r,
+                        "retention must be until_erasure, {after_event: <duration>} or "
+                        "{after_collection: <duration>}");
     }
     c.retention.kind = Retention::Kind::kUntilErasure;
   } else {
     CheckKeys(r, "retention", {"after_event", "after_collection"});
-    if (r.size() != 1) throw PolicyError(r, "retention takes exactly one of after_event, after_collection");
+    if (r.size() != 1)
+      throw PolicyError(r, "retention takes exactly one of after_event, after_collection");
     if (r["after_event"]) {
       c.retention.kind = Retention::Kind::kAfterEvent;
       c.retention.period = ParseDurationNode(r["after_event"], "retention.after_event");
@@ -184,11 +187,13 @@ Category ParseCategory(const std::string& name, const YAML::Node& n) {
       c.retention.period = ParseDurationNode(r["after_collection"], "retention.after_collection");
     }
   }
-  if (n["survives_erasure"]) c.survives_erasure = ParseBool(n["survives_erasure"], "survives_erasure");
+  if (n["survives_erasure"])
+    c.survives_erasure = ParseBool(n["survives_erasure"], "survives_erasure");
   if (c.survives_erasure && c.retention.kind == Retention::Kind::kUntilErasure) {
     throw PolicyError(n["survives_erasure"],
-                      where + " survives erasure but is retained until erasure: give it a "
-                              "time-bound retention such as {after_event: 7y}");
+                      where +
+                          " survives erasure but is retained until erasure: give it a "
+                          "time-bound retention such as {after_event: 7y}");
   }
   if (n["consent_purpose"]) {
     c.consent_purpose = Scalar(n["consent_purpose"], "consent_purpose");
@@ -203,7 +208,8 @@ Category ParseCategory(const std::string& name, const YAML::Node& n) {
     if (!c.consent_purpose) {
       throw PolicyError(n["on_consent_withdrawal"], "on_consent_withdrawal needs consent_purpose");
     }
-    c.on_consent_withdrawal = ParseDurationNode(n["on_consent_withdrawal"], "on_consent_withdrawal");
+    c.on_consent_withdrawal =
+        ParseDurationNode(n["on_consent_withdrawal"], "on_consent_withdrawal");
   }
   if (n["index"]) {
     const YAML::Node idx = n["index"];
@@ -211,7 +217,8 @@ Category ParseCategory(const std::string& name, const YAML::Node& n) {
     for (const auto& kv : idx) {
       IndexedField f;
       f.name = kv.first.as<std::string>();
-      if (!ValidName(f.name)) throw PolicyError(kv.first, "index field must match [a-z0-9_-]{1,64}");
+      if (!ValidName(f.name))
+        throw PolicyError(kv.first, "index field must match [a-z0-9_-]{1,64}");
       if (kv.second.IsMap()) {
         CheckKeys(kv.second, "index." + f.name, {"unique"});
         if (kv.second["unique"]) f.unique = ParseBool(kv.second["unique"], "unique");
@@ -255,9 +262,11 @@ Policy ParseRoot(const YAML::Node& root) {
     if (const auto a = pw["argon2id"]) {
       CheckKeys(a, "passwords.argon2id", {"memory_kib", "iterations", "parallelism"});
       // Floors are OWASP's Argon2id minimum (m=19 MiB, t=2, p=1); ceilings keep memory bounded.
-      if (a["memory_kib"]) p.argon2.memory_kib = ParseUint(a["memory_kib"], "memory_kib", 19456, 4 << 20);
+      if (a["memory_kib"])
+        p.argon2.memory_kib = ParseUint(a["memory_kib"], "memory_kib", 19456, 4 << 20);
       if (a["iterations"]) p.argon2.iterations = ParseUint(a["iterations"], "iterations", 2, 100);
-      if (a["parallelism"]) p.argon2.parallelism = ParseUint(a["parallelism"], "parallelism", 1, 16);
+      if (a["parallelism"])
+        p.argon2.parallelism = ParseUint(a["parallelism"], "parallelism", 1, 16);
     }
   }
   if (const auto au = root["audit"]) {
@@ -271,7 +280,8 @@ Policy ParseRoot(const YAML::Node& root) {
   for (const auto& kv : cats) {
     const std::string name = kv.first.as<std::string>();
     if (!ValidName(name)) throw PolicyError(kv.first, "category name must match [a-z0-9_-]{1,64}");
-    if (p.categories.count(name)) throw PolicyError(kv.first, "category '" + name + "' is declared twice");
+    if (p.categories.count(name))
+      throw PolicyError(kv.first, "category '" + name + "' is declared twice");
     p.categories.emplace(name, ParseCategory(name, kv.second));
   }
   return p;
@@ -281,21 +291,30 @@ Policy ParseRoot(const YAML::Node& root) {
 
 const char* LegalBasisName(LegalBasis b) {
   switch (b) {
-    case LegalBasis::kContract: return "contract";
-    case LegalBasis::kLegalObligation: return "legal_obligation";
-    case LegalBasis::kLegitimateInterest: return "legitimate_interest";
-    case LegalBasis::kConsent: return "consent";
-    case LegalBasis::kVitalInterest: return "vital_interest";
-    case LegalBasis::kPublicTask: return "public_task";
+    case LegalBasis::kContract:
+      return "contract";
+    case LegalBasis::kLegalObligation:
+      return "legal_obligation";
+    case LegalBasis::kLegitimateInterest:
+      return "legitimate_interest";
+    case LegalBasis::kConsent:
+      return "consent";
+    case LegalBasis::kVitalInterest:
+      return "vital_interest";
+    case LegalBasis::kPublicTask:
+      return "public_task";
   }
   return "unknown";
 }
 
 std::string Retention::ToString() const {
   switch (kind) {
-    case Kind::kUntilErasure: return "until_erasure";
-    case Kind::kAfterEvent: return "after_event: " + period.ToString();
-    case Kind::kAfterCollection: return "after_collection: " + period.ToString();
+    case Kind::kUntilErasure:
+      return "until_erasure";
+    case Kind::kAfterEvent:
+      return "after_event: " + period.ToString();
+    case Kind::kAfterCollection:
+      return "after_collection: " + period.ToString();
   }
   return "";
 }
@@ -373,8 +392,8 @@ std::string Policy::RenderMarkdown() const {
         break;
     }
     if (c.on_consent_withdrawal) {
-      retention += "; deleted within " + c.on_consent_withdrawal->ToString() +
-                   " of consent withdrawal";
+      retention +=
+          "; deleted within " + c.on_consent_withdrawal->ToString() + " of consent withdrawal";
     }
     o << "| " << name << " | " << LegalBasisName(c.legal_basis) << " | " << purposes << " | "
       << retention << " | " << (c.survives_erasure ? "yes, until its retention ends" : "no")

@@ -42,9 +42,9 @@ class FileRootKey final : public RootKeyProvider {
     }
     if ((st.st_mode & 077) != 0) {
       ::close(fd);
-      return Status(Code::kPermissionDenied,
-                    "root key file " + path_ + " is accessible by group or others; run: chmod 600 " +
-                        path_);
+      return Status(
+          Code::kPermissionDenied,
+          "root key file " + path_ + " is accessible by group or others; run: chmod 600 " + path_);
     }
     crypto::SecretBytes buf(128);
     const ssize_t n = ::read(fd, buf.mutable_secret_data(), buf.size());
@@ -92,8 +92,8 @@ Status CreateRootKeyFile(const std::string& path) {
   }
   crypto::SecretBytes key = crypto::SecretBytes::Random(crypto::kKeyBytes);
   std::string hex = crypto::ToHex(key.secret_span()) + "\n";
-  const bool ok = ::write(fd, hex.data(), hex.size()) == static_cast<ssize_t>(hex.size()) &&
-                  ::fsync(fd) == 0;
+  const bool ok =
+      ::write(fd, hex.data(), hex.size()) == static_cast<ssize_t>(hex.size()) && ::fsync(fd) == 0;
   crypto::WipeString(&hex);
   ::close(fd);
   if (!ok) {

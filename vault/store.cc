@@ -52,7 +52,8 @@ Status ScanPrefix(MDB_txn* txn, MDB_dbi dbi, std::string_view prefix,
   int rc = mdb_cursor_open(txn, dbi, &c);
   if (rc != 0) return LmdbError("cursor", rc);
   MDB_val k = Val(prefix), v;
-  rc = prefix.empty() ? mdb_cursor_get(c, &k, &v, MDB_FIRST) : mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+  rc = prefix.empty() ? mdb_cursor_get(c, &k, &v, MDB_FIRST)
+                      : mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
   while (rc == 0) {
     const std::string_view key = View(k);
     if (key.substr(0, prefix.size()) != prefix) break;
@@ -96,14 +97,20 @@ StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir, std::uint64
   MDB_txn* txn = nullptr;
   rc = mdb_txn_begin(s->env_, nullptr, 0, &txn);
   if (rc != 0) return LmdbError("begin", rc);
-  const std::pair<const char*, MDB_dbi*> names[] = {
-      {"meta", &s->dbs_.meta},         {"subjects", &s->dbs_.subjects},
-      {"records", &s->dbs_.records},   {"scopes", &s->dbs_.scopes},
-      {"keys", &s->dbs_.keys},         {"expiry", &s->dbs_.expiry},
-      {"holds", &s->dbs_.holds},       {"erasures", &s->dbs_.erasures},
-      {"erasure_due", &s->dbs_.erasure_due}, {"tokens", &s->dbs_.tokens},
-      {"audit", &s->dbs_.audit},       {"blind", &s->dbs_.blind},
-      {"slots_free", &s->dbs_.slots_free}, {"slots_freed", &s->dbs_.slots_freed}};
+  const std::pair<const char*, MDB_dbi*> names[] = {{"meta", &s->dbs_.meta},
+                                                    {"subjects", &s->dbs_.subjects},
+                                                    {"records", &s->dbs_.records},
+                                                    {"scopes", &s->dbs_.scopes},
+                                                    {"keys", &s->dbs_.keys},
+                                                    {"expiry", &s->dbs_.expiry},
+                                                    {"holds", &s->dbs_.holds},
+                                                    {"erasures", &s->dbs_.erasures},
+                                                    {"erasure_due", &s->dbs_.erasure_due},
+                                                    {"tokens", &s->dbs_.tokens},
+                                                    {"audit", &s->dbs_.audit},
+                                                    {"blind", &s->dbs_.blind},
+                                                    {"slots_free", &s->dbs_.slots_free},
+                                                    {"slots_freed", &s->dbs_.slots_freed}};
   for (const auto& [name, dbi] : names) {
     rc = mdb_dbi_open(txn, name, MDB_CREATE, dbi);
     if (rc != 0) {

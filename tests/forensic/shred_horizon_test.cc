@@ -21,28 +21,6 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 using testing::TestVault;
 
-std::string PolicyWithHorizon(const std::string& horizon) {
-  return R"(version: 1
-erasure: {grace: 31d}
-keys: {epoch: 1d, horizon: )" + horizon + R"(}
-categories:
-  account:
-    legal_basis: contract
-    purposes: [service]
-    retention: until_erasure
-    index: {email: {unique: true}}
-  usage:
-    legal_basis: legitimate_interest
-    purposes: [analytics]
-    retention: {after_collection: 12m}
-  billing:
-    legal_basis: legal_obligation
-    purposes: [billing]
-    retention: {after_event: 7y}
-    survives_erasure: true
-)";
-}
-
 const std::string kVictim = "FORENSIC-SUBJ-VICTIM";
 
 std::vector<std::string> WriteSubjects(Vault& v, const Actor& actor) {
@@ -53,7 +31,8 @@ std::vector<std::string> WriteSubjects(Vault& v, const Actor& actor) {
     markers.push_back(sid);
     markers.push_back(m);
     EXPECT_TRUE(v.PutRecord(actor, sid, "account", "profile",
-                            json{{"email", m + "@example.com"}, {"name", m + "-name"}}).ok());
+                            json{{"email", m + "@example.com"}, {"name", m + "-name"}})
+                    .ok());
     EXPECT_TRUE(v.PutRecord(actor, sid, "usage", "login-1", json{{"ip", m + "-ip"}}).ok());
     if (i != 0) {  // the victim has nothing that survives erasure
       EXPECT_TRUE(v.PutRecord(actor, sid, "billing", "inv-1", json{{"iban", m + "-iban"}}).ok());
@@ -104,7 +83,8 @@ std::vector<RawRecord> RecordsOf(const std::string& data_mdb) {
   MDB_cursor* c;
   mdb_cursor_open(txn, dbi, &c);
   MDB_val k, v;
-  for (int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+  for (int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+       rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
     RawRecord r;
     r.key.assign(static_cast<char*>(k.mv_data), k.mv_size);
     EXPECT_TRUE(DecodeRecordRow({static_cast<char*>(v.mv_data), v.mv_size}, &r.row));
@@ -124,7 +104,8 @@ struct AttackResult {
 
 // Tries every harvested DEK against every record ciphertext in the given LMDB files.
 AttackResult Attack(const std::vector<std::string>& data_files,
-                    const std::map<std::string, crypto::SecretBytes>& deks, const std::string& victim_uid_hex) {
+                    const std::map<std::string, crypto::SecretBytes>& deks,
+                    const std::string& victim_uid_hex) {
   AttackResult r;
   for (const auto& f : data_files) {
     for (const auto& rec : RecordsOf(f)) {
@@ -132,7 +113,8 @@ AttackResult Attack(const std::vector<std::string>& data_files,
       bool opened = false;
       for (const auto& [id, dek] : deks) {
         std::vector<std::uint8_t> plain;
-        if (crypto::Open(crypto::EnvelopeKind::kRecord, dek, rec.row.envelope, RecordContext(rec.key), &plain)) {
+        if (crypto::Open(crypto::EnvelopeKind::kRecord, dek, rec.row.envelope,
+                         RecordContext(rec.key), &plain)) {
           opened = true;
           break;
         }
@@ -147,7 +129,7 @@ AttackResult Attack(const std::vector<std::string>& data_files,
 class ShredHorizonTest : public ::testing::Test {
  protected:
   void Setup(const std::string& horizon) {
-    t_ = TestVault::Make("forensic", PolicyWithHorizon(horizon));
+    t_ = TestVault::Make("forensic", testing::PolicyWithHorizon(horizon));
     markers_ = WriteSubjects(*t_->vault, t_->admin);
     // 1. A backup, and raw copies of the data files as an attacker with disk access takes
     // them (not of the keyring: whoever copied it before the erasure already had the data).
@@ -183,7 +165,8 @@ class ShredHorizonTest : public ::testing::Test {
   }
 
   std::vector<std::string> DataFiles() const {
-    return {t_->dir + "/attacker/data.mdb", t_->dir + "/backup/data.mdb", t_->dir + "/data/store/data.mdb"};
+    return {t_->dir + "/attacker/data.mdb", t_->dir + "/backup/data.mdb",
+            t_->dir + "/data/store/data.mdb"};
   }
 
   std::unique_ptr<TestVault> t_;
@@ -197,7 +180,8 @@ TEST_F(ShredHorizonTest, AfterTheHorizonNothingTheVaultEverWroteGivesUpTheErased
   ASSERT_EQ(destroyed_, std::vector<std::uint64_t>{1});  // the epoch current at erasure
 
   // 3a. The backup no longer restores, and says why.
-  auto restored = Vault::Restore(t_->dir + "/backup", t_->dir + "/restored", t_->dir + "/data/keyring", t_->root);
+  auto restored = Vault::Restore(t_->dir + "/backup", t_->dir + "/restored",
+                                 t_->dir + "/data/keyring", t_->root);
   ASSERT_FALSE(restored.ok());
   EXPECT_EQ(restored.status().code(), Code::kGone);
   EXPECT_NE(restored.status().message().find("epoch 1 (destroyed"), std::string::npos);
@@ -206,7 +190,8 @@ TEST_F(ShredHorizonTest, AfterTheHorizonNothingTheVaultEverWroteGivesUpTheErased
   // keyring), unwrapped with every KEK the vault still has, tried on every ciphertext.
   const auto deks = HarvestEverything();
   const AttackResult r = Attack(DataFiles(), deks, receipt_["subject_ref"]);
-  EXPECT_GT(r.victim_records, 0u) << "the copies must hold the victim's ciphertext for this to mean anything";
+  EXPECT_GT(r.victim_records, 0u)
+      << "the copies must hold the victim's ciphertext for this to mean anything";
   EXPECT_EQ(r.victim_decrypted, 0u);
   // The same attack still opens the other subjects' ciphertext (their keys are live), so the
   // attack itself works and the test can fail.
@@ -223,10 +208,12 @@ TEST_F(ShredHorizonTest, BeforeTheHorizonTheBackupStillRestoresByDesign) {
   Setup("31d");
   EXPECT_TRUE(destroyed_.empty());
   // The erased subject is gone from the live store...
-  EXPECT_EQ(t_->vault->GetRecord(t_->admin, kVictim, "account", "profile").status().code(), Code::kGone);
+  EXPECT_EQ(t_->vault->GetRecord(t_->admin, kVictim, "account", "profile").status().code(),
+            Code::kGone);
   // ...but the 0-day-old backup restores with the live keyring and still holds it: backups
   // expire by the horizon, by design, not by accident.
-  auto restored = Vault::Restore(t_->dir + "/backup", t_->dir + "/restored", t_->dir + "/data/keyring", t_->root);
+  auto restored = Vault::Restore(t_->dir + "/backup", t_->dir + "/restored",
+                                 t_->dir + "/data/keyring", t_->root);
   ASSERT_TRUE(restored.ok()) << restored.status().ToString();
   Options o = t_->Opts();
   o.data_dir = t_->dir + "/restored";
@@ -237,7 +224,8 @@ TEST_F(ShredHorizonTest, BeforeTheHorizonTheBackupStillRestoresByDesign) {
   EXPECT_EQ(rec->data["name"], "MARKER7000-name");
   rv = Status(Code::kInternal, "closed");
   // The hand-made attack agrees: with epoch 1 alive, the victim's ciphertext opens.
-  const AttackResult r = Attack({t_->dir + "/attacker/data.mdb"}, HarvestEverything(), receipt_["subject_ref"]);
+  const AttackResult r =
+      Attack({t_->dir + "/attacker/data.mdb"}, HarvestEverything(), receipt_["subject_ref"]);
   EXPECT_GT(r.victim_decrypted, 0u);
 }
 

@@ -1,7 +1,7 @@
 // RFC 3339 times and calendar durations.
-#include <gtest/gtest.h>
-
 #include "vault/clock.h"
+
+#include <gtest/gtest.h>
 
 namespace vault {
 namespace {

@@ -64,7 +64,8 @@ TEST(CrashTest, KilledWriterLosesNoAcknowledgedWrite) {
   Actor actor{"check", Role::kAdmin};
   std::size_t missing = 0;
   for (long i : acked) {
-    auto r = (*v)->GetRecord(actor, "s" + std::to_string(i % 13), "account", "r" + std::to_string(i));
+    auto r =
+        (*v)->GetRecord(actor, "s" + std::to_string(i % 13), "account", "r" + std::to_string(i));
     if (!r.ok() || r->data["i"] != i) ++missing;
   }
   EXPECT_EQ(missing, 0u) << "of " << acked.size() << " acknowledged writes";

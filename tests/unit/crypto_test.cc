@@ -93,7 +93,8 @@ TEST_P(EnvelopeTest, RoundTripAndEveryFlippedBitFails) {
   EXPECT_FALSE(Open(EnvelopeKind::kRecord, key, env, AsBytes("other|context"), &o));
   EXPECT_FALSE(Open(EnvelopeKind::kWrappedKey, key, env, AsBytes(ctx), &o));
   EXPECT_FALSE(Open(EnvelopeKind::kRecord, SecretBytes::Random(kKeyBytes), env, AsBytes(ctx), &o));
-  EXPECT_FALSE(Open(EnvelopeKind::kRecord, key, std::span(env).first(env.size() - 1), AsBytes(ctx), &o));
+  EXPECT_FALSE(
+      Open(EnvelopeKind::kRecord, key, std::span(env).first(env.size() - 1), AsBytes(ctx), &o));
   EXPECT_FALSE(Open(EnvelopeKind::kRecord, key, std::span(env).first(10), AsBytes(ctx), &o));
 }
 

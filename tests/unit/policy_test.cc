@@ -1,7 +1,7 @@
 // Policy parsing: the default, and invalid files named by line and problem.
-#include <gtest/gtest.h>
-
 #include "vault/policy.h"
+
+#include <gtest/gtest.h>
 
 namespace vault {
 namespace {
@@ -26,7 +26,8 @@ TEST(PolicyTest, DefaultPolicyMirrorsThePublishedOne) {
 
 TEST(PolicyTest, RenderShowsEveryCategory) {
   const std::string md = Policy::Default().RenderMarkdown();
-  EXPECT_NE(md.find("| billing | legal_obligation | billing | 7y after the event |"), std::string::npos);
+  EXPECT_NE(md.find("| billing | legal_obligation | billing | 7y after the event |"),
+            std::string::npos);
   EXPECT_NE(md.find("| account |"), std::string::npos);
   EXPECT_NE(md.find("31d"), std::string::npos);
 }
@@ -42,29 +43,38 @@ TEST_P(BadPolicyTest, IsRefusedNamingLineAndProblem) {
   auto r = Policy::Parse(GetParam().yaml);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), Code::kInvalidArgument);
-  EXPECT_NE(r.status().message().find(GetParam().expect), std::string::npos) << r.status().message();
+  EXPECT_NE(r.status().message().find(GetParam().expect), std::string::npos)
+      << r.status().message();
 }
 
 INSTANTIATE_TEST_SUITE_P(
     Cases, BadPolicyTest,
     ::testing::Values(
-        BadPolicy{"version: 2\ncategories: {a: {legal_basis: contract, purposes: [x], retention: until_erasure}}\n",
+        BadPolicy{"version: 2\ncategories: {a: {legal_basis: contract, purposes: [x], retention: "
+                  "until_erasure}}\n",
                   "line 1: unsupported policy version"},
-        BadPolicy{"version: 1\ncategories:\n  a:\n    legal_basis: contrakt\n    purposes: [x]\n    retention: until_erasure\n",
+        BadPolicy{"version: 1\ncategories:\n  a:\n    legal_basis: contrakt\n    purposes: [x]\n   "
+                  " retention: until_erasure\n",
                   "line 4: legal_basis must be one of"},
-        BadPolicy{"version: 1\ncategories:\n  a:\n    legal_basis: contract\n    purposes: [x]\n    retention: {after_event: 7w}\n",
+        BadPolicy{"version: 1\ncategories:\n  a:\n    legal_basis: contract\n    purposes: [x]\n   "
+                  " retention: {after_event: 7w}\n",
                   "line 6: retention.after_event must be a duration"},
         BadPolicy{"version: 1\nfoo: 1\ncategories: {}\n", "line 2: unknown key 'foo'"},
-        BadPolicy{"version: 1\ncategories:\n  b:\n    legal_basis: legal_obligation\n    purposes: [x]\n    retention: until_erasure\n    survives_erasure: true\n",
+        BadPolicy{"version: 1\ncategories:\n  b:\n    legal_basis: legal_obligation\n    purposes: "
+                  "[x]\n    retention: until_erasure\n    survives_erasure: true\n",
                   "line 7: category 'b' survives erasure but is retained until erasure"},
-        BadPolicy{"version: 1\ncategories:\n  m:\n    legal_basis: consent\n    purposes: [x]\n    retention: until_erasure\n",
+        BadPolicy{"version: 1\ncategories:\n  m:\n    legal_basis: consent\n    purposes: [x]\n    "
+                  "retention: until_erasure\n",
                   "needs consent_purpose"},
-        BadPolicy{"version: 1\ncategories:\n  a:\n    legal_basis: contract\n    retention: until_erasure\n",
+        BadPolicy{"version: 1\ncategories:\n  a:\n    legal_basis: contract\n    retention: "
+                  "until_erasure\n",
                   "needs a non-empty list of purposes"},
-        BadPolicy{"version: 1\npasswords: {argon2id: {memory_kib: 1024}}\ncategories: {a: {legal_basis: contract, purposes: [x], retention: until_erasure}}\n",
+        BadPolicy{"version: 1\npasswords: {argon2id: {memory_kib: 1024}}\ncategories: {a: "
+                  "{legal_basis: contract, purposes: [x], retention: until_erasure}}\n",
                   "line 2: memory_kib must be between 19456"},
         BadPolicy{"version: 1\ncategories: [\n", "line "},
-        BadPolicy{"version: 1\nkeys: {cipher: des}\ncategories: {a: {legal_basis: contract, purposes: [x], retention: until_erasure}}\n",
+        BadPolicy{"version: 1\nkeys: {cipher: des}\ncategories: {a: {legal_basis: contract, "
+                  "purposes: [x], retention: until_erasure}}\n",
                   "keys.cipher must be"}),
     [](const ::testing::TestParamInfo<BadPolicy>& p) { return "case" + std::to_string(p.index); });
 

@@ -15,7 +15,8 @@
 namespace vault::testing {
 
 inline std::string MakeTempDir(const std::string& tag) {
-  std::string tmpl = (std::filesystem::temp_directory_path() / ("vault-" + tag + "-XXXXXX")).string();
+  std::string tmpl =
+      (std::filesystem::temp_directory_path() / ("vault-" + tag + "-XXXXXX")).string();
   char* d = ::mkdtemp(tmpl.data());
   EXPECT_NE(d, nullptr);
   return tmpl;
@@ -52,6 +53,30 @@ inline std::vector<std::string> FindMarkers(const std::string& dir,
   return hits;
 }
 
+// A small policy (account, billing surviving erasure, usage) with the given shred horizon.
+inline std::string PolicyWithHorizon(const std::string& horizon) {
+  return R"(version: 1
+erasure: {grace: 31d}
+keys: {epoch: 1d, horizon: )" +
+         horizon + R"(}
+categories:
+  account:
+    legal_basis: contract
+    purposes: [service]
+    retention: until_erasure
+    index: {email: {unique: true}}
+  billing:
+    legal_basis: legal_obligation
+    purposes: [billing]
+    retention: {after_event: 7y}
+    survives_erasure: true
+  usage:
+    legal_basis: legitimate_interest
+    purposes: [analytics]
+    retention: {after_collection: 12m}
+)";
+}
+
 struct TestVault {
   std::string dir;
   std::shared_ptr<ManualClock> clock;
@@ -60,7 +85,8 @@ struct TestVault {
   Actor admin{"test-admin", Role::kAdmin};
   Actor dpo{"test-dpo", Role::kDpo};
 
-  static std::unique_ptr<TestVault> Make(const std::string& tag, const std::string& policy_yaml = "",
+  static std::unique_ptr<TestVault> Make(const std::string& tag,
+                                         const std::string& policy_yaml = "",
                                          UnixSeconds start = 1795381680 /* 2026-11-22T21:08Z */) {
     auto t = std::make_unique<TestVault>();
     t->dir = MakeTempDir(tag);

@@ -19,25 +19,7 @@ namespace {
 using nlohmann::json;
 using testing::TestVault;
 
-constexpr const char* kShortHorizonPolicy = R"(version: 1
-erasure: {grace: 31d}
-keys: {epoch: 1d, horizon: 0d}
-categories:
-  account:
-    legal_basis: contract
-    purposes: [service]
-    retention: until_erasure
-    index: {email: {unique: true}}
-  billing:
-    legal_basis: legal_obligation
-    purposes: [billing]
-    retention: {after_event: 7y}
-    survives_erasure: true
-  usage:
-    legal_basis: legitimate_interest
-    purposes: [analytics]
-    retention: {after_collection: 12m}
-)";
+const std::string kShortHorizonPolicy = testing::PolicyWithHorizon("0d");
 
 // Calls fn(name, key, value) for every entry of every named database of a closed store.
 void ForEachRaw(const std::string& store_dir,

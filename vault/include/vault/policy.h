@@ -25,7 +25,7 @@ const char* LegalBasisName(LegalBasis b);
 struct Retention {
   enum class Kind { kUntilErasure, kAfterEvent, kAfterCollection };
   Kind kind = Kind::kUntilErasure;
-  Duration period;  // unused for kUntilErasure
+  Duration period;               // unused for kUntilErasure
   std::string ToString() const;  // "until_erasure", "after_event: 7y", ...
 };
 

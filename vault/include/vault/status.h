@@ -89,8 +89,8 @@ class [[nodiscard]] StatusOr {
 #define VAULT_RETURN_IF_ERROR(expr) \
   VAULT_RETURN_IF_ERROR_IMPL_(VAULT_CONCAT_(vault_status_, __COUNTER__), expr)
 #define VAULT_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr) \
-  auto tmp = (expr);                                  \
-  if (!tmp.ok()) return tmp.status();                 \
+  auto tmp = (expr);                                 \
+  if (!tmp.ok()) return tmp.status();                \
   lhs = std::move(tmp).value()
 #define VAULT_ASSIGN_OR_RETURN(lhs, expr) \
   VAULT_ASSIGN_OR_RETURN_IMPL_(VAULT_CONCAT_(vault_sor_, __LINE__), lhs, expr)

@@ -154,7 +154,7 @@ struct ReadOptions {
 
 struct BackupManifest {
   std::string path;
-  std::uint64_t epoch = 0;  // the current epoch when the copy was taken
+  std::uint64_t epoch = 0;                   // the current epoch when the copy was taken
   std::vector<std::uint64_t> epochs_needed;  // epochs whose KEKs wrap DEKs in the copy
   UnixSeconds created_at = 0;
   UnixSeconds readable_until = 0;  // when the last of those epoch KEKs is due to be destroyed
@@ -170,8 +170,8 @@ struct AuditEntry {
   std::string action;       // "record.put", "erasure.execute", ...
   std::string subject_ref;  // subject_uid in hex, never the subject id
   std::string category;
-  std::string outcome;      // "ok" or an error code name
-  std::string hash;         // hex HMAC chaining this entry to the previous one
+  std::string outcome;  // "ok" or an error code name
+  std::string hash;     // hex HMAC chaining this entry to the previous one
 };
 
 struct AuditVerifyResult {
@@ -205,10 +205,8 @@ class Vault {
   StatusOr<RecordView> GetRecord(const Actor& actor, const std::string& subject_id,
                                  const std::string& category, const std::string& record_id,
                                  ReadOptions opts = {});
-  StatusOr<std::vector<RecordView>> ListRecords(const Actor& actor,
-                                                const std::string& subject_id,
-                                                const std::string& category,
-                                                ReadOptions opts = {});
+  StatusOr<std::vector<RecordView>> ListRecords(const Actor& actor, const std::string& subject_id,
+                                                const std::string& category, ReadOptions opts = {});
   // Deletes one record and rekeys its scope: the old DEK is destroyed.
   Status DeleteRecord(const Actor& actor, const std::string& subject_id,
                       const std::string& category, const std::string& record_id);
@@ -222,8 +220,7 @@ class Vault {
   StatusOr<ErasureView> CancelErasure(const Actor& actor, const std::string& subject_id);
   StatusOr<ErasureView> GetErasure(const std::string& erasure_id);
   StatusOr<HoldView> PlaceLegalHold(const Actor& actor, const std::string& subject_id,
-                                    const std::string& reason,
-                                    std::optional<UnixSeconds> until);
+                                    const std::string& reason, std::optional<UnixSeconds> until);
   Status ReleaseLegalHold(const Actor& actor, const std::string& subject_id,
                           const std::string& hold_id);
   ReceiptPublicKey ReceiptKey() const;
@@ -239,8 +236,7 @@ class Vault {
 
   // --- Tokens.
   StatusOr<NewToken> CreateToken(const Actor& actor, Role role,
-                                 const std::vector<std::string>& purposes,
-                                 const std::string& name);
+                                 const std::vector<std::string>& purposes, const std::string& name);
   // kUnauthenticated for any bad or revoked token. Runs on every request, so it leaves
   // TokenInfo::name empty (the name is sealed and not needed to authorise).
   StatusOr<TokenInfo> Authenticate(const std::string& bearer) const;
