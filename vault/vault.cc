@@ -752,6 +752,9 @@ StatusOr<PutResult> Vault::PutRecord(const Actor& actor, const std::string& subj
       retain_until = EndOfUtcDay(cat->retention.period.AddTo(now));
       break;
   }
+  if (retain_until > 253402300799) {  // 9999-12-31T23:59:59Z: the last time RFC 3339 can write
+    return InvalidArgument("event_time is too far in the future");
+  }
   if (retain_until != 0 && retain_until <= now) {
     return PolicyViolation("the event is older than category '" + category +
                            "' may be kept; nothing was stored");

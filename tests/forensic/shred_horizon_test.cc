@@ -128,7 +128,7 @@ AttackResult Attack(const std::vector<std::string>& data_files,
 
 class ShredHorizonTest : public ::testing::Test {
  protected:
-  void Setup(const std::string& horizon) {
+  void Prepare(const std::string& horizon) {
     t_ = TestVault::Make("forensic", testing::PolicyWithHorizon(horizon));
     markers_ = WriteSubjects(*t_->vault, t_->admin);
     // 1. A backup, and raw copies of the data files as an attacker with disk access takes
@@ -176,7 +176,7 @@ class ShredHorizonTest : public ::testing::Test {
 };
 
 TEST_F(ShredHorizonTest, AfterTheHorizonNothingTheVaultEverWroteGivesUpTheErasedSubject) {
-  Setup("0d");
+  Prepare("0d");
   ASSERT_EQ(destroyed_, std::vector<std::uint64_t>{1});  // the epoch current at erasure
 
   // 3a. The backup no longer restores, and says why.
@@ -205,7 +205,7 @@ TEST_F(ShredHorizonTest, AfterTheHorizonNothingTheVaultEverWroteGivesUpTheErased
 }
 
 TEST_F(ShredHorizonTest, BeforeTheHorizonTheBackupStillRestoresByDesign) {
-  Setup("31d");
+  Prepare("31d");
   EXPECT_TRUE(destroyed_.empty());
   // The erased subject is gone from the live store...
   EXPECT_EQ(t_->vault->GetRecord(t_->admin, kVictim, "account", "profile").status().code(),

@@ -107,6 +107,9 @@ TEST(RecordsTest, RetentionIsComputedFromEventAndRoundedToTheDay) {
   auto old = t->vault->PutRecord(t->admin, "u", "billing", "inv-0", json{{"a", 1}},
                                  *ParseRfc3339("2010-01-01T00:00:00Z"));
   EXPECT_EQ(old.status().code(), Code::kPolicyViolation);
+  auto far = t->vault->PutRecord(t->admin, "u", "billing", "inv-far", json{{"a", 1}},
+                                 *ParseRfc3339("9998-06-01T00:00:00Z"));
+  EXPECT_EQ(far.status().code(), Code::kInvalidArgument);
 }
 
 TEST(RecordsTest, CiphertextMovedToAnotherSubjectFailsToDecrypt) {
