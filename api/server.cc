@@ -215,11 +215,11 @@ void ApiServer::Configure() {
     return httplib::Server::HandlerResponse::Handled;
   };
   s.set_error_handler(on_error);
-  s.set_exception_handler([](const httplib::Request&, httplib::Response& res,
-                             const std::exception_ptr&) {
-    res.headers.clear();
-    WriteProblem(res, 500, "");
-  });
+  s.set_exception_handler(
+      [](const httplib::Request&, httplib::Response& res, const std::exception_ptr&) {
+        res.headers.clear();
+        WriteProblem(res, 500, "");
+      });
   s.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
     LogAndMeasure(req, res);
   });

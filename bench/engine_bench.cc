@@ -126,8 +126,7 @@ vault::Vault& RecordsVault() {
     auto fresh = OpenFresh("records");
     // Subjects for the get benchmark: 64 subjects x 16 records of 1 KiB.
     ParallelFor(64 * 16, 32, [&](std::uint64_t i) {
-      MustPut(*fresh, Id("get-", i / 16), "account", Id("r", i % 16),
-              KiBRecord());
+      MustPut(*fresh, Id("get-", i / 16), "account", Id("r", i % 16), KiBRecord());
     });
     return fresh;
   }();
@@ -158,8 +157,7 @@ void BM_Get(benchmark::State& state) {
   std::uint64_t i = static_cast<std::uint64_t>(state.thread_index()) * 977;
   for (auto _ : state) {
     ++i;
-    auto r = v.GetRecord(kActor, Id("get-", i % 64), "account",
-                         Id("r", (i / 64) % 16));
+    auto r = v.GetRecord(kActor, Id("get-", i % 64), "account", Id("r", (i / 64) % 16));
     if (!r.ok()) {
       state.SkipWithError(r.status().ToString().c_str());
       break;
@@ -183,9 +181,8 @@ void BM_EraseSubject(benchmark::State& state) {
     const auto s0 = std::chrono::steady_clock::now();
     const std::string sid = Id("erase-", subject_seq++);
     MustPut(*v, sid, "account", "r0", KiBRecord());  // creates the subject first
-    ParallelFor(records - 1, 32, [&](std::uint64_t i) {
-      MustPut(*v, sid, "account", Id("r", i + 1), KiBRecord());
-    });
+    ParallelFor(records - 1, 32,
+                [&](std::uint64_t i) { MustPut(*v, sid, "account", Id("r", i + 1), KiBRecord()); });
     const auto t0 = std::chrono::steady_clock::now();
     setup_s += std::chrono::duration<double>(t0 - s0).count();
     auto r = v->RequestErasure(kActor, sid, "immediate", "bench");

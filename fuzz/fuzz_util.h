@@ -56,9 +56,9 @@ inline crypto::SecretBytes FixedKey(std::uint8_t tag) {
   std::fprintf(stderr, "fuzz invariant violated: %s\n", what);
   std::abort();
 }
-#define VAULT_FUZZ_CHECK(cond)                  \
-  do {                                          \
-    if (!(cond)) ::vault::fuzz::Fail(#cond);    \
+#define VAULT_FUZZ_CHECK(cond)               \
+  do {                                       \
+    if (!(cond)) ::vault::fuzz::Fail(#cond); \
   } while (0)
 
 // A private scratch directory for the life of the process: on tmpfs (/dev/shm) when there

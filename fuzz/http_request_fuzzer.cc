@@ -49,8 +49,8 @@ std::vector<std::string> Segments(const std::string& path) {
   std::size_t start = 1;
   while (start <= path.size()) {
     const std::size_t slash = path.find('/', start);
-    out.push_back(path.substr(start, slash == std::string::npos ? std::string::npos
-                                                                : slash - start));
+    out.push_back(
+        path.substr(start, slash == std::string::npos ? std::string::npos : slash - start));
     if (slash == std::string::npos) break;
     start = slash + 1;
   }
@@ -108,7 +108,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   req.target = std::string(target);
   const std::size_t q = req.target.find('?');
   req.path = httplib::detail::decode_url(req.target.substr(0, q), false);
-  if (q != std::string::npos) httplib::detail::parse_query_text(req.target.substr(q + 1), req.params);
+  if (q != std::string::npos)
+    httplib::detail::parse_query_text(req.target.substr(q + 1), req.params);
 
   while (NextLine(&rest, &line) && !line.empty()) {
     if (req.headers.size() >= kMaxHeaders) return 0;  // httplib refuses the request

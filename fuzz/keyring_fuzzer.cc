@@ -21,8 +21,8 @@ namespace kf = vault::fuzz::keyring_format;
 bool WriteAt(int fd, std::span<const std::uint8_t> bytes, off_t off) {
   std::size_t done = 0;
   while (done < bytes.size()) {
-    const ssize_t n = ::pwrite(fd, bytes.data() + done, bytes.size() - done,
-                               off + static_cast<off_t>(done));
+    const ssize_t n =
+        ::pwrite(fd, bytes.data() + done, bytes.size() - done, off + static_cast<off_t>(done));
     if (n <= 0) return false;
     done += static_cast<std::size_t>(n);
   }
@@ -58,8 +58,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::size_t length = (flags & kf::kTruncate) != 0
                                  ? kf::kHeaderBytes + kf::kSlotBytes + slot1.size()
                                  : kf::kFileBytes;
-  const bool written = ::ftruncate(fd, static_cast<off_t>(length)) == 0 &&
-                       WriteAt(fd, header, 0) && WriteAt(fd, slot0, kf::kHeaderBytes) &&
+  const bool written = ::ftruncate(fd, static_cast<off_t>(length)) == 0 && WriteAt(fd, header, 0) &&
+                       WriteAt(fd, slot0, kf::kHeaderBytes) &&
                        WriteAt(fd, slot1, kf::kHeaderBytes + kf::kSlotBytes);
   ::close(fd);
   if (!written) vault::fuzz::Fail("cannot write the scratch keyring file");

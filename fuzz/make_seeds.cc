@@ -37,10 +37,9 @@ std::string Str(std::span<const std::uint8_t> b) { return std::string(b.begin(),
 void EnvelopeSeeds() {
   const crypto::SecretBytes key = vault::fuzz::FixedKey(1);
   const std::string_view ctx = "fuzz-envelope-context";
-  const crypto::EnvelopeKind kinds[] = {crypto::EnvelopeKind::kRecord,
-                                        crypto::EnvelopeKind::kWrappedKey,
-                                        crypto::EnvelopeKind::kKeyring,
-                                        crypto::EnvelopeKind::kSealed};
+  const crypto::EnvelopeKind kinds[] = {
+      crypto::EnvelopeKind::kRecord, crypto::EnvelopeKind::kWrappedKey,
+      crypto::EnvelopeKind::kKeyring, crypto::EnvelopeKind::kSealed};
   const std::string plain = "{\"name\":\"Ada\",\"email\":\"ada@example.com\"}";
   crypto::KeyId id{};
   id[0] = 0x42;
@@ -52,10 +51,9 @@ void EnvelopeSeeds() {
         if (n == 32 && k != 1) continue;  // wrapped keys are 32 bytes
         if (n == 0 && k != 0) continue;
         const bool empty_ctx = n == 0;
-        const auto env = crypto::Seal(kinds[k], alg, key, id,
-                                      crypto::AsBytes(std::string_view(plain).substr(0, n)),
-                                      empty_ctx ? std::span<const std::uint8_t>()
-                                                : crypto::AsBytes(ctx));
+        const auto env = crypto::Seal(
+            kinds[k], alg, key, id, crypto::AsBytes(std::string_view(plain).substr(0, n)),
+            empty_ctx ? std::span<const std::uint8_t>() : crypto::AsBytes(ctx));
         const char selector = static_cast<char>(k | (empty_ctx ? 4 : 0));
         Write("envelope", "sealed-" + a + "-kind" + std::to_string(k) + "-" + std::to_string(n),
               std::string(1, selector) + Str(env));
@@ -80,8 +78,8 @@ void EnvelopeSeeds() {
 
 // The slot bytes keyring.cc wrote (seq + length-prefixed envelope), without the zero tail.
 Bytes SlotOf(const std::string& file, int slot) {
-  const auto* p = reinterpret_cast<const std::uint8_t*>(file.data()) + kf::kHeaderBytes +
-                  slot * kf::kSlotBytes;
+  const auto* p =
+      reinterpret_cast<const std::uint8_t*>(file.data()) + kf::kHeaderBytes + slot * kf::kSlotBytes;
   vault::RowReader r(std::span<const std::uint8_t>(p, kf::kSlotBytes));
   std::uint64_t seq = 0;
   std::span<const std::uint8_t> env;
@@ -120,8 +118,10 @@ void KeyringSeeds() {
   const auto header = crypto::AsBytes(std::string_view(fresh).substr(0, kf::kMagicBytes));
   const Bytes s0 = SlotOf(fresh, 0), s1 = SlotOf(fresh, 1);
   Write("keyring", "fresh", kf::Encode(0, header, s0, s1));
-  Write("keyring", "fresh-plaintext", kf::Encode(kf::kSealPlaintext, header, PlaintextOf(root, s0), {}));
-  Write("keyring", "fresh-truncated", kf::Encode(kf::kTruncate, header, s0, Bytes(s1.begin(), s1.begin() + 40)));
+  Write("keyring", "fresh-plaintext",
+        kf::Encode(kf::kSealPlaintext, header, PlaintextOf(root, s0), {}));
+  Write("keyring", "fresh-truncated",
+        kf::Encode(kf::kTruncate, header, s0, Bytes(s1.begin(), s1.begin() + 40)));
   Write("keyring", "fresh-slot1-only", kf::Encode(0, header, {}, s1));
   Bytes corrupt = s0;
   corrupt[corrupt.size() / 2] ^= 0x10;
@@ -145,7 +145,8 @@ void KeyringSeeds() {
   auto o = vault::Keyring::Create(other, vault::fuzz::FixedKey(0x41), 1795381680);
   if (!o.ok()) std::exit(1);
   const std::string other_file = ReadAll(other);
-  Write("keyring", "other-root", kf::Encode(0, header, SlotOf(other_file, 0), SlotOf(other_file, 1)));
+  Write("keyring", "other-root",
+        kf::Encode(0, header, SlotOf(other_file, 0), SlotOf(other_file, 1)));
   std::filesystem::remove_all(dir);
 }
 
@@ -159,7 +160,8 @@ void PolicySeeds() {
   };
   Write("policy", "aes.yaml", replace(def, "cipher: xchacha20poly1305", "cipher: aes256gcm"));
   Write("policy", "bad-duration.yaml", replace(def, "grace: 31d", "grace: 31 days"));
-  Write("policy", "unknown-key.yaml", replace(def, "audit: {retention: 90d}", "audit: {retention: 90d, x: 1}"));
+  Write("policy", "unknown-key.yaml",
+        replace(def, "audit: {retention: 90d}", "audit: {retention: 90d, x: 1}"));
   Write("policy", "bad-basis.yaml", replace(def, "legal_basis: contract", "legal_basis: whim"));
   Write("policy", "argon2-low.yaml", replace(def, "memory_kib: 19456", "memory_kib: 1024"));
   Write("policy", "minimal.yaml",
@@ -170,7 +172,8 @@ void PolicySeeds() {
         "  logs:\n    legal_basis: legitimate_interest\n    purposes:\n      - security\n"
         "    retention:\n      after_collection: 90d\n    index:\n      ip: {unique: false}\n");
   Write("policy", "anchors.yaml",
-        "version: 1\ncategories:\n  a: &c {legal_basis: contract, purposes: [service], retention: until_erasure}\n"
+        "version: 1\ncategories:\n  a: &c {legal_basis: contract, purposes: [service], retention: "
+        "until_erasure}\n"
         "  b: *c\n");
   Write("policy", "not-a-map.yaml", "- 1\n- 2\n");
   Write("policy", "empty.yaml", "");
@@ -184,8 +187,9 @@ void JsonBodySeeds() {
   seed("put-account", 0, R"({"data":{"name":"Ada Lovelace","email":"ada@example.com"}})");
   seed("put-billing-event", 0 | (1 << 5),
        R"({"data":{"amount_cents":1200,"currency":"EUR"},"event_time":"2026-11-01T10:00:00Z"})");
-  seed("put-usage-nested", 0 | (2 << 5) | (1 << 2),
-       R"({"data":{"events":[{"t":1,"k":"login"},{"t":2,"k":"x","tags":[null,true,1.5,"\u00e9"]}]}})");
+  seed(
+      "put-usage-nested", 0 | (2 << 5) | (1 << 2),
+      R"({"data":{"events":[{"t":1,"k":"login"},{"t":2,"k":"x","tags":[null,true,1.5,"\u00e9"]}]}})");
   seed("put-unknown-field", 0, R"({"data":{},"extra":1})");
   seed("put-data-not-object", 0, R"({"data":[1,2]})");
   seed("put-bad-time", 0 | (1 << 5), R"({"data":{"a":1},"event_time":"yesterday"})");
@@ -210,31 +214,41 @@ void HttpSeeds() {
   seed("healthz", "GET /healthz HTTP/1.1\r\n\r\n");
   seed("metrics", "GET /metrics HTTP/1.1\r\nAuthorization: Bearer @app\r\n\r\n");
   seed("policy", "GET /v1/policy HTTP/1.1\r\nAuthorization: Bearer @auditor\r\n\r\n");
-  seed("put-record", "PUT /v1/subjects/user-42/records/account/profile HTTP/1.1\r\n"
-                     "Authorization: Bearer @app\r\n" + json +
-                     "\r\n{\"data\":{\"name\":\"Ada\",\"email\":\"ada@example.com\"}}");
-  seed("put-billing", "PUT /v1/subjects/user-42/records/billing/inv-1 HTTP/1.1\r\n"
-                      "Authorization: Bearer @app\r\n" + json +
-                      "\r\n{\"data\":{\"amount_cents\":1200},\"event_time\":\"2026-11-01T10:00:00Z\"}");
-  seed("get-record", "GET /v1/subjects/user-42/records/account/profile HTTP/1.1\r\n"
-                     "Authorization: Bearer @app\r\n\r\n");
-  seed("head-record", "HEAD /v1/subjects/user-42/records/account/profile HTTP/1.1\r\n"
-                      "Authorization: Bearer @dpo\r\n\r\n");
-  seed("list-records", "GET /v1/subjects/user-42/records/billing HTTP/1.1\r\n"
-                       "Authorization: bearer  @dpo \r\n\r\n");
-  seed("delete-record", "DELETE /v1/subjects/user-42/records/account/profile HTTP/1.1\r\n"
-                        "Authorization: Bearer @app\r\n\r\n");
+  seed("put-record",
+       "PUT /v1/subjects/user-42/records/account/profile HTTP/1.1\r\n"
+       "Authorization: Bearer @app\r\n" +
+           json + "\r\n{\"data\":{\"name\":\"Ada\",\"email\":\"ada@example.com\"}}");
+  seed("put-billing",
+       "PUT /v1/subjects/user-42/records/billing/inv-1 HTTP/1.1\r\n"
+       "Authorization: Bearer @app\r\n" +
+           json + "\r\n{\"data\":{\"amount_cents\":1200},\"event_time\":\"2026-11-01T10:00:00Z\"}");
+  seed("get-record",
+       "GET /v1/subjects/user-42/records/account/profile HTTP/1.1\r\n"
+       "Authorization: Bearer @app\r\n\r\n");
+  seed("head-record",
+       "HEAD /v1/subjects/user-42/records/account/profile HTTP/1.1\r\n"
+       "Authorization: Bearer @dpo\r\n\r\n");
+  seed("list-records",
+       "GET /v1/subjects/user-42/records/billing HTTP/1.1\r\n"
+       "Authorization: bearer  @dpo \r\n\r\n");
+  seed("delete-record",
+       "DELETE /v1/subjects/user-42/records/account/profile HTTP/1.1\r\n"
+       "Authorization: Bearer @app\r\n\r\n");
   seed("subject", "GET /v1/subjects/user-42 HTTP/1.1\r\nAuthorization: Bearer @admin\r\n\r\n");
   seed("erasure", "POST /v1/subjects/user-7/erasure HTTP/1.1\r\nAuthorization: Bearer @dpo\r\n" +
                       json + "\r\n{\"mode\":\"grace\",\"reason\":\"user request\"}");
-  seed("cancel-erasure", "DELETE /v1/subjects/user-7/erasure HTTP/1.1\r\n"
-                         "Authorization: Bearer @dpo\r\n\r\n");
-  seed("get-erasure", "GET /v1/erasures/0123456789abcdef HTTP/1.1\r\nAuthorization: Bearer @dpo\r\n\r\n");
+  seed("cancel-erasure",
+       "DELETE /v1/subjects/user-7/erasure HTTP/1.1\r\n"
+       "Authorization: Bearer @dpo\r\n\r\n");
+  seed("get-erasure",
+       "GET /v1/erasures/0123456789abcdef HTTP/1.1\r\nAuthorization: Bearer @dpo\r\n\r\n");
   seed("hold", "POST /v1/subjects/user-42/legal-holds HTTP/1.1\r\nAuthorization: Bearer @dpo\r\n" +
                    json + "\r\n{\"reason\":\"litigation\"}");
-  seed("release-hold", "DELETE /v1/subjects/user-42/legal-holds/h1 HTTP/1.1\r\n"
-                       "Authorization: Bearer @dpo\r\n\r\n");
-  seed("public-key", "GET /v1/receipts/public-key HTTP/1.1\r\nAuthorization: Bearer @auditor\r\n\r\n");
+  seed("release-hold",
+       "DELETE /v1/subjects/user-42/legal-holds/h1 HTTP/1.1\r\n"
+       "Authorization: Bearer @dpo\r\n\r\n");
+  seed("public-key",
+       "GET /v1/receipts/public-key HTTP/1.1\r\nAuthorization: Bearer @auditor\r\n\r\n");
   seed("create-token", "POST /v1/tokens HTTP/1.1\r\nAuthorization: Bearer @admin\r\n" + json +
                            "\r\n{\"role\":\"auditor\",\"name\":\"ext\"}");
   seed("revoke-token", "DELETE /v1/tokens/t0123 HTTP/1.1\r\nAuthorization: Bearer @admin\r\n\r\n");
@@ -245,20 +259,25 @@ void HttpSeeds() {
   seed("no-token", "GET /v1/subjects/user-42 HTTP/1.1\r\n\r\n");
   seed("app-on-admin", "POST /v1/tokens HTTP/1.1\r\nAuthorization: Bearer @app\r\n" + json +
                            "\r\n{\"role\":\"admin\"}");
-  seed("encoded-slash", "GET /v1/subjects/a%2F..%2Fb/records/account/x HTTP/1.1\r\n"
-                        "Authorization: Bearer @app\r\n\r\n");
+  seed("encoded-slash",
+       "GET /v1/subjects/a%2F..%2Fb/records/account/x HTTP/1.1\r\n"
+       "Authorization: Bearer @app\r\n\r\n");
   seed("wrong-method", "PATCH /v1/policy HTTP/1.1\r\nAuthorization: Bearer @admin\r\n\r\n");
-  seed("wrong-content-type", "PUT /v1/subjects/u/records/account/r HTTP/1.1\r\n"
-                             "Authorization: Bearer @app\r\nContent-Type: text/plain\r\n\r\n{}");
+  seed("wrong-content-type",
+       "PUT /v1/subjects/u/records/account/r HTTP/1.1\r\n"
+       "Authorization: Bearer @app\r\nContent-Type: text/plain\r\n\r\n{}");
 }
 
 void SmallSeeds() {
-  Write("canonical_json", "receipt.json",
-        R"({"erasure_id":"e1","subject_uid":"00ff","destroyed":[{"key_id":"k1","scope":"account/live"}],)"
-        R"("retained":[{"category":"billing","until":"2033-11-30T00:00:00Z","basis":"legal_obligation"}],)"
-        R"("unrecoverable_after":"2026-12-23T21:08:00Z","count":3,"ok":true,"none":null})");
-  Write("canonical_json", "escapes.json", "{\"s\":\"tab\\t nl\\n ctl\\u0001 quote\\\" \\u00e9 \\ud83d\\ude00\"}");
-  Write("canonical_json", "numbers.json", "[0,-1,18446744073709551615,-9223372036854775808,1.5,1e2]");
+  Write(
+      "canonical_json", "receipt.json",
+      R"({"erasure_id":"e1","subject_uid":"00ff","destroyed":[{"key_id":"k1","scope":"account/live"}],)"
+      R"("retained":[{"category":"billing","until":"2033-11-30T00:00:00Z","basis":"legal_obligation"}],)"
+      R"("unrecoverable_after":"2026-12-23T21:08:00Z","count":3,"ok":true,"none":null})");
+  Write("canonical_json", "escapes.json",
+        "{\"s\":\"tab\\t nl\\n ctl\\u0001 quote\\\" \\u00e9 \\ud83d\\ude00\"}");
+  Write("canonical_json", "numbers.json",
+        "[0,-1,18446744073709551615,-9223372036854775808,1.5,1e2]");
   Write("canonical_json", "non-ascii-key.json", "{\"\\u00e9\":1}");
   Write("canonical_json", "nested.json", "{\"b\":[{\"z\":1,\"a\":[]}],\"a\":{}}");
 
@@ -276,7 +295,8 @@ void SmallSeeds() {
   w.Fixed(id);
   const std::string ops = std::string("\x06", 1) + std::string("\x00\x01\x02\x05\x03\x06", 6);
   Write("row_codec", "record-row", ops + Str(w.bytes()));
-  Write("row_codec", "view-past-end", std::string("\x02\x04\x04", 3) + std::string("\xff\xff\xff\xff\xff\xff\xff\x7f", 8));
+  Write("row_codec", "view-past-end",
+        std::string("\x02\x04\x04", 3) + std::string("\xff\xff\xff\xff\xff\xff\xff\x7f", 8));
   Write("row_codec", "empty", std::string("\x03\x00\x01\x07", 4));
 }
 

@@ -1,7 +1,8 @@
 // Fuzz target: RFC 3339 times (request bodies) and policy durations, with round trips.
 //
-// Input: text, "<time>|<duration>" (either part may be junk). A time that parses formats back to an RFC 3339 string that parses to the same
-// instant; a duration that parses prints back to itself and adds to times without overflow.
+// Input: text, "<time>|<duration>" (either part may be junk). A time that parses formats back to an
+// RFC 3339 string that parses to the same instant; a duration that parses prints back to itself and
+// adds to times without overflow.
 #include <cstdint>
 #include <string>
 
