@@ -7,20 +7,6 @@
 namespace vault::api {
 namespace {
 
-std::vector<std::string> SplitPath(const std::string& path) {
-  std::vector<std::string> out;
-  if (path.empty() || path[0] != '/') return out;
-  std::size_t start = 1;
-  while (true) {
-    const std::size_t slash = path.find('/', start);
-    out.push_back(
-        path.substr(start, slash == std::string::npos ? std::string::npos : slash - start));
-    if (slash == std::string::npos) break;
-    start = slash + 1;
-  }
-  return out;
-}
-
 bool IsParam(const std::string& segment) {
   return segment.size() > 2 && segment.front() == '{' && segment.back() == '}';
 }
@@ -115,5 +101,19 @@ std::optional<std::string> PercentDecode(const std::string& s) {
 }
 
 bool IsValidPathId(const std::string& id) { return id != "." && id != ".." && IsValidId(id); }
+
+std::vector<std::string> SplitPath(const std::string& path) {
+  std::vector<std::string> out;
+  if (path.empty() || path[0] != '/') return out;
+  std::size_t start = 1;
+  while (true) {
+    const std::size_t slash = path.find('/', start);
+    out.push_back(
+        path.substr(start, slash == std::string::npos ? std::string::npos : slash - start));
+    if (slash == std::string::npos) break;
+    start = slash + 1;
+  }
+  return out;
+}
 
 }  // namespace vault::api

@@ -102,6 +102,9 @@ class Router {
   std::vector<Route> routes_;
 };
 
+// "/v1/a/b" -> {"v1", "a", "b"}; empty for a path that does not start with '/'.
+std::vector<std::string> SplitPath(const std::string& path);
+
 // Decodes %XX escapes; nullopt on a malformed escape.
 std::optional<std::string> PercentDecode(const std::string& s);
 

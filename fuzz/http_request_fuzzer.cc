@@ -26,6 +26,7 @@
 #include <string_view>
 #include <vector>
 
+#include "api/router.h"
 #include "fuzz/api_fixture.h"
 #include "fuzz/fuzz_util.h"
 
@@ -42,19 +43,6 @@ bool NextLine(std::string_view* rest, std::string_view* line) {
   *rest = nl == std::string_view::npos ? std::string_view() : rest->substr(nl + 1);
   if (!line->empty() && line->back() == '\r') line->remove_suffix(1);
   return true;
-}
-
-std::vector<std::string> Segments(const std::string& path) {
-  std::vector<std::string> out;
-  std::size_t start = 1;
-  while (start <= path.size()) {
-    const std::size_t slash = path.find('/', start);
-    out.push_back(
-        path.substr(start, slash == std::string::npos ? std::string::npos : slash - start));
-    if (slash == std::string::npos) break;
-    start = slash + 1;
-  }
-  return out;
 }
 
 // Routes an app token must never be admitted to (api/routes_*.cc): admin and rights routes.
@@ -129,7 +117,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (res.status >= 200 && res.status < 300) {
     const std::optional<vault::Role> role = CallerRole(fx, req);
     const std::string path = req.target.substr(0, q);
-    const std::vector<std::string> segments = Segments(path);
+    const std::vector<std::string> segments = vault::api::SplitPath(path);
     if (!req.has_header("Authorization")) {
       VAULT_FUZZ_CHECK(path == "/healthz" || path == "/metrics");  // deny by default
     }
