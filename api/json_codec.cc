@@ -1,6 +1,7 @@
 // Strict request-body readers and response encoders for the HTTP API.
 #include "api/json_codec.h"
 
+#include <algorithm>
 #include <cctype>
 
 namespace vault::api {
@@ -154,6 +155,57 @@ json RecordJson(const RecordView& r) {
   };
   if (r.event_time) j["event_time"] = TimeJson(*r.event_time);
   return j;
+}
+
+namespace {
+
+// Appends s as a JSON string. Ids, categories and times are plain ASCII and are copied as
+// they are; anything else goes through the JSON library's escaping.
+void AppendJsonString(const std::string& s, std::string* out) {
+  const bool plain = std::all_of(s.begin(), s.end(), [](char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return u >= 0x20 && u < 0x7f && c != '"' && c != '\\';
+  });
+  if (!plain) {
+    *out += DumpJson(json(s));
+    return;
+  }
+  out->push_back('"');
+  out->append(s);
+  out->push_back('"');
+}
+
+}  // namespace
+
+std::string RecordJsonText(const RecordView& r) {
+  std::string out;
+  out.reserve(256 + r.data_json.size());
+  out += "{\"subject_id\":";
+  AppendJsonString(r.subject_id, &out);
+  out += ",\"category\":";
+  AppendJsonString(r.category, &out);
+  out += ",\"record_id\":";
+  AppendJsonString(r.record_id, &out);
+  out += ",\"version\":";
+  out += std::to_string(r.version);
+  out += ",\"created_at\":";
+  AppendJsonString(FormatRfc3339(r.created_at), &out);
+  out += ",\"updated_at\":";
+  AppendJsonString(FormatRfc3339(r.updated_at), &out);
+  out += ",\"retain_until\":";
+  if (r.retain_until == 0) {
+    out += "null";
+  } else {
+    AppendJsonString(FormatRfc3339(r.retain_until), &out);
+  }
+  if (r.event_time) {
+    out += ",\"event_time\":";
+    AppendJsonString(FormatRfc3339(*r.event_time), &out);
+  }
+  out += ",\"data\":";
+  out += r.data_json.empty() ? DumpJson(r.data) : r.data_json;
+  out += '}';
+  return out;
 }
 
 json PutResultJson(const std::string& subject_id, const std::string& category,

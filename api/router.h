@@ -36,6 +36,14 @@ struct Reply {
     r.json = std::move(body);
     return r;
   }
+  // A JSON body already serialized (by the API's own writers, never copied from a request).
+  static Reply JsonText(int status, std::string text) {
+    Reply r;
+    r.status = status;
+    r.text = std::move(text);
+    r.content_type = "application/json";
+    return r;
+  }
   static Reply NoContent() {
     Reply r;
     r.status = 204;

@@ -35,22 +35,28 @@ StatusOr<Reply> GetRecord(Vault* vault, RequestContext& ctx) {
   const Principal& caller = ctx.Caller();
   const std::string& category = ctx.Param("category");
   VAULT_RETURN_IF_ERROR(CheckCategoryAccess(*vault, caller, category));
-  VAULT_ASSIGN_OR_RETURN(RecordView record,
-                         vault->GetRecord(caller.actor, ctx.Param("sid"), category,
-                                          ctx.Param("rid"), ReadOptionsFor(caller)));
-  return Reply::Json(200, RecordJson(record));
+  ReadOptions opts = ReadOptionsFor(caller);
+  opts.data_as_text = true;
+  VAULT_ASSIGN_OR_RETURN(RecordView record, vault->GetRecord(caller.actor, ctx.Param("sid"),
+                                                             category, ctx.Param("rid"), opts));
+  return Reply::JsonText(200, RecordJsonText(record));
 }
 
 StatusOr<Reply> ListRecords(Vault* vault, RequestContext& ctx) {
   const Principal& caller = ctx.Caller();
   const std::string& category = ctx.Param("category");
   VAULT_RETURN_IF_ERROR(CheckCategoryAccess(*vault, caller, category));
-  VAULT_ASSIGN_OR_RETURN(
-      std::vector<RecordView> records,
-      vault->ListRecords(caller.actor, ctx.Param("sid"), category, ReadOptionsFor(caller)));
-  json list = json::array();
-  for (const RecordView& r : records) list.push_back(RecordJson(r));
-  return Reply::Json(200, {{"records", std::move(list)}});
+  ReadOptions opts = ReadOptionsFor(caller);
+  opts.data_as_text = true;
+  VAULT_ASSIGN_OR_RETURN(std::vector<RecordView> records,
+                         vault->ListRecords(caller.actor, ctx.Param("sid"), category, opts));
+  std::string text = "{\"records\":[";
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    if (i > 0) text += ',';
+    text += RecordJsonText(records[i]);
+  }
+  text += "]}";
+  return Reply::JsonText(200, std::move(text));
 }
 
 StatusOr<Reply> DeleteRecord(Vault* vault, RequestContext& ctx) {

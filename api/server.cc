@@ -2,6 +2,7 @@
 #include "api/server.h"
 
 #include <httplib.h>
+#include <unistd.h>
 
 #include <cctype>
 #include <chrono>
@@ -32,11 +33,6 @@ struct RequestTrace {
 RequestTrace& CurrentTrace() {
   thread_local RequestTrace trace;
   return trace;
-}
-
-std::mutex& LogMutex() {
-  static std::mutex mu;
-  return mu;
 }
 
 std::string ToLower(std::string s) {
@@ -106,7 +102,9 @@ StatusOr<Principal> AuthenticateRequest(const Vault& vault, const httplib::Reque
 }  // namespace
 
 ApiServer::ApiServer(Vault* vault, ServerOptions options)
-    : vault_(vault), options_(std::move(options)) {}
+    : vault_(vault), options_(std::move(options)) {
+  if (options_.access_log) access_log_ = std::make_unique<AccessLog>(STDERR_FILENO);
+}
 
 ApiServer::~ApiServer() = default;
 
@@ -316,18 +314,15 @@ void ApiServer::LogAndMeasure(const httplib::Request& req, const httplib::Respon
           std::chrono::duration<double>(std::chrono::steady_clock::now() - trace.start).count();
     }
     metrics_.Observe(route, req.method, res.status, seconds);
-    if (options_.access_log) {
-      json line = {
-          {"ts", FormatRfc3339(static_cast<UnixSeconds>(std::time(nullptr)))},
-          {"method", MethodLabel(req.method)},
-          {"route", route},
-          {"status", res.status},
-          {"duration_ms", static_cast<double>(static_cast<long long>(seconds * 1e6)) / 1e3},
-          {"token_id", trace.token_id.empty() ? json(nullptr) : json(trace.token_id)},
-      };
-      const std::string text = DumpJson(line) + "\n";
-      std::lock_guard<std::mutex> lock(LogMutex());
-      std::fwrite(text.data(), 1, text.size(), stderr);
+    if (access_log_) {
+      AccessLogEntry e;
+      e.unix_seconds = static_cast<std::int64_t>(std::time(nullptr));
+      e.method = MethodLabel(req.method);
+      e.route = route;
+      e.status = res.status;
+      e.duration_ms = seconds * 1e3;
+      e.token_id = trace.token_id;
+      access_log_->Write(e);
     }
   } catch (...) {
     // Logging never takes a request down.

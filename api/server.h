@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 
+#include "api/access_log.h"
 #include "api/metrics.h"
 #include "api/router.h"
 #include "vault/status.h"
@@ -38,7 +39,8 @@ struct ServerOptions {
   // TLS when both are set (PEM files).
   std::string tls_cert;
   std::string tls_key;
-  // JSON access-log lines on stderr: {"ts","method","route","status","duration_ms","token_id"}.
+  // JSON access-log lines on stderr: {"ts","method","route","status","duration_ms","token_id"},
+  // written in batches by a background thread (api/access_log.h).
   bool access_log = true;
 };
 
@@ -78,6 +80,7 @@ class ApiServer {
   std::unique_ptr<httplib::Server> http_;
   Router router_;
   HttpMetrics metrics_;
+  std::unique_ptr<AccessLog> access_log_;  // null when options_.access_log is off
 };
 
 }  // namespace vault::api

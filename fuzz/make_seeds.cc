@@ -16,6 +16,7 @@
 #include "vault/codec.h"
 #include "vault/keyring.h"
 #include "vault/policy.h"
+#include "vault/record_plaintext.h"
 
 namespace {
 
@@ -300,6 +301,18 @@ void SmallSeeds() {
   Write("row_codec", "empty", std::string("\x03\x00\x01\x07", 4));
 }
 
+void RecordPlaintextSeeds() {
+  const std::string data = R"({"email":"ada@example.com","n":[1,2.5,null,true],"s":"\u00e9"})";
+  Write("record_plaintext", "format2", vault::EncodeRecordPlaintext("profile", data));
+  Write("record_plaintext", "format2-empty-object", vault::EncodeRecordPlaintext("r", "{}"));
+  Write("record_plaintext", "format1", R"({"d":{"email":"ada@example.com"},"r":"profile"})");
+  Write("record_plaintext", "format1-not-object", R"({"d":[1],"r":"profile"})");
+  std::string cut = vault::EncodeRecordPlaintext("profile", data);
+  cut.resize(cut.size() - 3);
+  Write("record_plaintext", "format2-truncated", cut);
+  Write("record_plaintext", "format2-trailing", vault::EncodeRecordPlaintext("p", "{}") + "x");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -314,6 +327,7 @@ int main(int argc, char** argv) {
   JsonBodySeeds();
   HttpSeeds();
   SmallSeeds();
+  RecordPlaintextSeeds();
   std::printf("seeds written below %s\n", g_out.c_str());
   return 0;
 }

@@ -132,6 +132,8 @@ Store::~Store() {
   }
   cv_.notify_all();
   if (writer_.joinable()) writer_.join();
+  for (MDB_txn* txn : idle_reads_) mdb_txn_abort(txn);
+  idle_reads_.clear();
   if (env_ != nullptr) mdb_env_close(env_);
 }
 
@@ -145,37 +147,56 @@ void Store::SetPreCommitHook(std::function<Status()> hook) {
   pre_commit_ = std::move(hook);
 }
 
-std::future<Status> Store::Enqueue(std::unique_ptr<Op> op) {
-  auto fut = op->done.get_future();
+void Store::Enqueue(std::unique_ptr<Op> op) {
+  bool wake = true;
   {
     std::lock_guard lock(mu_);
     if (stop_) {
-      op->done.set_value(Status(Code::kUnavailable, "store is closing"));
-      return fut;
+      op->Finish(Status(Code::kUnavailable, "store is closing"));
+      return;
+    }
+    if (op->async()) {
+      // The writer only needs waking when it sleeps on an empty queue or a batch is full;
+      // waking it for every read audit entry would cost a context switch per read.
+      wake = queue_.empty() || queue_.size() + 1 >= kMaxBatch;
+    } else {
+      ++waited_ops_;
     }
     queue_.push_back(std::move(op));
   }
-  cv_.notify_one();
-  return fut;
+  if (wake) cv_.notify_one();
+}
+
+Status Store::EnqueueAndWait(std::unique_ptr<Op> op) {
+  op->done.emplace();
+  std::future<Status> fut = op->done->get_future();
+  Enqueue(std::move(op));
+  return fut.get();
 }
 
 Status Store::Write(WriteFn fn) {
   auto op = std::make_unique<Op>();
   op->fn = std::move(fn);
-  return Enqueue(std::move(op)).get();
+  return EnqueueAndWait(std::move(op));
 }
 
 void Store::WriteAsync(WriteFn fn) {
   auto op = std::make_unique<Op>();
   op->fn = std::move(fn);
-  (void)Enqueue(std::move(op));
+  Enqueue(std::move(op));
+}
+
+Status Store::Flush() {
+  // An empty operation in the next batch: FIFO order puts everything queued before it in
+  // the same or an earlier commit. LMDB does not write or sync a transaction with no changes.
+  return Write([](MDB_txn*) { return Status::Ok(); });
 }
 
 Status Store::Exclusive(std::function<Status()> fn) {
   if (std::this_thread::get_id() == writer_id_) return fn();
   auto op = std::make_unique<Op>();
   op->exclusive = std::move(fn);
-  return Enqueue(std::move(op)).get();
+  return EnqueueAndWait(std::move(op));
 }
 
 Status Store::Txn(const WriteFn& fn) {
@@ -202,10 +223,37 @@ Status Store::Txn(const WriteFn& fn) {
 
 Status Store::Read(const std::function<Status(MDB_txn*)>& fn) const {
   MDB_txn* txn = nullptr;
-  const int rc = mdb_txn_begin(env_, nullptr, MDB_RDONLY, &txn);
-  if (rc != 0) return LmdbError("begin read", rc);
-  Status s = fn(txn);
-  mdb_txn_abort(txn);
+  {
+    std::lock_guard lock(read_mu_);
+    if (!idle_reads_.empty()) {
+      txn = idle_reads_.back();
+      idle_reads_.pop_back();
+    }
+  }
+  if (txn != nullptr && mdb_txn_renew(txn) != 0) {
+    mdb_txn_abort(txn);
+    txn = nullptr;
+  }
+  if (txn == nullptr) {
+    const int rc = mdb_txn_begin(env_, nullptr, MDB_RDONLY, &txn);
+    if (rc != 0) return LmdbError("begin read", rc);
+  }
+  Status s;
+  try {
+    s = fn(txn);
+  } catch (...) {
+    mdb_txn_abort(txn);
+    throw;
+  }
+  mdb_txn_reset(txn);  // releases the snapshot, keeps the reader slot
+  {
+    std::lock_guard lock(read_mu_);
+    if (idle_reads_.size() < kMaxIdleReads) {
+      idle_reads_.push_back(txn);
+      txn = nullptr;
+    }
+  }
+  if (txn != nullptr) mdb_txn_abort(txn);
   return s;
 }
 
@@ -216,6 +264,11 @@ void Store::WriterLoop() {
       std::unique_lock lock(mu_);
       cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
       if (queue_.empty() && stop_) return;
+      if (waited_ops_ == 0 && !stop_) {
+        // Only read audit entries: let more of them join this commit.
+        cv_.wait_for(lock, kAsyncLinger,
+                     [&] { return stop_ || waited_ops_ > 0 || queue_.size() >= kMaxBatch; });
+      }
       if (queue_.front()->exclusive) {
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
@@ -225,6 +278,9 @@ void Store::WriterLoop() {
           queue_.pop_front();
         }
       }
+      for (const auto& op : batch) {
+        if (!op->async()) --waited_ops_;
+      }
     }
     if (batch.front()->exclusive) {
       Status s;
@@ -233,7 +289,7 @@ void Store::WriterLoop() {
       } catch (const std::exception& e) {
         s = Internal(std::string("exclusive operation failed: ") + e.what());
       }
-      batch.front()->done.set_value(s);
+      batch.front()->Finish(s);
       continue;
     }
     RunBatch(batch);
@@ -257,7 +313,7 @@ void Store::RunBatch(std::deque<std::unique_ptr<Op>>& batch) {
     if (st.ok() && hook_) st = hook_(txn);
     if (!st.ok()) {
       if (txn != nullptr) mdb_txn_abort(txn);
-      for (std::size_t i : todo) batch[i]->done.set_value(st);
+      for (std::size_t i : todo) batch[i]->Finish(st);
       return;
     }
     std::size_t k = 0;
@@ -278,13 +334,13 @@ void Store::RunBatch(std::deque<std::unique_ptr<Op>>& batch) {
       } else {
         mdb_txn_abort(txn);
       }
-      for (std::size_t j = 0; j < limit; ++j) batch[todo[j]]->done.set_value(st);
+      for (std::size_t j = 0; j < limit; ++j) batch[todo[j]]->Finish(st);
       todo.erase(todo.begin(), todo.begin() + static_cast<std::ptrdiff_t>(limit));
       limit = todo.size();
       continue;
     }
     mdb_txn_abort(txn);
-    batch[todo[k]]->done.set_value(failed);
+    batch[todo[k]]->Finish(failed);
     todo.erase(todo.begin() + static_cast<std::ptrdiff_t>(k));
     limit = k;  // commit the prefix that succeeded, then go on with the rest
   }

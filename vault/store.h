@@ -3,6 +3,7 @@
 
 #include <lmdb.h>
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -14,6 +15,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 #include "vault/status.h"
 
@@ -49,15 +51,23 @@ class Store {
 
   // Runs fn in the next batch and returns once its effects are durable (or fn's error).
   Status Write(WriteFn fn);
-  // Same, but does not wait (audit entries of reads); its outcome is not reported.
+  // Same, but does not wait (audit entries of reads); its outcome is not reported. When only
+  // such operations are queued, the writer lets them gather for up to kAsyncLinger before
+  // committing them together, so a stream of reads costs a commit every few milliseconds
+  // instead of one per batch of a few reads. Any Write(), Exclusive() or Flush() ends the wait.
   void WriteAsync(WriteFn fn);
+  // Returns once every operation queued before it, WriteAsync ones included, is durable.
+  Status Flush();
+  static constexpr std::chrono::milliseconds kAsyncLinger{5};
   // Runs fn alone on the writer thread, between batches; fn may call Txn() for its own
   // sequence of transactions (long operations done in steps: rotation, scrubbing).
   Status Exclusive(std::function<Status()> fn);
   // REQUIRES: called from inside an Exclusive() function. One durable transaction.
   Status Txn(const WriteFn& fn);
 
-  // A read-only snapshot; short-lived, on any thread. Values must be copied out.
+  // A read-only snapshot; short-lived, on any thread. Values must be copied out. Read
+  // transactions are reset and renewed from a pool, so a read does not take LMDB's reader
+  // table lock (shared by every thread) to find a reader slot.
   Status Read(const std::function<Status(MDB_txn*)>& fn) const;
 
   // Compacted, consistent copy of the data file into dir (MDB_CP_COMPACT).
@@ -68,10 +78,15 @@ class Store {
   struct Op {
     WriteFn fn;
     std::function<Status()> exclusive;
-    std::promise<Status> done;
+    std::optional<std::promise<Status>> done;  // absent for WriteAsync: nobody waits
+    bool async() const { return !done.has_value(); }
+    void Finish(Status s) {
+      if (done) done->set_value(std::move(s));
+    }
   };
   Store() = default;
-  std::future<Status> Enqueue(std::unique_ptr<Op> op);
+  void Enqueue(std::unique_ptr<Op> op);
+  Status EnqueueAndWait(std::unique_ptr<Op> op);
   void WriterLoop();
   void RunBatch(std::deque<std::unique_ptr<Op>>& batch);
 
@@ -83,9 +98,13 @@ class Store {
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::unique_ptr<Op>> queue_;
+  std::size_t waited_ops_ = 0;  // queued ops whose caller waits (not WriteAsync)
   bool stop_ = false;
   std::thread writer_;
   std::thread::id writer_id_;
+  static constexpr std::size_t kMaxIdleReads = 64;
+  mutable std::mutex read_mu_;
+  mutable std::vector<MDB_txn*> idle_reads_;  // reset read-only transactions
 };
 
 // Helpers for use inside transactions.

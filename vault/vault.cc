@@ -11,6 +11,7 @@
 #include "vault/codec.h"
 #include "vault/engine.h"
 #include "vault/receipt.h"
+#include "vault/record_plaintext.h"
 
 namespace vault {
 namespace {
@@ -732,7 +733,9 @@ StatusOr<PutResult> Vault::PutRecord(const Actor& actor, const std::string& subj
   if (!data.is_object()) return InvalidArgument("data must be a JSON object");
   std::string plaintext;
   try {
-    plaintext = json{{"r", record_id}, {"d", data}}.dump();
+    std::string text = data.dump();
+    plaintext = EncodeRecordPlaintext(record_id, text);
+    crypto::WipeString(&text);
   } catch (const json::exception&) {
     return InvalidArgument("data contains invalid UTF-8");
   }
@@ -829,7 +832,7 @@ namespace {
 
 // Reads one decrypted record; shared by get and list.
 Status DecryptRecord(Ops& ops, MDB_txn* txn, const std::string& rkey, const RecordRow& row,
-                     RecordView* view) {
+                     bool as_text, RecordView* view) {
   SecretBytes dek;
   VAULT_RETURN_IF_ERROR(ops.LoadDek(txn, row.key_id, &dek));
   std::vector<std::uint8_t> plain;
@@ -837,13 +840,9 @@ Status DecryptRecord(Ops& ops, MDB_txn* txn, const std::string& rkey, const Reco
                     &plain)) {
     return DataLoss("a record failed authentication (corrupted or tampered)");
   }
-  json doc = json::parse(plain.begin(), plain.end(), nullptr, false);
+  const bool ok = DecodeRecordPlaintext(plain, as_text, view);
   crypto::WipeBytes(plain);
-  if (!doc.is_object() || !doc.contains("r") || !doc.contains("d")) {
-    return DataLoss("a record's plaintext is malformed");
-  }
-  view->record_id = doc["r"].get<std::string>();
-  view->data = std::move(doc["d"]);
+  if (!ok) return DataLoss("a record's plaintext is malformed");
   view->version = row.version;
   view->created_at = row.created_at;
   view->updated_at = row.updated_at;
@@ -892,7 +891,7 @@ StatusOr<RecordView> Vault::GetRecord(const Actor& actor, const std::string& sub
     if (!v) return NotFound("no such record");
     RecordRow row;
     if (!DecodeRecord(*v, &row)) return DataLoss("a record row is corrupt");
-    Status d = DecryptRecord(ops, txn, rkey, row, &view);
+    Status d = DecryptRecord(ops, txn, rkey, row, opts.data_as_text, &view);
     if (d.code() == Code::kGone) return NotFound("the record's retention has ended");
     return d;
   });
@@ -934,7 +933,7 @@ StatusOr<std::vector<RecordView>> Vault::ListRecords(const Actor& actor,
     VAULT_RETURN_IF_ERROR(corrupt);
     for (const auto& [k, row] : rows) {
       RecordView view;
-      Status d = DecryptRecord(ops, txn, k, row, &view);
+      Status d = DecryptRecord(ops, txn, k, row, opts.data_as_text, &view);
       if (d.code() == Code::kGone) continue;  // shredded, awaiting collection
       VAULT_RETURN_IF_ERROR(d);
       view.subject_id = subject_id;
@@ -1702,6 +1701,9 @@ StatusOr<std::vector<AuditEntry>> Vault::ListAudit(std::uint64_t after_seq,
                                                    std::size_t limit) const {
   std::vector<AuditEntry> out;
   limit = std::min<std::size_t>(limit == 0 ? 100 : limit, 1000);
+  // Entries of reads are committed asynchronously; an auditor sees every read made before
+  // this call.
+  VAULT_RETURN_IF_ERROR(impl_->store->Flush());
   VAULT_RETURN_IF_ERROR(impl_->store->Read([&](MDB_txn* txn) -> Status {
     MDB_cursor* c = nullptr;
     if (mdb_cursor_open(txn, impl_->store->dbs().audit, &c) != 0) return Internal("cursor");

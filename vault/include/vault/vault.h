@@ -64,7 +64,8 @@ struct RecordView {
   std::string category;
   std::string record_id;
   std::uint64_t version = 0;
-  nlohmann::json data;
+  nlohmann::json data;    // null when ReadOptions::data_as_text
+  std::string data_json;  // set only when ReadOptions::data_as_text: `data` as compact JSON
   UnixSeconds created_at = 0;
   UnixSeconds updated_at = 0;
   std::optional<UnixSeconds> event_time;
@@ -150,6 +151,9 @@ struct ReadOptions {
   // dpo/admin reading retained categories of an erased subject, or a restricted subject
   // (export). Ordinary app reads leave this false.
   bool privileged = false;
+  // Return each record's data as the JSON text it was stored as (RecordView::data_json)
+  // instead of a parsed document: for callers that only forward it, such as the HTTP API.
+  bool data_as_text = false;
 };
 
 struct BackupManifest {

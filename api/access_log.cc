@@ -1,0 +1,143 @@
+// Access log formatting and its writer thread.
+#include "api/access_log.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+
+#include "vault/clock.h"
+
+namespace vault::api {
+namespace {
+
+// Route patterns and method labels are ours, but escape anyway: a log line is always JSON.
+void AppendJsonString(std::string_view s, std::string* out) {
+  out->push_back('"');
+  for (char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out->push_back('\\');
+      out->push_back(c);
+    } else if (u < 0x20 || u >= 0x7f) {
+      char buf[8];
+      std::snprintf(buf, sizeof(buf), "\\u%04x", u);
+      out->append(buf);
+    } else {
+      out->push_back(c);
+    }
+  }
+  out->push_back('"');
+}
+
+// RFC 3339 text of the current second, formatted once per second per thread.
+const std::string& TimeText(std::int64_t t) {
+  thread_local std::int64_t cached_second = -1;
+  thread_local std::string cached;
+  if (t != cached_second) {
+    cached = FormatRfc3339(static_cast<UnixSeconds>(t));
+    cached_second = t;
+  }
+  return cached;
+}
+
+}  // namespace
+
+void FormatAccessLogLine(const AccessLogEntry& e, std::string* out) {
+  out->append("{\"ts\":");
+  AppendJsonString(TimeText(e.unix_seconds), out);
+  out->append(",\"method\":");
+  AppendJsonString(e.method, out);
+  out->append(",\"route\":");
+  AppendJsonString(e.route, out);
+  char num[64];
+  std::snprintf(num, sizeof(num), ",\"status\":%d,\"duration_ms\":%.3f,\"token_id\":", e.status,
+                e.duration_ms < 0 ? 0.0 : e.duration_ms);
+  out->append(num);
+  if (e.token_id.empty()) {
+    out->append("null");
+  } else {
+    AppendJsonString(e.token_id, out);
+  }
+  out->append("}\n");
+}
+
+AccessLog::AccessLog(int fd) : fd_(fd), writer_([this] { Run(); }) {}
+
+AccessLog::~AccessLog() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  wake_.notify_one();
+  writer_.join();
+}
+
+void AccessLog::Write(const AccessLogEntry& e) {
+  thread_local std::string line;
+  line.clear();
+  FormatAccessLogLine(e, &line);
+  bool wake = false;
+  {
+    std::lock_guard lock(mu_);
+    if (pending_.size() + line.size() > kMaxBufferedBytes) {
+      ++dropped_;
+      return;
+    }
+    const bool was_below = pending_.size() < kFlushBytes;
+    pending_.append(line);
+    ++appended_;
+    wake = was_below && pending_.size() >= kFlushBytes;
+  }
+  if (wake) wake_.notify_one();
+}
+
+void AccessLog::Flush() {
+  std::unique_lock lock(mu_);
+  const std::uint64_t target = appended_;
+  flush_requested_ = true;
+  wake_.notify_one();
+  flushed_.wait(lock, [&] { return written_ >= target || stop_; });
+}
+
+void AccessLog::WriteAll(const std::string& text) {
+  std::size_t off = 0;
+  while (off < text.size()) {
+    const ssize_t n = ::write(fd_, text.data() + off, text.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;  // the log is gone (closed pipe, full disk): requests go on
+    off += static_cast<std::size_t>(n);
+  }
+}
+
+void AccessLog::Run() {
+  std::string batch;
+  std::unique_lock lock(mu_);
+  for (;;) {
+    wake_.wait_for(lock, kFlushInterval,
+                   [&] { return stop_ || flush_requested_ || pending_.size() >= kFlushBytes; });
+    flush_requested_ = false;
+    batch.clear();
+    batch.swap(pending_);
+    const std::uint64_t lines = appended_;
+    const std::uint64_t dropped = dropped_;
+    dropped_ = 0;
+    const bool stopping = stop_;
+    lock.unlock();
+    if (dropped > 0) {
+      char note[96];
+      std::snprintf(note, sizeof(note), "{\"dropped_lines\":%llu}\n",
+                    static_cast<unsigned long long>(dropped));
+      batch.append(note);
+    }
+    if (!batch.empty()) WriteAll(batch);
+    lock.lock();
+    written_ = lines;
+    flushed_.notify_all();
+    if (stopping && pending_.empty()) return;
+  }
+}
+
+}  // namespace vault::api
