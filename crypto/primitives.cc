@@ -29,6 +29,27 @@ Digest HmacSha256(const SecretBytes& key, std::string_view message) {
   return HmacSha256(key, AsBytes(message));
 }
 
+HmacSha256Key::HmacSha256Key(const SecretBytes& key)
+    : state_(sizeof(crypto_auth_hmacsha256_state)) {
+  // Built on the stack and copied as bytes: locked memory need not be aligned for the struct.
+  crypto_auth_hmacsha256_state st;
+  crypto_auth_hmacsha256_init(&st, key.secret_data(), key.size());
+  std::memcpy(state_.mutable_secret_data(), &st, sizeof st);
+  sodium_memzero(&st, sizeof st);
+}
+
+Digest HmacSha256Key::Mac(std::span<const std::uint8_t> message) const {
+  Digest out{};
+  crypto_auth_hmacsha256_state st;
+  std::memcpy(&st, state_.secret_data(), sizeof st);
+  crypto_auth_hmacsha256_update(&st, message.data(), message.size());
+  crypto_auth_hmacsha256_final(&st, out.data());
+  sodium_memzero(&st, sizeof st);
+  return out;
+}
+
+Digest HmacSha256Key::Mac(std::string_view message) const { return Mac(AsBytes(message)); }
+
 Digest Sha256(std::span<const std::uint8_t> message) {
   Digest out{};
   crypto_hash_sha256(out.data(), message.data(), message.size());

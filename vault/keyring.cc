@@ -86,6 +86,8 @@ StatusOr<std::unique_ptr<Keyring>> Keyring::Create(const std::string& path,
   k->audit_key_ = crypto::SecretBytes::Random(crypto::kKeyBytes);
   k->meta_key_ = crypto::SecretBytes::Random(crypto::kKeyBytes);
   k->signing_key_ = crypto::GenerateSigningKey().secret;
+  k->index_mac_ = crypto::HmacSha256Key(k->index_key_);
+  k->audit_mac_ = crypto::HmacSha256Key(k->audit_key_);
   k->current_ = 1;
   k->next_epoch_ = 2;
   k->epochs_[1] = EpochInfo{1, now, 0, false, 0};
@@ -185,13 +187,23 @@ Status Keyring::ReadFile() {
       mk.size() != crypto::kKeyBytes || sk.size() != crypto::kSigningSecretBytes) {
     return DataLoss("keyring " + path_ + " has a system key of the wrong size");
   }
+  if (index_key_.empty()) {
+    index_key_ = crypto::SecretBytes::ImportCleartext(ik);
+    audit_key_ = crypto::SecretBytes::ImportCleartext(ak);
+    meta_key_ = crypto::SecretBytes::ImportCleartext(mk);
+    signing_key_ = crypto::SecretBytes::ImportCleartext(sk);
+    index_mac_ = crypto::HmacSha256Key(index_key_);
+    audit_mac_ = crypto::HmacSha256Key(audit_key_);
+  } else if (!crypto::ConstantTimeEquals(index_key_.secret_span(), ik) ||
+             !crypto::ConstantTimeEquals(audit_key_.secret_span(), ak) ||
+             !crypto::ConstantTimeEquals(meta_key_.secret_span(), mk) ||
+             !crypto::ConstantTimeEquals(signing_key_.secret_span(), sk)) {
+    // Other threads use the system keys without the lock: they are never replaced.
+    return DataLoss("keyring " + path_ + " now holds other system keys than when it was opened");
+  }
   seq_ = best_seq;
   current_ = current;
   next_epoch_ = next;
-  index_key_ = crypto::SecretBytes::ImportCleartext(ik);
-  audit_key_ = crypto::SecretBytes::ImportCleartext(ak);
-  meta_key_ = crypto::SecretBytes::ImportCleartext(mk);
-  signing_key_ = crypto::SecretBytes::ImportCleartext(sk);
   epochs_ = std::move(epochs);
   keks_ = std::move(keks);
   return Status::Ok();

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "crypto/aead.h"
+#include "crypto/primitives.h"
 #include "crypto/secret.h"
 #include "vault/clock.h"
 #include "vault/status.h"
@@ -61,8 +62,12 @@ class Keyring {
   Status DestroyEpochs(const std::vector<std::uint64_t>& ids, UnixSeconds now);
 
   // System keys (fixed for the life of the store).
+  // System keys never change after the keyring is first read (a reload that finds others
+  // fails), so these references stay valid, and usable without the lock, for its lifetime.
   const crypto::SecretBytes& index_key() const { return index_key_; }
   const crypto::SecretBytes& audit_key() const { return audit_key_; }
+  const crypto::HmacSha256Key& index_mac() const { return index_mac_; }
+  const crypto::HmacSha256Key& audit_mac() const { return audit_mac_; }
   const crypto::SecretBytes& meta_key() const { return meta_key_; }
   const crypto::SecretBytes& signing_key() const { return signing_key_; }
 
@@ -81,6 +86,7 @@ class Keyring {
   std::map<std::uint64_t, EpochInfo> epochs_;
   std::map<std::uint64_t, crypto::SecretBytes> keks_;
   crypto::SecretBytes index_key_, audit_key_, meta_key_, signing_key_;
+  crypto::HmacSha256Key index_mac_, audit_mac_;
 };
 
 }  // namespace vault

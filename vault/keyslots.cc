@@ -2,6 +2,7 @@
 #include "vault/keyslots.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -16,13 +17,45 @@ StatusOr<std::unique_ptr<KeySlots>> KeySlots::Open(const std::string& path, bool
     return Status(errno == ENOENT ? Code::kNotFound : Code::kInternal,
                   "cannot open key slot file " + path + ": " + std::strerror(errno));
   }
-  return std::unique_ptr<KeySlots>(new KeySlots(path, fd));
+  std::unique_ptr<KeySlots> slots(new KeySlots(path, fd));
+  void* map = ::mmap(nullptr, kMappedBytes, PROT_READ, MAP_SHARED, fd, 0);
+  if (map != MAP_FAILED) {
+    slots->map_ = static_cast<const std::uint8_t*>(map);
+    ::madvise(map, kMappedBytes, MADV_DONTDUMP);  // not needed in a core file
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) == 0) slots->NoteLength(static_cast<std::uint64_t>(st.st_size));
+  return slots;
 }
 
-KeySlots::~KeySlots() { ::close(fd_); }
+KeySlots::~KeySlots() {
+  if (map_ != nullptr) ::munmap(const_cast<std::uint8_t*>(map_), kMappedBytes);
+  ::close(fd_);
+}
+
+void KeySlots::NoteLength(std::uint64_t len) const {
+  std::uint64_t cur = known_len_.load(std::memory_order_relaxed);
+  while (len > cur && !known_len_.compare_exchange_weak(cur, len, std::memory_order_release)) {
+  }
+}
 
 Status KeySlots::Read(std::uint64_t slot, SlotBytes* out) const {
-  const ssize_t n = ::pread(fd_, out->data(), kSlotBytes, static_cast<off_t>(slot * kSlotBytes));
+  const std::uint64_t off = slot * kSlotBytes;
+  if (map_ != nullptr && off + kSlotBytes <= kMappedBytes && slot < kMappedBytes / kSlotBytes) {
+    if (off + kSlotBytes > known_len_.load(std::memory_order_acquire)) {
+      // Written by another process since we last looked: learn the new length.
+      struct stat st {};
+      if (::fstat(fd_, &st) == 0) {
+        NoteLength(static_cast<std::uint64_t>(st.st_size));
+      }
+    }
+    if (off + kSlotBytes <= known_len_.load(std::memory_order_acquire)) {
+      std::memcpy(out->data(), map_ + off, kSlotBytes);
+      return Status::Ok();
+    }
+    return DataLoss("key slot " + std::to_string(slot) + " is missing");
+  }
+  const ssize_t n = ::pread(fd_, out->data(), kSlotBytes, static_cast<off_t>(off));
   if (n != static_cast<ssize_t>(kSlotBytes))
     return DataLoss("key slot " + std::to_string(slot) + " is missing");
   return Status::Ok();
@@ -33,6 +66,7 @@ Status KeySlots::Write(std::uint64_t slot, const SlotBytes& bytes) {
   if (n != static_cast<ssize_t>(kSlotBytes)) {
     return Internal(std::string("cannot write key slot: ") + std::strerror(errno));
   }
+  NoteLength((slot + 1) * kSlotBytes);
   dirty_ = true;
   return Status::Ok();
 }
@@ -60,6 +94,8 @@ Status KeySlots::Truncate(std::uint64_t count) {
   if (::ftruncate(fd_, static_cast<off_t>(count * kSlotBytes)) != 0) {
     return Internal("cannot truncate key slot file");
   }
+  // Runs before any read of this process (recovery at open), so nothing reads meanwhile.
+  known_len_.store(count * kSlotBytes, std::memory_order_release);
   return Status::Ok();
 }
 

@@ -21,8 +21,14 @@ namespace vault {
 inline constexpr std::size_t kSlotBytes = 128;
 using SlotBytes = std::array<std::uint8_t, kSlotBytes>;
 
-// Thread-safe (pread/pwrite on one descriptor). Allocation is the caller's job (LMDB keeps
-// the free list, so it is transactional with the rows that reference slots).
+// Thread-safe. Writes are pwrite()s on one descriptor; reads copy from a read-only shared
+// mapping of the file (the page cache the writes go to, so no read needs a system call),
+// falling back to pread() past the mapping. Allocation is the caller's job (LMDB keeps the
+// free list, so it is transactional with the rows that reference slots).
+//
+// The mapping reserves kMappedBytes of address space up front and is read only below the
+// file length last seen (known_len_), never past the end of the file: slots are only read
+// through committed rows, and no process truncates below the committed high-water mark.
 class KeySlots {
  public:
   static StatusOr<std::unique_ptr<KeySlots>> Open(const std::string& path, bool create);
@@ -40,10 +46,15 @@ class KeySlots {
   const std::string& path() const { return path_; }
 
  private:
+  static constexpr std::uint64_t kMappedBytes = std::uint64_t{4} << 30;  // 32 Mi slots
+
   KeySlots(std::string path, int fd) : path_(std::move(path)), fd_(fd) {}
+  void NoteLength(std::uint64_t len) const;  // raises known_len_ to len
   std::string path_;
   int fd_;
   std::atomic<bool> dirty_{false};
+  const std::uint8_t* map_ = nullptr;                // kMappedBytes, or null when mmap failed
+  mutable std::atomic<std::uint64_t> known_len_{0};  // bytes of the file known to exist
 };
 
 }  // namespace vault

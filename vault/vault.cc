@@ -292,13 +292,13 @@ class Ops {
   std::string Pseudonym(const std::string& subject_id) const {
     // "subject\0" + id was meant, but a char* literal stops at its NUL: the message has always
     // been "subject" + id. Kept byte for byte: changing it re-keys every stored pseudonym.
-    return Bytes(crypto::HmacSha256(v_.keyring->index_key(), "subject" + subject_id));
+    return Bytes(v_.keyring->index_mac().Mac("subject" + subject_id));
   }
   std::string RecordKey(const Uid& uid, const std::string& category, const std::string& rid) const {
     std::string msg = "record" + Bytes(uid) + category;
     msg.push_back('\0');
     msg += rid;
-    const auto mac = crypto::HmacSha256(v_.keyring->index_key(), msg);
+    const auto mac = v_.keyring->index_mac().Mac(msg);
     return CategoryPrefix(uid, category) + Bytes(std::span(mac).first(16));
   }
   std::vector<std::uint8_t> RecordContext(std::string_view record_key) const {
@@ -461,7 +461,7 @@ class Ops {
         .Str(e.subject_ref)
         .Str(e.category)
         .Str(e.outcome);
-    return crypto::HmacSha256(v_.keyring->audit_key(), w.bytes());
+    return v_.keyring->audit_mac().Mac(w.bytes());
   }
 
   bool HasActiveHold(MDB_txn* txn, const Uid& uid) {
@@ -508,8 +508,7 @@ class Ops {
       value = b == std::string::npos ? "" : value.substr(b, e - b + 1);
       for (auto& c : value) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
       // As in Pseudonym(): the literal's NUL never reached the message; kept byte for byte.
-      const auto mac =
-          crypto::HmacSha256(v_.keyring->index_key(), "blind" + field.name + '\0' + value);
+      const auto mac = v_.keyring->index_mac().Mac("blind" + field.name + '\0' + value);
       const std::string fkey = field.name + '\0' + Bytes(mac);
       if (field.unique) {
         bool taken = false;

@@ -21,6 +21,22 @@ TEST(HmacSha256Test, Rfc4231Case2) {
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
 }
 
+TEST(HmacSha256Test, PrecomputedKeyGivesTheSameMacs) {
+  auto jefe = SecretBytes::ImportCleartext(AsBytes("Jefe"));
+  const HmacSha256Key k(jefe);
+  EXPECT_EQ(ToHex(k.Mac("what do ya want for nothing?")),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+  // Reused many times, on messages of every block position, against the one-shot MAC.
+  auto key = SecretBytes::Random(32);
+  const HmacSha256Key pre(key);
+  std::string msg;
+  for (int i = 0; i < 200; ++i) {
+    EXPECT_EQ(pre.Mac(msg), HmacSha256(key, msg)) << i;
+    msg.push_back(static_cast<char>('a' + i % 26));
+  }
+  EXPECT_NE(pre.Mac("x"), HmacSha256Key(SecretBytes::Random(32)).Mac("x"));
+}
+
 TEST(Ed25519Test, Rfc8032Test1) {
   auto seed = Hex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60");
   auto pk = Hex("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a");
