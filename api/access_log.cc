@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -53,9 +54,13 @@ void FormatAccessLogLine(const AccessLogEntry& e, std::string* out) {
   out->append(",\"route\":");
   AppendJsonString(e.route, out);
   char num[64];
-  std::snprintf(num, sizeof(num), ",\"status\":%d,\"duration_ms\":%.3f,\"token_id\":", e.status,
-                e.duration_ms < 0 ? 0.0 : e.duration_ms);
-  out->append(num);
+  out->append(",\"status\":");
+  out->append(num, std::to_chars(num, num + sizeof num, e.status).ptr);
+  out->append(",\"duration_ms\":");
+  out->append(num, std::to_chars(num, num + sizeof num, e.duration_ms < 0 ? 0.0 : e.duration_ms,
+                                 std::chars_format::fixed, 3)
+                       .ptr);
+  out->append(",\"token_id\":");
   if (e.token_id.empty()) {
     out->append("null");
   } else {

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <stdexcept>
+#include <string_view>
 
 namespace vault::api {
 namespace {
@@ -11,20 +12,31 @@ bool IsParam(const std::string& segment) {
   return segment.size() > 2 && segment.front() == '{' && segment.back() == '}';
 }
 
-bool MatchSegments(const Route& route, const std::vector<std::string>& segments,
-                   std::map<std::string, std::string>* params) {
+// "/a/b" -> {"a", "b"}, views into path; empty when path does not start with '/'.
+std::vector<std::string_view> SplitViews(std::string_view path) {
+  std::vector<std::string_view> out;
+  if (path.empty() || path[0] != '/') return out;
+  std::size_t start = 1;
+  while (true) {
+    const std::size_t slash = path.find('/', start);
+    out.push_back(path.substr(
+        start, slash == std::string_view::npos ? std::string_view::npos : slash - start));
+    if (slash == std::string_view::npos) break;
+    start = slash + 1;
+  }
+  return out;
+}
+
+bool MatchSegments(const Route& route, const std::vector<std::string_view>& segments) {
   if (route.segments.size() != segments.size()) return false;
-  std::map<std::string, std::string> found;
   for (std::size_t i = 0; i < segments.size(); ++i) {
     const std::string& want = route.segments[i];
     if (IsParam(want)) {
       if (segments[i].empty()) return false;
-      found[want.substr(1, want.size() - 2)] = segments[i];
     } else if (want != segments[i]) {
       return false;
     }
   }
-  *params = std::move(found);
   return true;
 }
 
@@ -58,18 +70,21 @@ void Router::Add(Route route) {
 }
 
 RouteMatch Router::Find(const std::string& method, const std::string& path) const {
-  const std::string effective = method == "HEAD" ? "GET" : method;
-  const std::vector<std::string> segments = SplitPath(path);
+  const std::string_view effective = method == "HEAD" ? std::string_view("GET") : method;
+  const std::vector<std::string_view> segments = SplitViews(path);
   RouteMatch match;
   if (segments.empty()) return match;
   for (const Route& route : routes_) {
-    std::map<std::string, std::string> params;
-    if (!MatchSegments(route, segments, &params)) continue;
+    if (!MatchSegments(route, segments)) continue;
     if (route.method == effective) {
       match.kind = RouteMatch::Kind::kFound;
       match.route = &route;
       match.pattern = route.pattern;
-      match.raw_params = std::move(params);
+      match.allowed_methods.clear();
+      for (std::size_t i = 0; i < segments.size(); ++i) {
+        const std::string& want = route.segments[i];
+        if (IsParam(want)) match.raw_params[want.substr(1, want.size() - 2)] = segments[i];
+      }
       return match;
     }
     match.kind = RouteMatch::Kind::kWrongMethod;
@@ -104,15 +119,7 @@ bool IsValidPathId(const std::string& id) { return id != "." && id != ".." && Is
 
 std::vector<std::string> SplitPath(const std::string& path) {
   std::vector<std::string> out;
-  if (path.empty() || path[0] != '/') return out;
-  std::size_t start = 1;
-  while (true) {
-    const std::size_t slash = path.find('/', start);
-    out.push_back(
-        path.substr(start, slash == std::string::npos ? std::string::npos : slash - start));
-    if (slash == std::string::npos) break;
-    start = slash + 1;
-  }
+  for (std::string_view v : SplitViews(path)) out.emplace_back(v);
   return out;
 }
 

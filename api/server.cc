@@ -2,6 +2,7 @@
 #include "api/server.h"
 
 #include <httplib.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <cctype>
@@ -75,8 +76,10 @@ StatusOr<Principal> AuthenticateRequest(const Vault& vault, const httplib::Reque
                        "an Authorization: Bearer <token> header is required");
   if (!req.has_header("Authorization")) return missing;
   const std::string header = req.get_header_value("Authorization");
-  constexpr std::size_t kScheme = 7;  // "Bearer "
-  if (header.size() <= kScheme || ToLower(header.substr(0, kScheme)) != "bearer ") return missing;
+  constexpr std::size_t kScheme = 7;  // "Bearer ", any case
+  if (header.size() <= kScheme || ::strncasecmp(header.c_str(), "bearer ", kScheme) != 0) {
+    return missing;
+  }
   std::string token = header.substr(kScheme);
   while (!token.empty() && token.front() == ' ') token.erase(token.begin());
   while (!token.empty() && token.back() == ' ') token.pop_back();

@@ -35,6 +35,20 @@ std::string FormatRfc3339(UnixSeconds t) {
   const sys_days dp = floor<days>(tp);
   const year_month_day ymd{dp};
   const hh_mm_ss hms{tp - dp};
+  const int year = static_cast<int>(ymd.year());
+  if (year >= 0 && year <= 9999) {  // the common case, without printf (it is on every read)
+    std::string out = "0000-00-00T00:00:00Z";
+    auto put = [&out](std::size_t at, unsigned v, std::size_t width) {
+      for (std::size_t i = width; i-- > 0; v /= 10) out[at + i] = static_cast<char>('0' + v % 10);
+    };
+    put(0, static_cast<unsigned>(year), 4);
+    put(5, static_cast<unsigned>(ymd.month()), 2);
+    put(8, static_cast<unsigned>(ymd.day()), 2);
+    put(11, static_cast<unsigned>(hms.hours().count()), 2);
+    put(14, static_cast<unsigned>(hms.minutes().count()), 2);
+    put(17, static_cast<unsigned>(hms.seconds().count()), 2);
+    return out;
+  }
   char buf[40];
   std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02dZ", static_cast<int>(ymd.year()),
                 static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),

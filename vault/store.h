@@ -58,7 +58,7 @@ class Store {
   void WriteAsync(WriteFn fn);
   // Returns once every operation queued before it, WriteAsync ones included, is durable.
   Status Flush();
-  static constexpr std::chrono::milliseconds kAsyncLinger{5};
+  static constexpr std::chrono::milliseconds kAsyncLinger{20};
   // Runs fn alone on the writer thread, between batches; fn may call Txn() for its own
   // sequence of transactions (long operations done in steps: rotation, scrubbing).
   Status Exclusive(std::function<Status()> fn);

@@ -6,6 +6,22 @@
 namespace vault {
 namespace {
 
+TEST(Rfc3339Test, FormatRoundTripsAcrossTheWholeRange) {
+  EXPECT_EQ(FormatRfc3339(-1), "1969-12-31T23:59:59Z");
+  EXPECT_EQ(FormatRfc3339(253402300799), "9999-12-31T23:59:59Z");
+  EXPECT_EQ(FormatRfc3339(951782400), "2000-02-29T00:00:00Z");
+  std::uint64_t x = 88172645463325252ull;  // xorshift: many times, the same on every run
+  for (int i = 0; i < 20000; ++i) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    const auto t = static_cast<UnixSeconds>(x % 253402300800ull);
+    const std::string text = FormatRfc3339(t);
+    ASSERT_EQ(text.size(), 20u) << t;
+    ASSERT_EQ(ParseRfc3339(text), t) << text;
+  }
+}
+
 TEST(Rfc3339Test, FormatAndParse) {
   EXPECT_EQ(FormatRfc3339(0), "1970-01-01T00:00:00Z");
   EXPECT_EQ(FormatRfc3339(1795381680), "2026-11-22T21:08:00Z");
