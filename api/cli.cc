@@ -291,6 +291,11 @@ int RunServe(const Command& cmd, const Flags& flags) {
     if (!v || *v == 0) return UsageError(cmd, "--threads must be 1..1024");
     options.threads = static_cast<std::size_t>(*v);
   }
+  if (flags.Has("max-queued")) {
+    const auto v = ParseUnsigned(flags.Get("max-queued"), 65536);
+    if (!v || *v == 0) return UsageError(cmd, "--max-queued must be 1..65536");
+    options.max_queued_connections = static_cast<std::size_t>(*v);
+  }
   unsigned long long sweep_interval = 60;
   if (flags.Has("sweep-interval")) {
     const auto v = ParseUnsigned(flags.Get("sweep-interval"), 86400ull * 365);
@@ -613,7 +618,8 @@ std::vector<Command> Commands() {
         {"tls-key", "FILE", "PEM private key for --tls-cert"},
         {"port-file", "FILE", "write the bound port here once listening"},
         {"max-body-bytes", "N", "largest request body (default 1048576)"},
-        {"threads", "N", "worker threads (default 8)"},
+        {"threads", "N", "worker threads, one per open connection (default 64)"},
+        {"max-queued", "N", "accepted connections waiting for a worker (default 256)"},
         {"sweep-interval", "SECONDS", "background sweeper period (default 60; 0 disables)"},
         kHelp},
        0,

@@ -16,6 +16,7 @@
 #include "api/json_codec.h"
 #include "api/problem.h"
 #include "api/routes.h"
+#include "api/worker_pool.h"
 
 namespace vault::api {
 namespace {
@@ -114,6 +115,9 @@ ApiServer::~ApiServer() = default;
 StatusOr<std::unique_ptr<ApiServer>> ApiServer::Create(Vault* vault, ServerOptions options) {
   if (vault == nullptr) return InvalidArgument("ApiServer needs a vault");
   if (options.threads == 0) return InvalidArgument("--threads must be at least 1");
+  if (options.max_queued_connections == 0) {
+    return InvalidArgument("--max-queued must be at least 1");
+  }
   if (options.max_body_bytes == 0) return InvalidArgument("--max-body-bytes must be at least 1");
   if (options.tls_cert.empty() != options.tls_key.empty()) {
     return InvalidArgument("TLS needs both --tls-cert and --tls-key");
@@ -166,7 +170,8 @@ void ApiServer::Configure() {
   httplib::Server& s = *http_;
   s.set_payload_max_length(options_.max_body_bytes);
   const std::size_t threads = options_.threads;
-  s.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  const std::size_t max_queued = options_.max_queued_connections;
+  s.new_task_queue = [threads, max_queued] { return new BoundedWorkerPool(threads, max_queued); };
   s.set_read_timeout(options_.read_timeout);
   s.set_write_timeout(options_.write_timeout);
   s.set_keep_alive_timeout(options_.keep_alive_timeout.count());

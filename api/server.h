@@ -28,10 +28,13 @@ namespace vault::api {
 struct ServerOptions {
   // Largest request body; larger bodies are refused with 413 before being buffered.
   std::size_t max_body_bytes = 1 << 20;
-  // Worker threads. cpp-httplib 0.11.4's ThreadPool cannot refuse work, so connections
-  // beyond this count wait in its (unbounded) queue; timeouts below bound how long each
-  // connection may hold a worker.
-  std::size_t threads = 8;
+  // Worker threads. cpp-httplib serves a connection on one worker until it closes, so this
+  // is the number of connections served at once; writes wait for their group commit on their
+  // worker, so more threads also make larger commits. Connections beyond it wait in a queue
+  // of max_queued_connections (worker_pool.h), then in the kernel's listen backlog; the
+  // timeouts below bound how long each connection may hold a worker.
+  std::size_t threads = 64;
+  std::size_t max_queued_connections = 256;
   std::chrono::seconds read_timeout{10};
   std::chrono::seconds write_timeout{10};
   std::chrono::seconds keep_alive_timeout{5};

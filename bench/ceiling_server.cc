@@ -1,9 +1,10 @@
 // The HTTP ceiling for scripts/bench.sh: a trivial cpp-httplib server with the settings
-// api/server.cc uses (ApiServer::Configure and the ServerOptions defaults: 8 worker threads,
-// 10 s read/write timeouts, 5 s keep-alive timeout, 100 requests per keep-alive connection,
-// TCP_NODELAY, the same default headers), answering every GET with a fixed 1 KiB JSON body.
-// No authentication, no storage, no crypto, no access log: what wrk measures against it is
-// the cost of cpp-httplib and the loopback alone.
+// api/server.cc uses (ApiServer::Configure and the ServerOptions defaults: 64 worker threads
+// in the same bounded pool (api/worker_pool.h, 256 queued connections), 10 s read/write timeouts, 5
+// s keep-alive timeout, 100 requests per keep-alive connection, TCP_NODELAY, the same default
+// headers), answering every GET with a fixed 1 KiB JSON body. No authentication, no storage, no
+// crypto, no access log: what wrk measures against it is the cost of cpp-httplib and the loopback
+// alone.
 //
 // Usage: ceiling_server HOST PORT [THREADS [PORT_FILE]]   (PORT 0 picks a free port; the
 // bound port is written to PORT_FILE when given)
@@ -14,6 +15,8 @@
 #include <cstdlib>
 #include <fstream>
 #include <string>
+
+#include "api/worker_pool.h"
 
 namespace {
 httplib::Server* g_server = nullptr;
@@ -29,7 +32,7 @@ int main(int argc, char** argv) {
   }
   const std::string host = argv[1];
   const int port = std::atoi(argv[2]);
-  const std::size_t threads = argc > 3 ? std::strtoul(argv[3], nullptr, 10) : 8;
+  const std::size_t threads = argc > 3 ? std::strtoul(argv[3], nullptr, 10) : 64;
 
   // A record-shaped reply of about the size of GET /v1/subjects/.../records/account/r1.
   const std::string body = R"({"subject_id":"bench-1","category":"account","record_id":"r1",)"
@@ -38,7 +41,7 @@ int main(int argc, char** argv) {
 
   httplib::Server s;
   s.set_payload_max_length(1 << 20);
-  s.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  s.new_task_queue = [threads] { return new vault::api::BoundedWorkerPool(threads, 256); };
   s.set_read_timeout(10);
   s.set_write_timeout(10);
   s.set_keep_alive_timeout(5);

@@ -78,7 +78,7 @@ pids+=($!)
 wait_port_file "$work/vault.port" "${pids[-1]}"
 vport=$(cat "$work/vault.port")
 
-"$ceiling_bin" "$host" 0 8 "$work/ceiling.port" 2>"$out/ceiling.log" &
+"$ceiling_bin" "$host" 0 64 "$work/ceiling.port" 2>"$out/ceiling.log" &
 pids+=($!)
 wait_port_file "$work/ceiling.port" "${pids[-1]}"
 cport=$(cat "$work/ceiling.port")

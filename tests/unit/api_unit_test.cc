@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
+#include <future>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
@@ -12,6 +15,7 @@
 #include "api/access_log.h"
 #include "api/json_codec.h"
 #include "api/metrics.h"
+#include "api/worker_pool.h"
 
 namespace vault::api {
 namespace {
@@ -160,6 +164,38 @@ TEST(HttpMetricsTest, ObservationsFromManyThreadsAreAllCounted) {
   EXPECT_NE(text.find("vault_http_request_duration_seconds_bucket{route=\"/v1/x\",le=\"0.0025\"} "
                       "6000\n"),
             std::string::npos);
+}
+
+TEST(BoundedWorkerPoolTest, EnqueueWaitsWhileTheQueueIsFullAndShutdownDrainsIt) {
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  std::atomic<int> ran{0};
+  BoundedWorkerPool pool(1, 2);
+  pool.enqueue([&] {
+    released.wait();
+    ++ran;
+  });
+  // The one worker takes the first task (these enqueues wait for it if need be) and blocks;
+  // two more fill the queue.
+  pool.enqueue([&] { ++ran; });
+  pool.enqueue([&] { ++ran; });
+  std::atomic<bool> third_enqueued{false};
+  std::thread producer([&] {
+    pool.enqueue([&] { ++ran; });
+    third_enqueued = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  // The queue holds 2 of 2 and the worker is blocked: the fourth enqueue must be waiting.
+  EXPECT_FALSE(third_enqueued.load());
+  EXPECT_EQ(ran.load(), 0);
+  release.set_value();
+  producer.join();
+  EXPECT_TRUE(third_enqueued.load());
+  pool.shutdown();
+  EXPECT_EQ(ran.load(), 4);
+  EXPECT_EQ(pool.queued(), 0u);
+  pool.enqueue([&] { ++ran; });  // after shutdown: runs on the caller
+  EXPECT_EQ(ran.load(), 5);
 }
 
 RecordView SampleRecord() {
