@@ -5,7 +5,8 @@
 #   GET  1 KiB record   vault vs ceiling, 1 and 32 connections
 #   PUT  1 KiB records  vault (new record id per request, durable), 1 and 32 connections
 # Each configuration runs ROUNDS times (interleaved vault/ceiling), DURATION seconds each; the
-# summary gives medians and the GET ratio vault/ceiling per connection count.
+# summary gives medians, the GET ratio vault/ceiling per connection count, and each server's
+# CPU time per request (user + system from /proc/<pid>/stat around each run).
 #
 # Environment:
 #   BUILD_DIR  (default /tmp/vault-bench-build)   ROUNDS (3)   DURATION (10s)
@@ -75,11 +76,13 @@ admin=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["admin_t
 "$vault_bin" serve --data-dir "$data" --listen "$host:0" --port-file "$work/vault.port" \
   2>"$out/vault-serve.log" &
 pids+=($!)
+vault_pid=$!
 wait_port_file "$work/vault.port" "${pids[-1]}"
 vport=$(cat "$work/vault.port")
 
 "$ceiling_bin" "$host" 0 64 "$work/ceiling.port" 2>"$out/ceiling.log" &
 pids+=($!)
+ceiling_pid=$!
 wait_port_file "$work/ceiling.port" "${pids[-1]}"
 cport=$(cat "$work/ceiling.port")
 echo "vault on $host:$vport, ceiling on $host:$cport, results in $out"
@@ -106,17 +109,29 @@ echo "GET body bytes: vault $(wc -c <"$out/vault-get-body.json")," \
 
 export VAULT_BENCH_LUA_DIR=$root/bench VAULT_BENCH_PATH=$get_path
 
-# run <name> <url> <script> <threads> <connections> <round>
+# CPU time (user + system, in clock ticks) the process has used so far.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+# run <name> <url> <script> <threads> <connections> <round> <server pid>
+# Also records the server's CPU time per request (from /proc/<pid>/stat around the run):
+# less sensitive to other load on the machine than requests per second.
 run() {
-  local name=$1 url=$2 script=$3 t=$4 c=$5 round=$6
+  local name=$1 url=$2 script=$3 t=$4 c=$5 round=$6 spid=$7
   local load
   load=$(cut -d' ' -f1-3 /proc/loadavg)
-  local line
+  local line before after
+  before=$(cpu_ticks "$spid")
   line=$(VAULT_BENCH_RUN="r$round$RANDOM" wrk -t"$t" -c"$c" -d"$duration" --latency \
     -s "$root/bench/$script" "$url" | tee "$out/$name-c$c-round$round.txt" | grep '^{' | tail -1)
-  echo "{\"name\":\"$name\",\"connections\":$c,\"threads\":$t,\"round\":$round,\"load\":\"$load\",${line#\{}" \
+  after=$(cpu_ticks "$spid")
+  local cpu_us
+  cpu_us=$(python3 -c 'import json,sys,os
+r = json.loads(sys.argv[1]); hz = os.sysconf("SC_CLK_TCK")
+print("%.1f" % ((int(sys.argv[3]) - int(sys.argv[2])) * 1e6 / hz / max(r["requests"], 1)))' \
+    "$line" "$before" "$after")
+  echo "{\"name\":\"$name\",\"connections\":$c,\"threads\":$t,\"round\":$round,\"load\":\"$load\",\"server_cpu_us_per_req\":$cpu_us,${line#\{}" \
     >>"$out/runs.jsonl"
-  printf '%-14s c=%-3s round %s  %s\n' "$name" "$c" "$round" "$line"
+  printf '%-14s c=%-3s round %s  cpu %6s us/req  %s\n' "$name" "$c" "$round" "$cpu_us" "$line"
 }
 
 : >"$out/runs.jsonl"
@@ -125,9 +140,10 @@ for round in $(seq 1 "$rounds"); do
     threads=1
     [ "$conns" -gt 1 ] && threads=2
     # Ceiling and vault back to back, so each ratio compares runs under the same load.
-    VAULT_BENCH_TOKEN="" run ceiling-get "http://$host:$cport" get.lua $threads $conns "$round"
-    VAULT_BENCH_TOKEN=$app run vault-get "$V" get.lua $threads $conns "$round"
-    VAULT_BENCH_TOKEN=$app run vault-put "$V" put.lua $threads $conns "$round"
+    VAULT_BENCH_TOKEN="" run ceiling-get "http://$host:$cport" get.lua $threads $conns "$round" \
+      "$ceiling_pid"
+    VAULT_BENCH_TOKEN=$app run vault-get "$V" get.lua $threads $conns "$round" "$vault_pid"
+    VAULT_BENCH_TOKEN=$app run vault-put "$V" put.lua $threads $conns "$round" "$vault_pid"
   done
 done
 echo "loadavg at end: $(cat /proc/loadavg)" | tee -a "$out/machine.txt"
@@ -139,13 +155,14 @@ runs = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 def med(xs): return statistics.median(xs) if xs else float("nan")
 def per_round(rs): return ", ".join("%.0f" % r["rps"] for r in rs)
 keys = sorted({(r["name"], r["connections"]) for r in runs}, key=lambda k: (k[1], k[0]))
-print("| run | conns | req/s (median) | p50 ms | p99 ms | req/s per round | non-2xx | errors |")
-print("|---|---|---|---|---|---|---|---|")
+print("| run | conns | req/s (median) | p50 ms | p99 ms | server CPU us/req (median) | req/s per round | non-2xx | errors |")
+print("|---|---|---|---|---|---|---|---|---|")
 for name, c in keys:
     rs = [r for r in runs if r["name"] == name and r["connections"] == c]
     errs = sum(r["err_connect"] + r["err_read"] + r["err_write"] + r["err_timeout"] for r in rs)
     print(f"| {name} | {c} | {med([r['rps'] for r in rs]):.0f} | "
           f"{med([r['p50_us'] for r in rs]) / 1000:.2f} | {med([r['p99_us'] for r in rs]) / 1000:.2f} | "
+          f"{med([r['server_cpu_us_per_req'] for r in rs]):.1f} | "
           f"{per_round(rs)} | {sum(r['non2xx'] for r in rs)} | {errs} |")
 print()
 for c in sorted({k[1] for k in keys}):
@@ -154,7 +171,11 @@ for c in sorted({k[1] for k in keys}):
         v = [r for r in runs if r["name"] == "vault-get" and r["connections"] == c and r["round"] == rnd]
         g = [r for r in runs if r["name"] == "ceiling-get" and r["connections"] == c and r["round"] == rnd]
         if v and g: ratios.append(v[0]["rps"] / g[0]["rps"])
+    cpu = [(r["server_cpu_us_per_req"], r["name"]) for r in runs
+           if r["connections"] == c and r["name"] in ("vault-get", "ceiling-get")]
     if ratios:
         print(f"GET vault/ceiling at {c} connection(s): median {med(ratios) * 100:.1f}% "
-              f"(per round: {', '.join(f'{x * 100:.1f}%' for x in ratios)}; target >= 70%)")
+              f"(per round: {', '.join(f'{x * 100:.1f}%' for x in ratios)}; target >= 70%); "
+              f"server CPU per GET: vault {med([x for x, n in cpu if n == 'vault-get']):.1f} us, "
+              f"ceiling {med([x for x, n in cpu if n == 'ceiling-get']):.1f} us")
 EOF

@@ -65,9 +65,20 @@ class Vault::Impl {
   std::unique_ptr<Keyring> keyring;
   std::unique_ptr<KeySlots> keyslots;
   std::mutex rotation_mu;  // one rotation at a time in this process
-  std::unique_ptr<Store> store;
-
+  // The audit chain's tail (last sequence number and hash) as of the current write
+  // transaction, so a batch of entries reads and writes the two meta rows once, not per
+  // entry. Writer thread only: reset when a transaction begins (batch hook), written to meta
+  // before it commits (pre-commit hook). Declared before `store`, whose destructor runs the
+  // operations still queued.
+  struct AuditTail {
+    bool loaded = false;
+    bool dirty = false;
+    std::uint64_t seq = 0;
+    std::string head;
+  };
+  AuditTail audit_tail;
   crypto::Aead cipher = crypto::Aead::kXChaCha20Poly1305;
+  std::unique_ptr<Store> store;
 
   std::string keyring_path() const { return options.data_dir + "/keyring"; }
   std::string store_dir() const { return options.data_dir + "/store"; }

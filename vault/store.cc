@@ -40,6 +40,13 @@ Status Put(MDB_txn* txn, MDB_dbi dbi, std::string_view key, const std::vector<st
   return Put(txn, dbi, key, AsView(v));
 }
 
+Status PutAppend(MDB_txn* txn, MDB_dbi dbi, std::string_view key, std::string_view value) {
+  MDB_val k = Val(key), v = Val(value);
+  const int rc = mdb_put(txn, dbi, &k, &v, MDB_APPEND);
+  if (rc == MDB_KEYEXIST) return Put(txn, dbi, key, value);  // not past the end after all
+  return rc == 0 ? Status::Ok() : LmdbError("write", rc);
+}
+
 Status Del(MDB_txn* txn, MDB_dbi dbi, std::string_view key) {
   MDB_val k = Val(key);
   const int rc = mdb_del(txn, dbi, &k, nullptr);
@@ -142,7 +149,7 @@ void Store::SetBatchHook(BatchHook hook) {
   hook_ = std::move(hook);
 }
 
-void Store::SetPreCommitHook(std::function<Status()> hook) {
+void Store::SetPreCommitHook(std::function<Status(MDB_txn*)> hook) {
   std::lock_guard lock(mu_);
   pre_commit_ = std::move(hook);
 }
@@ -212,7 +219,7 @@ Status Store::Txn(const WriteFn& fn) {
     }
   }
   Status s = fn(txn);
-  if (s.ok() && pre_commit_) s = pre_commit_();
+  if (s.ok() && pre_commit_) s = pre_commit_(txn);
   if (!s.ok()) {
     mdb_txn_abort(txn);
     return s;
@@ -327,7 +334,7 @@ void Store::RunBatch(std::deque<std::unique_ptr<Op>>& batch) {
       if (!failed.ok()) break;
     }
     if (k == limit) {
-      if (pre_commit_) st = pre_commit_();
+      if (pre_commit_) st = pre_commit_(txn);
       if (st.ok()) {
         rc = mdb_txn_commit(txn);
         if (rc != 0) st = LmdbError("commit", rc);

@@ -47,7 +47,7 @@ class Store {
   void SetBatchHook(BatchHook hook);
   // Runs after a batch's operations and before its commit (e.g. to sync the key slots
   // those operations wrote, so a committed row never points at an unsynced slot).
-  void SetPreCommitHook(std::function<Status()> hook);
+  void SetPreCommitHook(std::function<Status(MDB_txn*)> hook);
 
   // Runs fn in the next batch and returns once its effects are durable (or fn's error).
   Status Write(WriteFn fn);
@@ -94,7 +94,7 @@ class Store {
   MDB_env* env_ = nullptr;
   Dbs dbs_{};
   BatchHook hook_;
-  std::function<Status()> pre_commit_;
+  std::function<Status(MDB_txn*)> pre_commit_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::unique_ptr<Op>> queue_;
@@ -111,6 +111,9 @@ class Store {
 std::optional<std::string_view> Get(MDB_txn* txn, MDB_dbi dbi, std::string_view key);
 Status Put(MDB_txn* txn, MDB_dbi dbi, std::string_view key, std::string_view value);
 Status Put(MDB_txn* txn, MDB_dbi dbi, std::string_view key, const std::vector<std::uint8_t>& value);
+// For keys greater than every key in dbi (sequence numbers): LMDB appends without a search
+// and fills pages instead of splitting them in half. Falls back to Put otherwise.
+Status PutAppend(MDB_txn* txn, MDB_dbi dbi, std::string_view key, std::string_view value);
 Status Del(MDB_txn* txn, MDB_dbi dbi, std::string_view key);  // ok if absent
 // Calls fn(key, value) for every entry whose key starts with prefix; fn returns false to stop.
 Status ScanPrefix(MDB_txn* txn, MDB_dbi dbi, std::string_view prefix,

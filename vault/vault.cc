@@ -427,17 +427,22 @@ class Ops {
 
   Status Audit(MDB_txn* txn, const Actor& actor, std::string_view action, const Uid* uid,
                std::string_view category, std::string_view outcome) {
+    Vault::Impl::AuditTail& tail = v_.audit_tail;
+    if (!tail.loaded) {
+      tail.seq = MetaU64(txn, dbs_, kMetaAuditSeq);
+      tail.head.assign(32, '\0');
+      if (auto h = Get(txn, dbs_.meta, kMetaAuditHead); h && h->size() == 32) tail.head = *h;
+      tail.loaded = true;
+    }
     AuditEntry e;
-    e.seq = MetaU64(txn, dbs_, kMetaAuditSeq) + 1;
+    e.seq = tail.seq + 1;
     e.at = v_.clock->Now();
     e.actor = actor.id;
     e.action = action;
     e.subject_ref = uid ? Hex(*uid) : "";
     e.category = category;
     e.outcome = outcome;
-    std::string prev(32, '\0');
-    if (auto h = Get(txn, dbs_.meta, kMetaAuditHead); h && h->size() == 32) prev = *h;
-    const auto hash = ChainHash(prev, e);
+    const auto hash = ChainHash(tail.head, e);
     RowWriter w;
     w.I64(e.at)
         .Str(e.actor)
@@ -446,9 +451,12 @@ class Ops {
         .Str(e.category)
         .Str(e.outcome)
         .Fixed(hash);
-    VAULT_RETURN_IF_ERROR(Put(txn, dbs_.audit, U64Bytes(e.seq), w.bytes()));
-    VAULT_RETURN_IF_ERROR(SetMetaU64(txn, dbs_, kMetaAuditSeq, e.seq));
-    return Put(txn, dbs_.meta, kMetaAuditHead, Bytes(hash));
+    VAULT_RETURN_IF_ERROR(PutAppend(txn, dbs_.audit, U64Bytes(e.seq), AsView(w.bytes())));
+    // The meta rows follow in the pre-commit hook (see Vault::Impl::AuditTail).
+    tail.seq = e.seq;
+    tail.head = Bytes(hash);
+    tail.dirty = true;
+    return Status::Ok();
   }
 
   crypto::Digest ChainHash(std::string_view prev, const AuditEntry& e) const {
@@ -675,11 +683,19 @@ StatusOr<std::unique_ptr<Vault>> Vault::Open(const Options& options) {
   VAULT_ASSIGN_OR_RETURN(impl->store, Store::Open(impl->store_dir(), options.map_size_bytes,
                                                   options.create_if_missing));
   Impl* p = impl.get();
-  p->store->SetPreCommitHook([p] { return p->keyslots->Sync(); });
   const Dbs& dbs = p->store->dbs();
+  p->store->SetPreCommitHook([p, &dbs](MDB_txn* txn) -> Status {
+    if (p->audit_tail.dirty) {
+      VAULT_RETURN_IF_ERROR(SetMetaU64(txn, dbs, kMetaAuditSeq, p->audit_tail.seq));
+      VAULT_RETURN_IF_ERROR(Put(txn, dbs.meta, kMetaAuditHead, p->audit_tail.head));
+      p->audit_tail.dirty = false;
+    }
+    return p->keyslots->Sync();
+  });
   // Noticing another process's keyring change before wrapping anything keeps every process
   // on the same current epoch.
   p->store->SetBatchHook([p, &dbs](MDB_txn* txn) -> Status {
+    p->audit_tail = Vault::Impl::AuditTail{};
     if (MetaU64(txn, dbs, kMetaKeyringSeq) > p->keyring->seq()) return p->keyring->Reload();
     return Status::Ok();
   });

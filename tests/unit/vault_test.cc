@@ -752,6 +752,17 @@ TEST(ConcurrencyTest, FailingWritesInABatchUndoNothingElse) {
   EXPECT_EQ(t->vault->GetRecord(t->admin, "thief1", "account", "p").status().code(),
             Code::kNotFound);
   EXPECT_EQ(t->vault->GetRecord(t->admin, "owner", "account", "p")->data["email"], "taken@x.io");
+  // Every put, landed or refused, left exactly one entry, and the chain is whole: the audit
+  // tail kept across a batch is reset when a failure re-runs the batch's prefix.
+  auto entries = t->vault->ListAudit(0, 1000);
+  ASSERT_TRUE(entries.ok());
+  int puts = 0;
+  for (const auto& e : *entries) puts += e.action == "record.put" ? 1 : 0;
+  EXPECT_EQ(puts, 2 + 8 * 40);
+  auto chain = t->vault->VerifyAudit();
+  ASSERT_TRUE(chain.ok());
+  EXPECT_TRUE(chain->ok) << "first bad entry " << chain->first_bad_seq.value_or(0);
+  EXPECT_EQ(chain->entries, entries->size());
 }
 
 }  // namespace
