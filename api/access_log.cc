@@ -87,7 +87,7 @@ void AccessLog::Write(const AccessLogEntry& e) {
   bool wake = false;
   {
     std::lock_guard lock(mu_);
-    if (pending_.size() + line.size() > kMaxBufferedBytes) {
+    if (pending_.size() + in_flight_ + line.size() > kMaxBufferedBytes) {
       ++dropped_;
       return;
     }
@@ -107,7 +107,13 @@ void AccessLog::Flush() {
   flushed_.wait(lock, [&] { return written_ >= target || stop_; });
 }
 
+std::mutex& LogStreamMutex() {
+  static std::mutex mu;
+  return mu;
+}
+
 void AccessLog::WriteAll(const std::string& text) {
+  std::lock_guard lock(LogStreamMutex());
   std::size_t off = 0;
   while (off < text.size()) {
     const ssize_t n = ::write(fd_, text.data() + off, text.size() - off);
@@ -129,6 +135,7 @@ void AccessLog::Run() {
     const std::uint64_t lines = appended_;
     const std::uint64_t dropped = dropped_;
     dropped_ = 0;
+    in_flight_ = batch.size();
     const bool stopping = stop_;
     lock.unlock();
     if (dropped > 0) {
@@ -139,6 +146,7 @@ void AccessLog::Run() {
     }
     if (!batch.empty()) WriteAll(batch);
     lock.lock();
+    in_flight_ = 0;
     written_ = lines;
     flushed_.notify_all();
     if (stopping && pending_.empty()) return;

@@ -28,11 +28,17 @@ struct AccessLogEntry {
 // Appends the entry's JSON line, newline included, to *out.
 void FormatAccessLogLine(const AccessLogEntry& e, std::string* out);
 
+// Held by every writer of the server's log stream (the access log's batches, the server's
+// event lines): a batch is larger than PIPE_BUF, so without it a pipe (journald, a log
+// shipper) could receive an event line in the middle of a batch.
+std::mutex& LogStreamMutex();
+
 // Thread-safe. Lines are buffered and written by one thread at least every kFlushInterval,
-// sooner when kFlushBytes are waiting; the destructor writes what is left. When the log
-// cannot keep up and kMaxBufferedBytes are waiting, further lines are dropped and counted,
-// and a {"dropped_lines":n} line says so once writing catches up: a slow log never slows or
-// blocks requests, and never grows memory without bound.
+// sooner when kFlushBytes are waiting; the destructor writes what is left (and so waits for
+// a blocked log to take it: shutdown, unlike requests, does wait on the log). When the log
+// cannot keep up and kMaxBufferedBytes are waiting or being written, further lines are dropped
+// and counted, and a {"dropped_lines":n} line says so once writing catches up: a slow log
+// never slows or blocks requests, and never grows memory without bound.
 class AccessLog {
  public:
   static constexpr std::size_t kFlushBytes = std::size_t{32} * 1024;
@@ -57,6 +63,7 @@ class AccessLog {
   std::condition_variable wake_;
   std::condition_variable flushed_;
   std::string pending_;
+  std::size_t in_flight_ = 0;  // bytes the writer thread is writing now (out of pending_)
   std::uint64_t dropped_ = 0;
   std::uint64_t appended_ = 0;  // lines accepted so far
   std::uint64_t written_ = 0;   // lines handed to the kernel so far

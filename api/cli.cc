@@ -25,6 +25,7 @@
 #include <thread>
 #include <vector>
 
+#include "api/access_log.h"
 #include "api/cli_flags.h"
 #include "api/json_codec.h"
 #include "api/server.h"
@@ -268,7 +269,9 @@ bool WritePortFile(const std::string& path, int port) {
 
 void LogEvent(const json& event) {
   const std::string text = api::DumpJson(event) + "\n";
+  std::lock_guard lock(api::LogStreamMutex());  // not inside an access-log batch
   std::fwrite(text.data(), 1, text.size(), stderr);
+  std::fflush(stderr);
 }
 
 int RunServe(const Command& cmd, const Flags& flags) {

@@ -43,7 +43,11 @@ Status Put(MDB_txn* txn, MDB_dbi dbi, std::string_view key, const std::vector<st
 Status PutAppend(MDB_txn* txn, MDB_dbi dbi, std::string_view key, std::string_view value) {
   MDB_val k = Val(key), v = Val(value);
   const int rc = mdb_put(txn, dbi, &k, &v, MDB_APPEND);
-  if (rc == MDB_KEYEXIST) return Put(txn, dbi, key, value);  // not past the end after all
+  if (rc == MDB_KEYEXIST) {
+    // The key is not past the last one: for a sequence this means the recorded tail is
+    // wrong, and overwriting would erase history.
+    return DataLoss("an append would not go past the last key (sequence out of order)");
+  }
   return rc == 0 ? Status::Ok() : LmdbError("write", rc);
 }
 

@@ -112,7 +112,8 @@ std::optional<std::string_view> Get(MDB_txn* txn, MDB_dbi dbi, std::string_view 
 Status Put(MDB_txn* txn, MDB_dbi dbi, std::string_view key, std::string_view value);
 Status Put(MDB_txn* txn, MDB_dbi dbi, std::string_view key, const std::vector<std::uint8_t>& value);
 // For keys greater than every key in dbi (sequence numbers): LMDB appends without a search
-// and fills pages instead of splitting them in half. Falls back to Put otherwise.
+// and fills pages instead of splitting them in half. kDataLoss, writing nothing, when the key
+// is not past the last one.
 Status PutAppend(MDB_txn* txn, MDB_dbi dbi, std::string_view key, std::string_view value);
 Status Del(MDB_txn* txn, MDB_dbi dbi, std::string_view key);  // ok if absent
 // Calls fn(key, value) for every entry whose key starts with prefix; fn returns false to stop.

@@ -747,14 +747,17 @@ StatusOr<PutResult> Vault::PutRecord(const Actor& actor, const std::string& subj
   if (cat == nullptr) return PolicyViolation("unknown category '" + category + "'");
   if (!data.is_object()) return InvalidArgument("data must be a JSON object");
   std::string plaintext;
+  std::size_t limited_bytes = 0;  // as format 1 counted: {"d":<data>,"r":"<id>"}
   try {
     std::string text = data.dump();
+    limited_bytes = text.size() + record_id.size() + 13;
     plaintext = EncodeRecordPlaintext(record_id, text);
     crypto::WipeString(&text);
   } catch (const json::exception&) {
     return InvalidArgument("data contains invalid UTF-8");
   }
-  if (plaintext.size() > impl_->options.max_record_bytes) {
+  if (limited_bytes > impl_->options.max_record_bytes) {
+    crypto::WipeString(&plaintext);
     return Status(Code::kTooLarge, "record data exceeds " +
                                        std::to_string(impl_->options.max_record_bytes) + " bytes");
   }
@@ -1712,16 +1715,16 @@ StatusOr<VaultStats> Vault::Stats() const {
   return st;
 }
 
-StatusOr<std::vector<AuditEntry>> Vault::ListAudit(std::uint64_t after_seq,
-                                                   std::size_t limit) const {
+namespace {
+
+// One page of the audit log as committed (ListAudit flushes queued entries first).
+StatusOr<std::vector<AuditEntry>> ReadAuditPage(Vault::Impl& impl, std::uint64_t after_seq,
+                                                std::size_t limit) {
   std::vector<AuditEntry> out;
   limit = std::min<std::size_t>(limit == 0 ? 100 : limit, 1000);
-  // Entries of reads are committed asynchronously; an auditor sees every read made before
-  // this call.
-  VAULT_RETURN_IF_ERROR(impl_->store->Flush());
-  VAULT_RETURN_IF_ERROR(impl_->store->Read([&](MDB_txn* txn) -> Status {
+  VAULT_RETURN_IF_ERROR(impl.store->Read([&](MDB_txn* txn) -> Status {
     MDB_cursor* c = nullptr;
-    if (mdb_cursor_open(txn, impl_->store->dbs().audit, &c) != 0) return Internal("cursor");
+    if (mdb_cursor_open(txn, impl.store->dbs().audit, &c) != 0) return Internal("cursor");
     std::string start = U64Bytes(after_seq + 1);
     MDB_val k{start.size(), start.data()}, v;
     int rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
@@ -1746,13 +1749,24 @@ StatusOr<std::vector<AuditEntry>> Vault::ListAudit(std::uint64_t after_seq,
   return out;
 }
 
+}  // namespace
+
+StatusOr<std::vector<AuditEntry>> Vault::ListAudit(std::uint64_t after_seq,
+                                                   std::size_t limit) const {
+  // Entries of reads are committed asynchronously; an auditor sees every read this process
+  // made before the call.
+  VAULT_RETURN_IF_ERROR(impl_->store->Flush());
+  return ReadAuditPage(*impl_, after_seq, limit);
+}
+
 StatusOr<AuditVerifyResult> Vault::VerifyAudit() const {
   AuditVerifyResult res;
   Ops ops(*impl_);
   std::string prev(32, '\0');
   std::uint64_t after = 0;
+  VAULT_RETURN_IF_ERROR(impl_->store->Flush());
   for (;;) {
-    VAULT_ASSIGN_OR_RETURN(auto page, ListAudit(after, 1000));
+    VAULT_ASSIGN_OR_RETURN(auto page, ReadAuditPage(*impl_, after, 1000));
     if (page.empty()) break;
     for (const auto& e : page) {
       const auto want = ops.ChainHash(prev, e);

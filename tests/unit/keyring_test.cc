@@ -7,6 +7,7 @@
 
 #include "crypto/primitives.h"
 #include "test_util.h"
+#include "vault/keyslots.h"
 
 namespace vault {
 namespace {
@@ -121,6 +122,48 @@ TEST_F(KeyringTest, NotAKeyringFile) {
   auto k = Keyring::Open(path_, root_.Clone());
   ASSERT_FALSE(k.ok());
   EXPECT_NE(k.status().message().find("not a Vault keyring"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace vault
+
+namespace vault {
+namespace {
+
+TEST(KeyringReloadTest, RefusesAKeyringWithOtherSystemKeys) {
+  const std::string dir = testing::MakeTempDir("keyring-reload");
+  auto root = crypto::SecretBytes::Random(32);
+  auto mine = Keyring::Create(dir + "/keyring", root.Clone(), 1000);
+  auto other = Keyring::Create(dir + "/other", root.Clone(), 1000);
+  ASSERT_TRUE(mine.ok() && other.ok());
+  const crypto::Digest before = (*mine)->index_mac().Mac("x");
+  ASSERT_TRUE((*mine)->Reload().ok());           // the same file: fine
+  ASSERT_TRUE((*other)->StartEpoch(2000).ok());  // a newer sequence number than mine
+  std::filesystem::copy_file(dir + "/other", dir + "/keyring",
+                             std::filesystem::copy_options::overwrite_existing);
+  // Threads use the system keys without the lock: they must never be swapped underneath.
+  EXPECT_EQ((*mine)->Reload().code(), Code::kDataLoss);
+  EXPECT_EQ((*mine)->index_mac().Mac("x"), before);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(KeySlotsTest, ReadsSlotsAnotherHandleWroteAndZeroedThroughTheMapping) {
+  const std::string dir = testing::MakeTempDir("keyslots");
+  auto reader = KeySlots::Open(dir + "/keyslots", true);
+  auto writer = KeySlots::Open(dir + "/keyslots", false);  // as another process would
+  ASSERT_TRUE(reader.ok() && writer.ok());
+  SlotBytes out{};
+  EXPECT_EQ((*reader)->Read(3, &out).code(), Code::kDataLoss);  // past the end of the file
+  SlotBytes a{};
+  a.fill(0xA5);
+  ASSERT_TRUE((*writer)->Write(3, a).ok());
+  ASSERT_TRUE((*reader)->Read(3, &out).ok());  // learns the new length with fstat
+  EXPECT_EQ(out, a);
+  ASSERT_TRUE((*writer)->Zero(3).ok());
+  ASSERT_TRUE((*reader)->Read(3, &out).ok());
+  EXPECT_EQ(out, SlotBytes{});  // the zeroing shows at once: one page cache
+  EXPECT_EQ((*reader)->Read(4, &out).code(), Code::kDataLoss);
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
