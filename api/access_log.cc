@@ -9,29 +9,11 @@
 #include <cstdio>
 #include <ctime>
 
+#include "api/json_codec.h"
 #include "vault/clock.h"
 
 namespace vault::api {
 namespace {
-
-// Route patterns and method labels are ours, but escape anyway: a log line is always JSON.
-void AppendJsonString(std::string_view s, std::string* out) {
-  out->push_back('"');
-  for (char c : s) {
-    const auto u = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
-      out->push_back('\\');
-      out->push_back(c);
-    } else if (u < 0x20 || u >= 0x7f) {
-      char buf[8];
-      std::snprintf(buf, sizeof(buf), "\\u%04x", u);
-      out->append(buf);
-    } else {
-      out->push_back(c);
-    }
-  }
-  out->push_back('"');
-}
 
 // RFC 3339 text of the current second, formatted once per second per thread.
 const std::string& TimeText(std::int64_t t) {
@@ -93,18 +75,9 @@ void AccessLog::Write(const AccessLogEntry& e) {
     }
     const bool was_below = pending_.size() < kFlushBytes;
     pending_.append(line);
-    ++appended_;
     wake = was_below && pending_.size() >= kFlushBytes;
   }
   if (wake) wake_.notify_one();
-}
-
-void AccessLog::Flush() {
-  std::unique_lock lock(mu_);
-  const std::uint64_t target = appended_;
-  flush_requested_ = true;
-  wake_.notify_one();
-  flushed_.wait(lock, [&] { return written_ >= target || stop_; });
 }
 
 std::mutex& LogStreamMutex() {
@@ -127,12 +100,9 @@ void AccessLog::Run() {
   std::string batch;
   std::unique_lock lock(mu_);
   for (;;) {
-    wake_.wait_for(lock, kFlushInterval,
-                   [&] { return stop_ || flush_requested_ || pending_.size() >= kFlushBytes; });
-    flush_requested_ = false;
+    wake_.wait_for(lock, kFlushInterval, [&] { return stop_ || pending_.size() >= kFlushBytes; });
     batch.clear();
     batch.swap(pending_);
-    const std::uint64_t lines = appended_;
     const std::uint64_t dropped = dropped_;
     dropped_ = 0;
     in_flight_ = batch.size();
@@ -147,8 +117,6 @@ void AccessLog::Run() {
     if (!batch.empty()) WriteAll(batch);
     lock.lock();
     in_flight_ = 0;
-    written_ = lines;
-    flushed_.notify_all();
     if (stopping && pending_.empty()) return;
   }
 }

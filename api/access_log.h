@@ -51,8 +51,6 @@ class AccessLog {
   AccessLog& operator=(const AccessLog&) = delete;
 
   void Write(const AccessLogEntry& e);
-  // Returns once every line written before the call has been handed to the kernel.
-  void Flush();
 
  private:
   void Run();
@@ -61,13 +59,9 @@ class AccessLog {
   const int fd_;
   std::mutex mu_;
   std::condition_variable wake_;
-  std::condition_variable flushed_;
   std::string pending_;
   std::size_t in_flight_ = 0;  // bytes the writer thread is writing now (out of pending_)
   std::uint64_t dropped_ = 0;
-  std::uint64_t appended_ = 0;  // lines accepted so far
-  std::uint64_t written_ = 0;   // lines handed to the kernel so far
-  bool flush_requested_ = false;
   bool stop_ = false;
   std::thread writer_;
 };

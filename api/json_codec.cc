@@ -157,25 +157,19 @@ json RecordJson(const RecordView& r) {
   return j;
 }
 
-namespace {
-
-// Appends s as a JSON string. Ids, categories and times are plain ASCII and are copied as
-// they are; anything else goes through the JSON library's escaping.
-void AppendJsonString(const std::string& s, std::string* out) {
+void AppendJsonString(std::string_view s, std::string* out) {
   const bool plain = std::all_of(s.begin(), s.end(), [](char c) {
     const auto u = static_cast<unsigned char>(c);
     return u >= 0x20 && u < 0x7f && c != '"' && c != '\\';
   });
   if (!plain) {
-    *out += DumpJson(json(s));
+    *out += DumpJson(json(std::string(s)));
     return;
   }
   out->push_back('"');
   out->append(s);
   out->push_back('"');
 }
-
-}  // namespace
 
 std::string RecordJsonText(const RecordView& r) {
   std::string out;

@@ -37,6 +37,9 @@ Status ReadStringList(const nlohmann::json& obj, const char* field, bool require
 
 // Serializes for a response body; invalid UTF-8 is replaced, never thrown on.
 std::string DumpJson(const nlohmann::json& j);
+// Appends s as a JSON string literal, as DumpJson would write it. Plain printable ASCII (ids,
+// categories, times, route patterns) is copied without building a JSON value.
+void AppendJsonString(std::string_view s, std::string* out);
 
 nlohmann::json TimeJson(UnixSeconds t);         // RFC 3339 string
 nlohmann::json RetainUntilJson(UnixSeconds t);  // null when 0 (until erasure)

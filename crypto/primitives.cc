@@ -14,15 +14,24 @@ void RandomFill(std::span<std::uint8_t> out) {
   randombytes_buf(out.data(), out.size());
 }
 
-Digest HmacSha256(const SecretBytes& key, std::span<const std::uint8_t> message) {
+namespace {
+
+// Finishes an HMAC from a keyed state and wipes the state.
+Digest FinishHmac(crypto_auth_hmacsha256_state* st, std::span<const std::uint8_t> message) {
   static_assert(crypto_auth_hmacsha256_BYTES == 32);
   Digest out{};
+  crypto_auth_hmacsha256_update(st, message.data(), message.size());
+  crypto_auth_hmacsha256_final(st, out.data());
+  sodium_memzero(st, sizeof *st);
+  return out;
+}
+
+}  // namespace
+
+Digest HmacSha256(const SecretBytes& key, std::span<const std::uint8_t> message) {
   crypto_auth_hmacsha256_state st;
   crypto_auth_hmacsha256_init(&st, key.secret_data(), key.size());
-  crypto_auth_hmacsha256_update(&st, message.data(), message.size());
-  crypto_auth_hmacsha256_final(&st, out.data());
-  sodium_memzero(&st, sizeof st);
-  return out;
+  return FinishHmac(&st, message);
 }
 
 Digest HmacSha256(const SecretBytes& key, std::string_view message) {
@@ -39,13 +48,9 @@ HmacSha256Key::HmacSha256Key(const SecretBytes& key)
 }
 
 Digest HmacSha256Key::Mac(std::span<const std::uint8_t> message) const {
-  Digest out{};
   crypto_auth_hmacsha256_state st;
   std::memcpy(&st, state_.secret_data(), sizeof st);
-  crypto_auth_hmacsha256_update(&st, message.data(), message.size());
-  crypto_auth_hmacsha256_final(&st, out.data());
-  sodium_memzero(&st, sizeof st);
-  return out;
+  return FinishHmac(&st, message);
 }
 
 Digest HmacSha256Key::Mac(std::string_view message) const { return Mac(AsBytes(message)); }

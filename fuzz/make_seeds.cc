@@ -303,14 +303,13 @@ void SmallSeeds() {
 
 void RecordPlaintextSeeds() {
   const std::string data = R"({"email":"ada@example.com","n":[1,2.5,null,true],"s":"\u00e9"})";
-  Write("record_plaintext", "format2", vault::EncodeRecordPlaintext("profile", data));
-  Write("record_plaintext", "format2-empty-object", vault::EncodeRecordPlaintext("r", "{}"));
+  const std::string format2 = Str(vault::EncodeRecordPlaintext("profile", data));
+  Write("record_plaintext", "format2", format2);
+  Write("record_plaintext", "format2-empty-object", Str(vault::EncodeRecordPlaintext("r", "{}")));
   Write("record_plaintext", "format1", R"({"d":{"email":"ada@example.com"},"r":"profile"})");
   Write("record_plaintext", "format1-not-object", R"({"d":[1],"r":"profile"})");
-  std::string cut = vault::EncodeRecordPlaintext("profile", data);
-  cut.resize(cut.size() - 3);
-  Write("record_plaintext", "format2-truncated", cut);
-  Write("record_plaintext", "format2-trailing", vault::EncodeRecordPlaintext("p", "{}") + "x");
+  Write("record_plaintext", "format2-truncated", format2.substr(0, format2.size() - 3));
+  Write("record_plaintext", "format2-trailing", Str(vault::EncodeRecordPlaintext("p", "{}")) + "x");
 }
 
 }  // namespace

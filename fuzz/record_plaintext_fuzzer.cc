@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "fuzz/fuzz_util.h"
 #include "vault/record_plaintext.h"
@@ -23,18 +24,18 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const auto reparsed = nlohmann::json::parse(as_text.data_json, nullptr, false);
     VAULT_FUZZ_CHECK(reparsed == as_json.data);
     if (size > 0 && data[0] == 0x02) {
-      const std::string again = vault::EncodeRecordPlaintext(as_text.record_id, as_text.data_json);
-      VAULT_FUZZ_CHECK(again == std::string(reinterpret_cast<const char*>(data), size));
+      const std::vector<std::uint8_t> again =
+          vault::EncodeRecordPlaintext(as_text.record_id, as_text.data_json);
+      VAULT_FUZZ_CHECK(again == std::vector<std::uint8_t>(data, data + size));
     }
   }
   if (json_ok) {
     // Whatever decodes to an object can be written in format 2 and read back unchanged.
-    const std::string encoded = vault::EncodeRecordPlaintext(
+    const std::vector<std::uint8_t> encoded = vault::EncodeRecordPlaintext(
         as_json.record_id,
         as_json.data.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     vault::RecordView back;
-    VAULT_FUZZ_CHECK(vault::DecodeRecordPlaintext(
-        {reinterpret_cast<const std::uint8_t*>(encoded.data()), encoded.size()}, false, &back));
+    VAULT_FUZZ_CHECK(vault::DecodeRecordPlaintext(encoded, false, &back));
     VAULT_FUZZ_CHECK(back.record_id == as_json.record_id);
     VAULT_FUZZ_CHECK(back.data == as_json.data);
   }

@@ -13,6 +13,12 @@ namespace vault {
 
 class RowWriter {
  public:
+  // Reserves room up front, e.g. so a buffer of secret bytes is never reallocated (which
+  // would leave unwiped copies behind).
+  RowWriter& Reserve(std::size_t bytes) {
+    buf_.reserve(bytes);
+    return *this;
+  }
   RowWriter& U8(std::uint8_t v) {
     buf_.push_back(v);
     return *this;

@@ -11,21 +11,16 @@ using nlohmann::json;
 
 constexpr std::uint8_t kFormat2 = 0x02;
 
-void AppendLengthPrefixed(std::string_view s, std::string* out) {
-  const std::uint64_t n = s.size();
-  for (int i = 0; i < 8; ++i) out->push_back(static_cast<char>((n >> (8 * i)) & 0xff));
-  out->append(s);
-}
-
 }  // namespace
 
-std::string EncodeRecordPlaintext(std::string_view record_id, std::string_view data_json) {
-  std::string out;
-  out.reserve(1 + 8 + record_id.size() + 8 + data_json.size());
-  out.push_back(static_cast<char>(kFormat2));
-  AppendLengthPrefixed(record_id, &out);
-  AppendLengthPrefixed(data_json, &out);
-  return out;
+std::vector<std::uint8_t> EncodeRecordPlaintext(std::string_view record_id,
+                                                std::string_view data_json) {
+  RowWriter w;
+  w.Reserve(1 + 8 + record_id.size() + 8 + data_json.size())
+      .U8(kFormat2)
+      .Str(record_id)
+      .Str(data_json);
+  return w.Take();
 }
 
 bool DecodeRecordPlaintext(std::span<const std::uint8_t> plain, bool as_text, RecordView* view) {

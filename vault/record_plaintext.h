@@ -1,7 +1,7 @@
 // The plaintext a record's envelope seals: its record id and its data.
 //
-// Format 2 (written since the HTTP read path stopped re-parsing records):
-//   0x02 | u64 LE length | record id | u64 LE length | data as compact JSON text
+// Format 2 (written since the HTTP read path stopped re-parsing records), in the row codec
+// (vault/codec.h): U8 0x02 | Str record id | Str data as compact JSON text
 // so a read can hand the data's text on without parsing it. Format 1, written before, is the
 // JSON text {"d":<data>,"r":"<record id>"} (first byte '{'); both are read.
 #pragma once
@@ -10,13 +10,15 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "vault/vault.h"
 
 namespace vault {
 
-// data_json: the compact JSON text of the data object.
-std::string EncodeRecordPlaintext(std::string_view record_id, std::string_view data_json);
+// data_json: the compact JSON text of the data object. Sized exactly: the caller wipes it.
+std::vector<std::uint8_t> EncodeRecordPlaintext(std::string_view record_id,
+                                                std::string_view data_json);
 
 // Fills view->record_id and either view->data (a JSON object) or, when as_text,
 // view->data_json. False when the plaintext is in neither format or its data is not an

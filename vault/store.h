@@ -53,8 +53,9 @@ class Store {
   Status Write(WriteFn fn);
   // Same, but does not wait (audit entries of reads); its outcome is not reported. When only
   // such operations are queued, the writer lets them gather for up to kAsyncLinger before
-  // committing them together, so a stream of reads costs a commit every few milliseconds
-  // instead of one per batch of a few reads. Any Write(), Exclusive() or Flush() ends the wait.
+  // committing them together, so a stream of reads costs a commit every 20 ms (or 512
+  // entries) instead of one per batch of a few reads. Any Write(), Exclusive() or Flush() ends the
+  // wait.
   void WriteAsync(WriteFn fn);
   // Returns once every operation queued before it, WriteAsync ones included, is durable.
   Status Flush();

@@ -746,7 +746,7 @@ StatusOr<PutResult> Vault::PutRecord(const Actor& actor, const std::string& subj
   const Category* cat = impl_->policy.Find(category);
   if (cat == nullptr) return PolicyViolation("unknown category '" + category + "'");
   if (!data.is_object()) return InvalidArgument("data must be a JSON object");
-  std::string plaintext;
+  std::vector<std::uint8_t> plaintext;
   std::size_t limited_bytes = 0;  // as format 1 counted: {"d":<data>,"r":"<id>"}
   try {
     std::string text = data.dump();
@@ -757,7 +757,7 @@ StatusOr<PutResult> Vault::PutRecord(const Actor& actor, const std::string& subj
     return InvalidArgument("data contains invalid UTF-8");
   }
   if (limited_bytes > impl_->options.max_record_bytes) {
-    crypto::WipeString(&plaintext);
+    crypto::WipeBytes(plaintext);
     return Status(Code::kTooLarge, "record data exceeds " +
                                        std::to_string(impl_->options.max_record_bytes) + " bytes");
   }
@@ -829,7 +829,7 @@ StatusOr<PutResult> Vault::PutRecord(const Actor& actor, const std::string& subj
     VAULT_RETURN_IF_ERROR(ops.ScopeDek(txn, ScopeKey(subject.uid, category, retain_until),
                                        retain_until, true, &row.key_id, &dek));
     row.envelope = crypto::Seal(crypto::EnvelopeKind::kRecord, impl_->cipher, dek, row.key_id,
-                                Span(plaintext), ops.RecordContext(rkey));
+                                plaintext, ops.RecordContext(rkey));
     VAULT_RETURN_IF_ERROR(Put(txn, dbs.records, rkey, EncodeRecord(row)));
     if (!cat->index.empty()) {
       VAULT_RETURN_IF_ERROR(ops.AddBlindEntries(txn, *cat, subject.uid, rkey, data));
@@ -838,7 +838,7 @@ StatusOr<PutResult> Vault::PutRecord(const Actor& actor, const std::string& subj
     result.retain_until = retain_until;
     return ops.Audit(txn, actor, "record.put", &subject.uid, category, "ok");
   });
-  crypto::WipeString(&plaintext);
+  crypto::WipeBytes(plaintext);
   if (!s.ok()) {
     AuditAsync(*impl_, actor, "record.put", std::nullopt, category, s.code());
     return s;
