@@ -235,30 +235,6 @@ bool DecodeSlot(const SlotBytes& s, std::uint64_t* epoch, std::span<const std::u
   return true;
 }
 
-// --- Names ------------------------------------------------------------------------------
-
-const char* RoleName(Role r) {
-  switch (r) {
-    case Role::kAdmin:
-      return "admin";
-    case Role::kDpo:
-      return "dpo";
-    case Role::kApp:
-      return "app";
-    case Role::kAuditor:
-      return "auditor";
-  }
-  return "unknown";
-}
-
-std::optional<Role> ParseRole(const std::string& name) {
-  if (name == "admin") return Role::kAdmin;
-  if (name == "dpo") return Role::kDpo;
-  if (name == "app") return Role::kApp;
-  if (name == "auditor") return Role::kAuditor;
-  return std::nullopt;
-}
-
 const char* SubjectStateName(SubjectState s) {
   switch (s) {
     case SubjectState::kActive:
@@ -269,15 +245,6 @@ const char* SubjectStateName(SubjectState s) {
       return "erased";
   }
   return "unknown";
-}
-
-bool IsValidId(const std::string& id) {
-  if (id.empty() || id.size() > 128) return false;
-  if (id == "." || id == "..") return false;  // path traversal tokens, never real ids
-  return std::all_of(id.begin(), id.end(), [](char c) {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
-           c == '_' || c == ':' || c == '@' || c == '+' || c == '-';
-  });
 }
 
 // --- The engine's internals ----------------------------------------------------------------

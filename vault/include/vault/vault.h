@@ -20,13 +20,10 @@
 #include "vault/clock.h"
 #include "vault/policy.h"
 #include "vault/root_key.h"
+#include "vault/rules.h"
 #include "vault/status.h"
 
 namespace vault {
-
-enum class Role { kAdmin, kDpo, kApp, kAuditor };
-const char* RoleName(Role r);
-std::optional<Role> ParseRole(const std::string& name);
 
 // Who performs an operation; recorded in the audit log by token id, never by secret.
 struct Actor {
@@ -268,8 +265,5 @@ class Vault {
   explicit Vault(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
-
-// True if id is 1..128 chars of [A-Za-z0-9._:@+-].
-bool IsValidId(const std::string& id);
 
 }  // namespace vault
