@@ -31,8 +31,8 @@ StatusOr<Reply> CreateToken(Vault* vault, RequestContext& ctx) {
   VAULT_RETURN_IF_ERROR(ReadString(ctx.body, "name", false, kNoFieldLimit, &name));
   const std::vector<std::string> purpose_list = purposes.value_or(std::vector<std::string>{});
   VAULT_RETURN_IF_ERROR(CheckTokenSpec(*role, purpose_list, name.value_or("")));
-  VAULT_ASSIGN_OR_RETURN(NewToken token, vault->CreateToken(ctx.Caller().actor, *role,
-                                                            purpose_list, name.value_or("")));
+  VAULT_ASSIGN_OR_RETURN(NewToken token, vault->CreateToken(ctx.Caller().actor, *role, purpose_list,
+                                                            name.value_or("")));
   json body = NewTokenJson(token);
   body["name"] = token.info.name;
   body["created_at"] = TimeJson(token.info.created_at);
