@@ -314,4 +314,39 @@ json AuditEntryJson(const AuditEntry& e) {
   };
 }
 
+json NewTokenJson(const NewToken& t) {
+  return {{"token_id", t.info.token_id},
+          {"token", t.secret},
+          {"role", RoleName(t.info.role)},
+          {"purposes", t.info.purposes}};
+}
+
+json RotationJson(const RotationResult& r) {
+  return {{"epoch", r.epoch}, {"rewrapped", r.rewrapped}, {"destroyed_epochs", r.destroyed_epochs}};
+}
+
+json SweepJson(const SweepResult& r) {
+  return {{"erasures_executed", r.erasures_executed},
+          {"scopes_shredded", r.scopes_shredded},
+          {"records_collected", r.records_collected},
+          {"epoch_rotated", r.epoch_rotated},
+          {"destroyed_epochs", r.destroyed_epochs}};
+}
+
+json AuditVerifyJson(const AuditVerifyResult& r) {
+  json j = {{"ok", r.ok}, {"entries", r.entries}, {"head", r.head}};
+  if (r.first_bad_seq) j["first_bad_seq"] = *r.first_bad_seq;
+  return j;
+}
+
+json BackupManifestJson(const BackupManifest& m) {
+  return {{"path", m.path},
+          {"epoch", m.epoch},
+          {"epochs_needed", m.epochs_needed},
+          {"created_at", TimeJson(m.created_at)},
+          {"readable_until", TimeJson(m.readable_until)},
+          {"policy_sha256", m.policy_sha256},
+          {"sha256", m.sha256}};
+}
+
 }  // namespace vault::api

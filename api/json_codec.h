@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <initializer_list>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -16,7 +17,8 @@ namespace vault::api {
 
 // Largest nesting of arrays/objects accepted in a request body (serializers recurse).
 inline constexpr std::size_t kMaxJsonDepth = 64;
-inline constexpr std::size_t kMaxReasonBytes = 1024;
+// For readers of fields whose rule lives elsewhere (vault/rules.h): only the body limit bounds it.
+inline constexpr std::size_t kNoFieldLimit = std::numeric_limits<std::size_t>::max();
 
 // Parses a request body that must be one JSON object. Errors are kInvalidArgument and
 // never quote the input.
@@ -56,5 +58,13 @@ nlohmann::json ErasureJson(const ErasureView& e);
 nlohmann::json SubjectJson(const SubjectSummary& s);
 nlohmann::json PolicyJson(const Policy& p);
 nlohmann::json AuditEntryJson(const AuditEntry& e);
+
+// Results of operations that both the HTTP API and the CLI's --json print.
+// A new token: token_id, the secret (shown once), role and purposes.
+nlohmann::json NewTokenJson(const NewToken& t);
+nlohmann::json RotationJson(const RotationResult& r);
+nlohmann::json SweepJson(const SweepResult& r);
+nlohmann::json AuditVerifyJson(const AuditVerifyResult& r);
+nlohmann::json BackupManifestJson(const BackupManifest& m);
 
 }  // namespace vault::api

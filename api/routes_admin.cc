@@ -7,6 +7,7 @@
 
 #include "api/json_codec.h"
 #include "api/routes.h"
+#include "vault/rules.h"
 
 namespace vault::api {
 namespace {
@@ -22,26 +23,20 @@ StatusOr<Reply> CreateToken(Vault* vault, RequestContext& ctx) {
   VAULT_RETURN_IF_ERROR(ReadString(ctx.body, "role", true, 16, &role_name));
   const std::optional<Role> role = ParseRole(*role_name);
   if (!role) return InvalidArgument("field 'role' must be one of admin, dpo, app, auditor");
+  // The fields' types here; their limits are the token rules of vault/rules.h, as in the CLI.
   std::optional<std::vector<std::string>> purposes;
-  VAULT_RETURN_IF_ERROR(ReadStringList(ctx.body, "purposes", false, 64, 64, &purposes));
+  VAULT_RETURN_IF_ERROR(
+      ReadStringList(ctx.body, "purposes", false, kNoFieldLimit, kNoFieldLimit, &purposes));
   std::optional<std::string> name;
-  VAULT_RETURN_IF_ERROR(ReadString(ctx.body, "name", false, 128, &name));
-  if (*role == Role::kApp && (!purposes || purposes->empty())) {
-    return InvalidArgument("field 'purposes' is required and non-empty for app tokens");
-  }
-  if (*role != Role::kApp && purposes && !purposes->empty()) {
-    return InvalidArgument("field 'purposes' is only allowed for app tokens");
-  }
-  VAULT_ASSIGN_OR_RETURN(
-      NewToken token,
-      vault->CreateToken(ctx.Caller().actor, *role, purposes.value_or(std::vector<std::string>{}),
-                         name.value_or("")));
-  return Reply::Json(201, {{"token_id", token.info.token_id},
-                           {"token", token.secret},
-                           {"role", RoleName(token.info.role)},
-                           {"purposes", token.info.purposes},
-                           {"name", token.info.name},
-                           {"created_at", TimeJson(token.info.created_at)}});
+  VAULT_RETURN_IF_ERROR(ReadString(ctx.body, "name", false, kNoFieldLimit, &name));
+  const std::vector<std::string> purpose_list = purposes.value_or(std::vector<std::string>{});
+  VAULT_RETURN_IF_ERROR(CheckTokenSpec(*role, purpose_list, name.value_or("")));
+  VAULT_ASSIGN_OR_RETURN(NewToken token, vault->CreateToken(ctx.Caller().actor, *role, purpose_list,
+                                                            name.value_or("")));
+  json body = NewTokenJson(token);
+  body["name"] = token.info.name;
+  body["created_at"] = TimeJson(token.info.created_at);
+  return Reply::Json(201, std::move(body));
 }
 
 StatusOr<Reply> RevokeToken(Vault* vault, RequestContext& ctx) {
@@ -51,18 +46,12 @@ StatusOr<Reply> RevokeToken(Vault* vault, RequestContext& ctx) {
 
 StatusOr<Reply> RotateEpoch(Vault* vault, RequestContext& ctx) {
   VAULT_ASSIGN_OR_RETURN(RotationResult r, vault->RotateEpoch(ctx.Caller().actor));
-  return Reply::Json(
-      200,
-      {{"epoch", r.epoch}, {"rewrapped", r.rewrapped}, {"destroyed_epochs", r.destroyed_epochs}});
+  return Reply::Json(200, RotationJson(r));
 }
 
 StatusOr<Reply> Sweep(Vault* vault, RequestContext& ctx) {
   VAULT_ASSIGN_OR_RETURN(SweepResult r, vault->Sweep(ctx.Caller().actor));
-  return Reply::Json(200, {{"erasures_executed", r.erasures_executed},
-                           {"scopes_shredded", r.scopes_shredded},
-                           {"records_collected", r.records_collected},
-                           {"epoch_rotated", r.epoch_rotated},
-                           {"destroyed_epochs", r.destroyed_epochs}});
+  return Reply::Json(200, SweepJson(r));
 }
 
 // A query parameter that must be a non-negative decimal integer when present.
@@ -95,9 +84,7 @@ StatusOr<Reply> ListAudit(Vault* vault, RequestContext& ctx) {
 
 StatusOr<Reply> VerifyAudit(Vault* vault, RequestContext&) {
   VAULT_ASSIGN_OR_RETURN(AuditVerifyResult r, vault->VerifyAudit());
-  json body = {{"ok", r.ok}, {"entries", r.entries}, {"head", r.head}};
-  if (r.first_bad_seq) body["first_bad_seq"] = *r.first_bad_seq;
-  return Reply::Json(200, std::move(body));
+  return Reply::Json(200, AuditVerifyJson(r));
 }
 
 }  // namespace

@@ -19,7 +19,6 @@ StatusOr<Reply> PutRecord(Vault* vault, RequestContext& ctx) {
   if (data == ctx.body.end() || data->is_null()) {
     return InvalidArgument("missing required field 'data'");
   }
-  if (!data->is_object()) return InvalidArgument("field 'data' must be an object");
   std::optional<UnixSeconds> event_time;
   VAULT_RETURN_IF_ERROR(ReadTime(ctx.body, "event_time", false, &event_time));
   const std::string& sid = ctx.Param("sid");

@@ -4,6 +4,7 @@
 
 #include "api/json_codec.h"
 #include "api/routes.h"
+#include "vault/rules.h"
 
 namespace vault::api {
 namespace {

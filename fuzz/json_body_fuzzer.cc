@@ -16,6 +16,7 @@
 #include "api/json_codec.h"
 #include "fuzz/api_fixture.h"
 #include "fuzz/fuzz_util.h"
+#include "vault/rules.h"
 
 namespace {
 
@@ -38,18 +39,19 @@ void ReadFieldsLikeHandlers(int endpoint, const json& body) {
     case 1:
       (void)api::RejectUnknownFields(body, {"mode", "reason"});
       (void)api::ReadString(body, "mode", true, 16, &s);
-      (void)api::ReadString(body, "reason", true, api::kMaxReasonBytes, &s);
+      (void)api::ReadString(body, "reason", true, vault::kMaxReasonBytes, &s);
       break;
     case 2:
       (void)api::RejectUnknownFields(body, {"reason", "until"});
-      (void)api::ReadString(body, "reason", true, api::kMaxReasonBytes, &s);
+      (void)api::ReadString(body, "reason", true, vault::kMaxReasonBytes, &s);
       (void)api::ReadTime(body, "until", false, &t);
       break;
     default:
       (void)api::RejectUnknownFields(body, {"role", "purposes", "name"});
       (void)api::ReadString(body, "role", true, 16, &s);
-      (void)api::ReadStringList(body, "purposes", false, 64, 64, &list);
-      (void)api::ReadString(body, "name", false, 128, &s);
+      (void)api::ReadStringList(body, "purposes", false, api::kNoFieldLimit, api::kNoFieldLimit,
+                                &list);
+      (void)api::ReadString(body, "name", false, api::kNoFieldLimit, &s);
       break;
   }
   (void)api::DumpJson(body);

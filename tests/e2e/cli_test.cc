@@ -183,6 +183,109 @@ TEST_F(CliTest, InitTokenOperationsBackupRestore) {
   EXPECT_EQ(r.err.rfind("vault: ", 0), 0u) << r.err;
 }
 
+TEST_F(CliTest, GroupHelpListsItsCommands) {
+  for (const std::vector<std::string>& cmd : std::vector<std::vector<std::string>>{
+           {"token", "--help"}, {"epoch", "-h"}, {"audit", "--help"}, {"policy", "--help"}}) {
+    const CliResult r = RunVault(cmd);
+    EXPECT_EQ(r.exit_code, 0) << cmd[0] << ": " << r.err;
+    EXPECT_NE(r.out.find("  " + cmd[0] + " "), std::string::npos) << r.out;
+  }
+  EXPECT_NE(RunVault({"token", "--help"}).out.find("token create"), std::string::npos);
+  // Without --help a group still needs a subcommand.
+  const CliResult r = RunVault({"token"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err.rfind("vault: ", 0), 0u) << r.err;
+}
+
+TEST_F(CliTest, VersionForTheBinaryAndEveryCommand) {
+  const std::string want = std::string("vault ") + VAULT_VERSION + "\n";
+  for (const std::vector<std::string>& cmd :
+       std::vector<std::vector<std::string>>{{"--version"},
+                                             {"init", "--version"},
+                                             {"serve", "--version"},
+                                             {"token", "--version"},
+                                             {"token", "create", "--version"},
+                                             {"backup", "--version"},
+                                             {"restore", "--version"},
+                                             {"epoch", "rotate", "--version"},
+                                             {"sweep", "--version"},
+                                             {"audit", "verify", "--version"},
+                                             {"policy", "check", "--version"},
+                                             {"policy", "render", "--version"}}) {
+    const CliResult r = RunVault(cmd);
+    EXPECT_EQ(r.exit_code, 0) << cmd[0];
+    EXPECT_EQ(r.out, want) << cmd[0];
+  }
+  EXPECT_NE(RunVault({"sweep", "--help"}).out.find("--version"), std::string::npos);
+}
+
+// The warning comes before the store is opened, so these runs (on a directory that does not
+// exist) stop before anything listens: nothing is bound to a non-loopback address.
+TEST_F(CliTest, ServeWarnsAboutPlainHttpOffLoopback) {
+  const std::string missing = dir_.Join("missing");
+  const std::string warning = "\"event\":\"warning\"";
+  for (const char* listen : {"0.0.0.0:0", "[::]:0", "192.0.2.1:8200"}) {
+    const CliResult r = RunVault({"serve", "--data-dir", missing, "--listen", listen});
+    EXPECT_NE(r.exit_code, 0) << listen << ": " << r.err;
+    EXPECT_NE(r.err.find("cannot open the vault"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find(warning), std::string::npos) << listen << ": " << r.err;
+    EXPECT_NE(r.err.find("plain HTTP"), std::string::npos) << r.err;
+  }
+  for (const char* listen : {"127.0.0.1:0", "127.8.9.10:0", "[::1]:0", "localhost:0"}) {
+    const CliResult r = RunVault({"serve", "--data-dir", missing, "--listen", listen});
+    EXPECT_NE(r.exit_code, 0) << listen << ": " << r.err;
+    EXPECT_EQ(r.err.find(warning), std::string::npos) << listen << ": " << r.err;
+  }
+  const CliResult tls =
+      RunVault({"serve", "--data-dir", missing, "--listen", "0.0.0.0:0", "--tls-cert",
+                dir_.Join("cert.pem"), "--tls-key", dir_.Join("key.pem")});
+  EXPECT_EQ(tls.err.find(warning), std::string::npos) << tls.err;
+}
+
+// "vault: <what>; <fix>" -> "<what>".
+std::string CliProblem(const CliResult& r) {
+  const std::size_t start = std::string("vault: ").size();
+  return r.err.rfind("vault: ", 0) == 0 ? r.err.substr(start, r.err.find(';') - start) : r.err;
+}
+
+// One rule for tokens (vault/rules.h): HTTP and CLI refuse the same specs with the same words.
+TEST_F(CliTest, TokenRulesAreTheSameOverHttpAndCli) {
+  auto server = ServerProcess::Start({});
+  const std::string data = server->data_dir();
+  std::vector<std::string> many;
+  for (int i = 0; i < 33; ++i) many.push_back("p" + std::to_string(i));
+  const std::vector<std::string> just_enough(many.begin(), many.begin() + 32);
+  auto join = [](const std::vector<std::string>& list) {
+    std::string out;
+    for (const std::string& p : list) out += (out.empty() ? "" : ",") + p;
+    return out;
+  };
+  struct Case {
+    std::string name;
+    std::vector<std::string> purposes;
+    std::string want;  // the refusal; empty: accepted
+  };
+  for (const Case& c :
+       std::vector<Case>{{std::string(129, 'n'), {"billing"}, "name is longer than 128 bytes"},
+                         {"shop", many, "at most 32 purposes"},
+                         {std::string(128, 'n'), just_enough, ""}}) {
+    const HttpResult http =
+        server->CallJson("POST", "/v1/tokens", server->admin_token(),
+                         json{{"role", "app"}, {"purposes", c.purposes}, {"name", c.name}});
+    const CliResult cli = RunVault({"token", "create", "--data-dir", data, "--role", "app",
+                                    "--purposes", join(c.purposes), "--name", c.name});
+    if (c.want.empty()) {
+      EXPECT_EQ(http.status, 201) << http.body;
+      EXPECT_EQ(cli.exit_code, 0) << cli.err;
+      continue;
+    }
+    ASSERT_TRUE(IsProblem(http, 400)) << c.want;
+    EXPECT_EQ(http.Json()["detail"], c.want);
+    EXPECT_EQ(cli.exit_code, 2) << cli.err;
+    EXPECT_EQ(CliProblem(cli), c.want) << cli.err;
+  }
+}
+
 TEST_F(CliTest, ServeRefusesMissingTlsFiles) {
   const std::string data = dir_.Join("data");
   ASSERT_EQ(RunVault({"init", "--data-dir", data}).exit_code, 0);

@@ -1,5 +1,5 @@
 // A small strict flag parser: unknown flags and missing values are usage errors.
-#include "api/cli_flags.h"
+#include "api/cli/flags.h"
 
 #include <charconv>
 

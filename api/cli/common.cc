@@ -1,0 +1,160 @@
+// The pieces every command uses: error lines and exit codes, the root key's precedence,
+// opening the vault, and the progress bar.
+#include "api/cli/common.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+
+#include "api/json_codec.h"
+#include "vault/layout.h"
+#include "vault/root_key.h"
+
+namespace vault::cli {
+
+std::string VersionLine() { return std::string("vault ") + VAULT_VERSION; }
+
+const FlagSpec kHelpFlag{"help", "", "show this help"};
+const FlagSpec kVersionFlag{"version", "", "print the version"};
+const FlagSpec kDataDirFlag{"data-dir", "DIR", "the vault's data directory"};
+const FlagSpec kPolicyFlag{"policy", "FILE", "policy YAML (default: the built-in policy)"};
+const FlagSpec kRootKeyFlag{"root-key-file", "FILE",
+                            "root key file (default: $" + std::string(kRootKeyEnv) +
+                                " if set, else " + layout::DefaultRootKeyFile("DIR") + ")"};
+const FlagSpec kJsonFlag{"json", "", "print the result as one JSON object"};
+
+std::vector<FlagSpec> VaultFlags(std::vector<FlagSpec> own) {
+  std::vector<FlagSpec> flags = {kDataDirFlag, kPolicyFlag, kRootKeyFlag};
+  flags.insert(flags.end(), own.begin(), own.end());
+  flags.insert(flags.end(), {kJsonFlag, kHelpFlag, kVersionFlag});
+  return flags;
+}
+
+int Fail(int code, const std::string& what, const std::string& fix) {
+  std::cerr << "vault: " << what << "; " << fix << "\n";
+  return code;
+}
+
+int UsageError(const Command& cmd, const std::string& what) {
+  return Fail(kExitUsage, what, "run `vault " + cmd.name + " --help`");
+}
+
+namespace {
+
+int ExitCodeFor(const Status& s) {
+  switch (s.code()) {
+    case Code::kInvalidArgument:
+    case Code::kPolicyViolation:
+    case Code::kDataLoss:
+      return kExitInvalid;
+    default:
+      return kExitFailure;
+  }
+}
+
+}  // namespace
+
+int FailStatus(const std::string& what, const Status& s, const std::string& fix) {
+  return Fail(ExitCodeFor(s), what + ": " + s.message(), fix);
+}
+
+void PrintJson(const nlohmann::json& j) { std::cout << api::DumpJson(j) << "\n"; }
+
+bool RequireFlags(const Command& cmd, const Flags& flags, std::initializer_list<const char*> names,
+                  int* exit_code) {
+  for (const char* name : names) {
+    if (!flags.Has(name) || flags.Get(name).empty()) {
+      *exit_code = UsageError(cmd, std::string("--") + name + " is required");
+      return false;
+    }
+  }
+  return true;
+}
+
+std::vector<std::string> SplitList(const std::string& text) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    const std::size_t comma = text.find(',', start);
+    std::string item =
+        text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    if (!item.empty()) out.push_back(item);
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
+
+RootKeySource ResolveRootKey(const Flags& flags, const std::string& key_dir) {
+  RootKeySource source;
+  const char* env = std::getenv(kRootKeyEnv);
+  if (flags.Has("root-key-file")) {
+    source.file = flags.Get("root-key-file");
+  } else if (env != nullptr && *env != '\0') {
+    source.provider = RootKeyFromEnv(kRootKeyEnv);
+    return source;
+  } else {
+    source.file = layout::DefaultRootKeyFile(key_dir);
+    source.is_default_file = true;
+  }
+  source.provider = RootKeyFromFile(source.file);
+  return source;
+}
+
+StatusOr<std::unique_ptr<Vault>> OpenVault(const Flags& flags, bool create) {
+  Options options;
+  options.data_dir = flags.Get("data-dir");
+  options.policy_path = flags.Get("policy");
+  options.root_key = ResolveRootKey(flags, options.data_dir).provider;
+  options.create_if_missing = create;
+  return Vault::Open(options);
+}
+
+int FailOpen(const Flags& flags, const Status& s) {
+  return FailStatus("cannot open the vault in " + flags.Get("data-dir"), s,
+                    "check --data-dir, --policy and the root key (--root-key-file or $" +
+                        std::string(kRootKeyEnv) + ")");
+}
+
+std::unique_ptr<Vault> OpenExisting(const Command& cmd, const Flags& flags, int* exit_code) {
+  if (!RequireFlags(cmd, flags, {"data-dir"}, exit_code)) return nullptr;
+  StatusOr<std::unique_ptr<Vault>> vault = OpenVault(flags, /*create=*/false);
+  if (!vault.ok()) {
+    *exit_code = FailOpen(flags, vault.status());
+    return nullptr;
+  }
+  return std::move(vault).value();
+}
+
+ProgressBar::ProgressBar(std::string label) : label_(std::move(label)), tty_(isatty(2) == 1) {}
+
+ProgressBar::~ProgressBar() {
+  if (tty_ && drawn_) std::fputs("\n", stderr);
+}
+
+ProgressFn ProgressBar::Fn() {
+  if (!tty_) return {};
+  return [this](std::uint64_t done, std::uint64_t total) { Draw(done, total); };
+}
+
+void ProgressBar::Draw(std::uint64_t done, std::uint64_t total) {
+  std::lock_guard<std::mutex> lock(mu_);
+  drawn_ = true;
+  constexpr int kWidth = 30;
+  if (total == 0) {
+    std::fprintf(stderr, "\r%s %llu", label_.c_str(), static_cast<unsigned long long>(done));
+  } else {
+    const std::uint64_t shown = done > total ? total : done;
+    const int filled = static_cast<int>(shown * kWidth / total);
+    std::string bar(static_cast<std::size_t>(filled), '#');
+    bar.resize(kWidth, ' ');
+    std::fprintf(stderr, "\r%s [%s] %3d%% (%llu/%llu)", label_.c_str(), bar.c_str(),
+                 static_cast<int>(shown * 100 / total), static_cast<unsigned long long>(shown),
+                 static_cast<unsigned long long>(total));
+  }
+  std::fflush(stderr);
+}
+
+}  // namespace vault::cli

@@ -1,0 +1,102 @@
+// What every `vault` command shares: the command table entry, errors and exit codes, common
+// flags, the root key's precedence and opening the vault.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <initializer_list>
+#include <iosfwd>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "api/cli.h"
+#include "api/cli/flags.h"
+#include "vault/vault.h"
+
+namespace vault::cli {
+
+// "vault 0.1.0": the CMake project version.
+std::string VersionLine();
+
+inline constexpr const char* kRootKeyEnv = "VAULT_ROOT_KEY";
+inline const Actor kCliActor{"cli", Role::kAdmin};
+
+struct Command;
+using CommandFn = std::function<int(const Command&, const Flags&)>;
+
+struct Command {
+  std::string name;  // "token create"
+  std::string args;  // positional synopsis, e.g. "P"
+  std::string summary;
+  std::vector<FlagSpec> flags;
+  std::size_t max_positionals = 0;
+  CommandFn run;
+};
+
+// The command groups, in the order `vault --help` lists them.
+std::vector<Command> InitCommands();
+std::vector<Command> ServeCommands();
+std::vector<Command> AdminCommands();  // token, backup, restore, epoch, sweep, audit
+std::vector<Command> PolicyCommands();
+
+// Flags many commands take.
+extern const FlagSpec kHelpFlag;
+extern const FlagSpec kVersionFlag;
+extern const FlagSpec kDataDirFlag;
+extern const FlagSpec kPolicyFlag;
+extern const FlagSpec kRootKeyFlag;
+extern const FlagSpec kJsonFlag;
+// The flags of a command that opens a vault: --data-dir, --policy, --root-key-file, then
+// its own, then --json, --help and --version.
+std::vector<FlagSpec> VaultFlags(std::vector<FlagSpec> own);
+
+// Prints "vault: <what>; <fix>" on stderr and returns code.
+int Fail(int code, const std::string& what, const std::string& fix);
+int UsageError(const Command& cmd, const std::string& what);
+int FailStatus(const std::string& what, const Status& s, const std::string& fix);
+void PrintJson(const nlohmann::json& j);
+
+// False (and *exit_code set to a usage error) when a named flag is missing or empty.
+bool RequireFlags(const Command& cmd, const Flags& flags, std::initializer_list<const char*> names,
+                  int* exit_code);
+// "a,b,,c" -> {"a", "b", "c"}.
+std::vector<std::string> SplitList(const std::string& text);
+
+// Where the root key comes from: --root-key-file, else $VAULT_ROOT_KEY, else the default file
+// (layout::DefaultRootKeyFile beside the data directory, or beside the keyring for restore).
+struct RootKeySource {
+  std::string file;  // empty when the key comes from the environment
+  bool is_default_file = false;
+  std::shared_ptr<RootKeyProvider> provider;
+};
+RootKeySource ResolveRootKey(const Flags& flags, const std::string& key_dir);
+
+StatusOr<std::unique_ptr<Vault>> OpenVault(const Flags& flags, bool create);
+int FailOpen(const Flags& flags, const Status& s);
+// A required --data-dir, then the vault in it; nullptr with *exit_code set (and the error
+// printed) on failure.
+std::unique_ptr<Vault> OpenExisting(const Command& cmd, const Flags& flags, int* exit_code);
+
+// A progress bar on stderr, drawn only when stderr is a terminal.
+class ProgressBar {
+ public:
+  explicit ProgressBar(std::string label);
+  ~ProgressBar();
+  ProgressBar(const ProgressBar&) = delete;
+  ProgressBar& operator=(const ProgressBar&) = delete;
+
+  ProgressFn Fn();
+
+ private:
+  void Draw(std::uint64_t done, std::uint64_t total);
+
+  std::string label_;
+  bool tty_;
+  bool drawn_ = false;
+  std::mutex mu_;
+};
+
+}  // namespace vault::cli

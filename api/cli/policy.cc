@@ -1,0 +1,61 @@
+// `vault policy check` and `vault policy render`: a policy file, or the built-in default.
+#include "vault/policy.h"
+
+#include <iostream>
+
+#include "api/cli/common.h"
+
+namespace vault::cli {
+namespace {
+
+StatusOr<Policy> LoadPolicyArg(const Flags& flags) {
+  if (flags.positionals().empty()) return Policy::Default();
+  return Policy::LoadFile(flags.positionals()[0]);
+}
+
+// The policy loader stops at the first problem it finds (vault/policy.cc), so this reports one.
+int RunPolicyCheck(const Command&, const Flags& flags) {
+  const std::string name =
+      flags.positionals().empty() ? "the built-in default policy" : flags.positionals()[0];
+  StatusOr<Policy> policy = LoadPolicyArg(flags);
+  if (!policy.ok()) {
+    // The engine's message already names the file (and line).
+    return Fail(kExitInvalid, policy.status().message(),
+                "fix the policy file and run `vault policy check` again");
+  }
+  std::cout << name << ": valid (" << policy->categories.size() << " categories, erasure grace "
+            << policy->erasure_grace.ToString() << ", key epoch " << policy->epoch.ToString()
+            << ", shred horizon " << policy->horizon.ToString() << ")\n";
+  return kExitOk;
+}
+
+int RunPolicyRender(const Command&, const Flags& flags) {
+  StatusOr<Policy> policy = LoadPolicyArg(flags);
+  if (!policy.ok()) {
+    return Fail(kExitInvalid, policy.status().message(),
+                "fix the policy file and run `vault policy check` on it");
+  }
+  std::cout << policy->RenderMarkdown();
+  return kExitOk;
+}
+
+}  // namespace
+
+std::vector<Command> PolicyCommands() {
+  return {
+      {"policy check",
+       "[P]",
+       "validate a policy file, naming the line of the first problem",
+       {kHelpFlag, kVersionFlag},
+       1,
+       RunPolicyCheck},
+      {"policy render",
+       "[P]",
+       "print the policy's retention table in Markdown",
+       {kHelpFlag, kVersionFlag},
+       1,
+       RunPolicyRender},
+  };
+}
+
+}  // namespace vault::cli

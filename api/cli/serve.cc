@@ -1,0 +1,318 @@
+// `vault serve`: settings from flags, process hardening, the HTTP server, a signal watcher
+// that stops it, and the background sweeper.
+#include <arpa/inet.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <system_error>
+#include <thread>
+
+#include "api/access_log.h"
+#include "api/cli/common.h"
+#include "api/json_codec.h"
+#include "api/server.h"
+
+namespace vault::cli {
+namespace {
+
+using nlohmann::json;
+
+struct ServeSettings {
+  std::string listen;  // as given: HOST:PORT
+  std::string host;
+  int port = 0;
+  api::ServerOptions server;
+  std::chrono::seconds sweep_interval{60};  // 0: no background sweeper
+  std::optional<std::string> port_file;
+};
+
+void LogEvent(const json& event) {
+  const std::string text = api::DumpJson(event) + "\n";
+  std::lock_guard lock(api::LogStreamMutex());  // not inside an access-log batch
+  std::fwrite(text.data(), 1, text.size(), stderr);
+  std::fflush(stderr);
+}
+
+// ------------------------------------------------------------------------ settings
+
+bool ParseListen(const std::string& text, std::string* host, int* port) {
+  const std::size_t colon = text.rfind(':');
+  if (colon == std::string::npos) return false;
+  std::string h = text.substr(0, colon);
+  if (h.size() >= 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
+  const auto p = ParseUnsigned(text.substr(colon + 1), 65535);
+  if (h.empty() || !p) return false;
+  *host = h;
+  *port = static_cast<int>(*p);
+  return true;
+}
+
+// --name into *value when given; false when it is not a number in [min, max].
+template <typename T>
+bool ReadNumberFlag(const Flags& flags, const char* name, unsigned long long min,
+                    unsigned long long max, T* value) {
+  if (!flags.Has(name)) return true;
+  const auto v = ParseUnsigned(flags.Get(name), max);
+  if (!v || *v < min) return false;
+  *value = T(*v);
+  return true;
+}
+
+// kExitOk, or the usage error already printed.
+int SettingsFromFlags(const Command& cmd, const Flags& flags, ServeSettings* s) {
+  s->listen = flags.Get("listen", "127.0.0.1:8200");
+  if (!ParseListen(s->listen, &s->host, &s->port)) {
+    return UsageError(cmd, "--listen must be HOST:PORT (got an unparsable value)");
+  }
+  if (!ReadNumberFlag(flags, "max-body-bytes", 1, 1ull << 30, &s->server.max_body_bytes)) {
+    return UsageError(cmd, "--max-body-bytes must be 1..1073741824");
+  }
+  if (!ReadNumberFlag(flags, "threads", 1, 1024, &s->server.threads)) {
+    return UsageError(cmd, "--threads must be 1..1024");
+  }
+  if (!ReadNumberFlag(flags, "max-queued", 1, 65536, &s->server.max_queued_connections)) {
+    return UsageError(cmd, "--max-queued must be 1..65536");
+  }
+  if (!ReadNumberFlag(flags, "sweep-interval", 0, 86400ull * 365, &s->sweep_interval)) {
+    return UsageError(cmd, "--sweep-interval must be a number of seconds (0 disables)");
+  }
+  if (flags.Has("tls-cert") != flags.Has("tls-key")) {
+    return UsageError(cmd, "--tls-cert and --tls-key go together");
+  }
+  s->server.tls_cert = flags.Get("tls-cert");
+  s->server.tls_key = flags.Get("tls-key");
+  if (flags.Has("port-file")) s->port_file = flags.Get("port-file");
+  return kExitOk;
+}
+
+bool IsLoopbackHost(const std::string& host) {
+  if (host == "localhost") return true;
+  in_addr v4{};
+  if (inet_pton(AF_INET, host.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+  in6_addr v6{};
+  return inet_pton(AF_INET6, host.c_str(), &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6);
+}
+
+// Tokens and personal data must not cross a network in clear (docs/operations.md, TLS).
+void WarnIfPlainHttpOffLoopback(const ServeSettings& s) {
+  if (!s.server.tls_cert.empty() || IsLoopbackHost(s.host)) return;
+  LogEvent({{"event", "warning"},
+            {"listen", s.listen},
+            {"message",
+             "plain HTTP on a non-loopback address: tokens and personal data would cross the "
+             "network in clear; give --tls-cert and --tls-key, or listen on 127.0.0.1 behind a "
+             "TLS-terminating proxy"}});
+}
+
+// ---------------------------------------------------------------- process hardening
+
+// A serving process holds keys in memory: no core dumps, no ptrace by other users. SIGTERM
+// and SIGINT are blocked here, so every thread started later inherits the mask and only the
+// signal watcher receives them. Returns those signals.
+sigset_t HardenProcess() {
+  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  struct rlimit no_core = {0, 0};
+  setrlimit(RLIMIT_CORE, &no_core);
+  signal(SIGPIPE, SIG_IGN);
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  return signals;
+}
+
+// ------------------------------------------------------------------ signal watcher
+
+// Waits for SIGTERM or SIGINT and stops the server; the destructor ends the wait and joins.
+class SignalWatcher {
+ public:
+  SignalWatcher(const sigset_t& signals, api::ApiServer* server)
+      : signals_(signals), server_(server), thread_([this] { Watch(); }) {}
+  ~SignalWatcher() {
+    done_.store(true);
+    thread_.join();
+  }
+  SignalWatcher(const SignalWatcher&) = delete;
+  SignalWatcher& operator=(const SignalWatcher&) = delete;
+
+  bool stop_requested() const { return stop_requested_.load(); }
+
+ private:
+  void Watch() {
+    const struct timespec tick = {0, 200'000'000};
+    while (!done_.load()) {
+      const int sig = sigtimedwait(&signals_, nullptr, &tick);
+      if (sig == SIGTERM || sig == SIGINT) {
+        LogEvent({{"event", "shutdown"}, {"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
+        stop_requested_.store(true);
+        server_->Stop();
+        return;
+      }
+    }
+  }
+
+  const sigset_t signals_;
+  api::ApiServer* const server_;
+  std::atomic<bool> done_{false};
+  std::atomic<bool> stop_requested_{false};
+  std::thread thread_;  // last: starts once the members above exist
+};
+
+// ---------------------------------------------------------------- background sweeper
+
+// Runs the sweeper every interval (none when it is 0) and logs sweeps that changed something
+// or failed; the destructor wakes and joins it.
+class BackgroundSweeper {
+ public:
+  BackgroundSweeper(Vault* vault, std::chrono::seconds interval)
+      : vault_(vault), interval_(interval) {
+    if (interval_.count() > 0) thread_ = std::thread([this] { Loop(); });
+  }
+  ~BackgroundSweeper() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      done_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+  BackgroundSweeper(const BackgroundSweeper&) = delete;
+  BackgroundSweeper& operator=(const BackgroundSweeper&) = delete;
+
+ private:
+  void Loop() {
+    std::unique_lock<std::mutex> lock(mu_);
+    while (!cv_.wait_for(lock, interval_, [this] { return done_; })) SweepOnce();
+  }
+
+  void SweepOnce() {
+    StatusOr<SweepResult> r = vault_->Sweep(Actor{"sweeper", Role::kAdmin});
+    if (!r.ok()) {
+      LogEvent({{"event", "sweep"}, {"error", CodeName(r.status().code())}});
+    } else if (r->erasures_executed > 0 || r->scopes_shredded > 0 || r->epoch_rotated) {
+      json event = api::SweepJson(*r);
+      event.erase("destroyed_epochs");  // the log line names counts only
+      event["event"] = "sweep";
+      LogEvent(event);
+    }
+  }
+
+  Vault* const vault_;
+  const std::chrono::seconds interval_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool done_ = false;  // guarded by mu_
+  std::thread thread_;
+};
+
+// -------------------------------------------------------------------------- serve
+
+bool WritePortFile(const std::string& path, int port) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    if (!out) return false;
+    out << port << "\n";
+    if (!out.flush()) return false;
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  return !ec;
+}
+
+// The server, bound and announced; nullptr with *rc set (and the error printed) on failure.
+std::unique_ptr<api::ApiServer> StartServer(Vault* vault, const ServeSettings& s, int* rc) {
+  StatusOr<std::unique_ptr<api::ApiServer>> created = api::ApiServer::Create(vault, s.server);
+  if (!created.ok()) {
+    *rc = FailStatus("cannot start the HTTP server", created.status(),
+                     "check --tls-cert/--tls-key, --threads and --max-body-bytes");
+    return nullptr;
+  }
+  std::unique_ptr<api::ApiServer> server = std::move(created).value();
+  StatusOr<int> bound = server->Bind(s.host, s.port);
+  if (!bound.ok()) {
+    *rc = Fail(kExitFailure, "cannot listen on " + s.listen,
+               "choose a free port or a local address with --listen");
+    return nullptr;
+  }
+  if (s.port_file && !WritePortFile(*s.port_file, *bound)) {
+    *rc = Fail(kExitFailure, "cannot write the port file " + *s.port_file,
+               "check the path and its permissions");
+    return nullptr;
+  }
+  const std::string address =
+      (s.host.find(':') != std::string::npos ? "[" + s.host + "]" : s.host) + ":" +
+      std::to_string(*bound);
+  LogEvent({{"event", "listening"}, {"address", address}, {"tls", server->tls()}});
+  return server;
+}
+
+int RunServe(const Command& cmd, const Flags& flags) {
+  int rc = 0;
+  if (!RequireFlags(cmd, flags, {"data-dir"}, &rc)) return rc;
+  ServeSettings settings;
+  if (rc = SettingsFromFlags(cmd, flags, &settings); rc != kExitOk) return rc;
+  WarnIfPlainHttpOffLoopback(settings);
+  const sigset_t signals = HardenProcess();
+
+  std::unique_ptr<Vault> vault = OpenExisting(cmd, flags, &rc);
+  if (vault == nullptr) return rc;
+  std::unique_ptr<api::ApiServer> server = StartServer(vault.get(), settings, &rc);
+  if (server == nullptr) return rc;
+
+  Status served;
+  bool stop_requested = false;
+  {
+    SignalWatcher watcher(signals, server.get());
+    BackgroundSweeper sweeper(vault.get(), settings.sweep_interval);
+    served = server->Run();
+    stop_requested = watcher.stop_requested();
+  }  // the sweeper stops, then the watcher
+  server.reset();
+  vault.reset();
+  if (!served.ok() && !stop_requested) {
+    return Fail(kExitFailure, "the listener failed: " + served.message(), "restart the server");
+  }
+  LogEvent({{"event", "stopped"}});
+  return kExitOk;
+}
+
+}  // namespace
+
+std::vector<Command> ServeCommands() {
+  return {
+      {"serve",
+       "",
+       "serve the HTTP API",
+       {kDataDirFlag,
+        kPolicyFlag,
+        kRootKeyFlag,
+        {"listen", "HOST:PORT", "address to listen on (default 127.0.0.1:8200; port 0 picks one)"},
+        {"tls-cert", "FILE", "PEM certificate; serve HTTPS"},
+        {"tls-key", "FILE", "PEM private key for --tls-cert"},
+        {"port-file", "FILE", "write the bound port here once listening"},
+        {"max-body-bytes", "N", "largest request body (default 1048576)"},
+        {"threads", "N", "worker threads, one per open connection (default 64)"},
+        {"max-queued", "N", "accepted connections waiting for a worker (default 256)"},
+        {"sweep-interval", "SECONDS", "background sweeper period (default 60; 0 disables)"},
+        kHelpFlag,
+        kVersionFlag},
+       0,
+       RunServe},
+  };
+}
+
+}  // namespace vault::cli
