@@ -69,6 +69,11 @@ class PolicyError {
   std::string msg_;
 };
 
+// Every problem ParseRoot found, one line each ("policy line N: ...").
+struct PolicyProblems {
+  std::string lines;
+};
+
 void CheckKeys(const YAML::Node& map, const std::string& where,
                std::initializer_list<const char*> allowed) {
   if (!map.IsMap()) throw PolicyError(map, where + " must be a mapping");
@@ -231,59 +236,109 @@ Category ParseCategory(const std::string& name, const YAML::Node& n) {
   return c;
 }
 
-Policy ParseRoot(const YAML::Node& root) {
-  if (!root.IsMap()) throw PolicyError(root, "the policy must be a YAML mapping");
-  CheckKeys(root, "the policy", {"version", "erasure", "keys", "passwords", "audit", "categories"});
-  Policy p;
-  if (!root["version"]) throw PolicyError(root, "version is required (version: 1)");
-  if (Scalar(root["version"], "version") != "1") {
-    throw PolicyError(root["version"], "unsupported policy version (this vault reads version 1)");
-  }
-  if (const auto e = root["erasure"]) {
-    CheckKeys(e, "erasure", {"grace"});
-    if (e["grace"]) p.erasure_grace = ParseDurationNode(e["grace"], "erasure.grace");
-  }
-  if (const auto k = root["keys"]) {
-    CheckKeys(k, "keys", {"epoch", "horizon", "cipher"});
-    if (k["epoch"]) p.epoch = ParseDurationNode(k["epoch"], "keys.epoch");
-    if (k["horizon"]) p.horizon = ParseDurationNode(k["horizon"], "keys.horizon");
-    if (k["cipher"]) {
-      p.cipher = Scalar(k["cipher"], "keys.cipher");
-      if (p.cipher != "xchacha20poly1305" && p.cipher != "aes256gcm") {
-        throw PolicyError(k["cipher"], "keys.cipher must be xchacha20poly1305 or aes256gcm");
-      }
-    }
-    if (p.epoch.ApproxSeconds() < 3600) {
-      throw PolicyError(k["epoch"] ? k["epoch"] : k, "keys.epoch must be at least 1h");
+// Runs one section's parse; a problem in it is recorded and the next section still runs, so a
+// check names every broken section at once (the first problem of each).
+class ProblemList {
+ public:
+  template <typename Fn>
+  void Section(Fn&& fn) {
+    try {
+      fn();
+    } catch (const PolicyError& e) {
+      problems_.push_back(e.ToStatus().message());
     }
   }
-  if (const auto pw = root["passwords"]) {
-    CheckKeys(pw, "passwords", {"argon2id"});
-    if (const auto a = pw["argon2id"]) {
-      CheckKeys(a, "passwords.argon2id", {"memory_kib", "iterations", "parallelism"});
-      // Floors are OWASP's Argon2id minimum (m=19 MiB, t=2, p=1); ceilings keep memory bounded.
-      if (a["memory_kib"])
-        p.argon2.memory_kib = ParseUint(a["memory_kib"], "memory_kib", 19456, 4 << 20);
-      if (a["iterations"]) p.argon2.iterations = ParseUint(a["iterations"], "iterations", 2, 100);
-      if (a["parallelism"])
-        p.argon2.parallelism = ParseUint(a["parallelism"], "parallelism", 1, 16);
+  bool empty() const { return problems_.empty(); }
+  // One line per problem, in file order of the sections.
+  std::string Joined() const {
+    std::string out;
+    for (const auto& p : problems_) out += (out.empty() ? "" : "\n") + p;
+    return out;
+  }
+
+ private:
+  std::vector<std::string> problems_;
+};
+
+void ParseKeys(const YAML::Node& k, Policy* p) {
+  CheckKeys(k, "keys", {"epoch", "horizon", "cipher"});
+  if (k["epoch"]) p->epoch = ParseDurationNode(k["epoch"], "keys.epoch");
+  if (k["horizon"]) p->horizon = ParseDurationNode(k["horizon"], "keys.horizon");
+  if (k["cipher"]) {
+    p->cipher = Scalar(k["cipher"], "keys.cipher");
+    if (p->cipher != "xchacha20poly1305" && p->cipher != "aes256gcm") {
+      throw PolicyError(k["cipher"], "keys.cipher must be xchacha20poly1305 or aes256gcm");
     }
   }
-  if (const auto au = root["audit"]) {
-    CheckKeys(au, "audit", {"retention"});
-    if (au["retention"]) p.audit_retention = ParseDurationNode(au["retention"], "audit.retention");
+  if (p->epoch.ApproxSeconds() < 3600) {
+    throw PolicyError(k["epoch"] ? k["epoch"] : k, "keys.epoch must be at least 1h");
   }
+}
+
+void ParsePasswords(const YAML::Node& pw, Policy* p) {
+  CheckKeys(pw, "passwords", {"argon2id"});
+  if (const auto a = pw["argon2id"]) {
+    CheckKeys(a, "passwords.argon2id", {"memory_kib", "iterations", "parallelism"});
+    // Floors are OWASP's Argon2id minimum (m=19 MiB, t=2, p=1); ceilings keep memory bounded.
+    if (a["memory_kib"])
+      p->argon2.memory_kib = ParseUint(a["memory_kib"], "memory_kib", 19456, 4 << 20);
+    if (a["iterations"]) p->argon2.iterations = ParseUint(a["iterations"], "iterations", 2, 100);
+    if (a["parallelism"]) p->argon2.parallelism = ParseUint(a["parallelism"], "parallelism", 1, 16);
+  }
+}
+
+void ParseCategories(const YAML::Node& root, Policy* p, ProblemList* problems) {
   const YAML::Node cats = root["categories"];
   if (!cats || !cats.IsMap() || cats.size() == 0) {
     throw PolicyError(cats ? cats : root, "categories must be a non-empty mapping");
   }
   for (const auto& kv : cats) {
-    const std::string name = kv.first.as<std::string>();
-    if (!ValidName(name)) throw PolicyError(kv.first, "category name must match [a-z0-9_-]{1,64}");
-    if (p.categories.count(name))
-      throw PolicyError(kv.first, "category '" + name + "' is declared twice");
-    p.categories.emplace(name, ParseCategory(name, kv.second));
+    problems->Section([&] {
+      const std::string name = kv.first.as<std::string>();
+      if (!ValidName(name)) {
+        throw PolicyError(kv.first, "category name must match [a-z0-9_-]{1,64}");
+      }
+      if (p->categories.count(name)) {
+        throw PolicyError(kv.first, "category '" + name + "' is declared twice");
+      }
+      p->categories.emplace(name, ParseCategory(name, kv.second));
+    });
   }
+}
+
+Policy ParseRoot(const YAML::Node& root) {
+  if (!root.IsMap()) throw PolicyError(root, "the policy must be a YAML mapping");
+  Policy p;
+  ProblemList problems;
+  problems.Section([&] {
+    CheckKeys(root, "the policy",
+              {"version", "erasure", "keys", "passwords", "audit", "categories"});
+  });
+  problems.Section([&] {
+    if (!root["version"]) throw PolicyError(root, "version is required (version: 1)");
+    if (Scalar(root["version"], "version") != "1") {
+      throw PolicyError(root["version"],
+                        "unsupported policy version (this vault reads version 1)");
+    }
+  });
+  if (const auto e = root["erasure"]) {
+    problems.Section([&] {
+      CheckKeys(e, "erasure", {"grace"});
+      if (e["grace"]) p.erasure_grace = ParseDurationNode(e["grace"], "erasure.grace");
+    });
+  }
+  if (const auto k = root["keys"]) problems.Section([&] { ParseKeys(k, &p); });
+  if (const auto pw = root["passwords"]) problems.Section([&] { ParsePasswords(pw, &p); });
+  if (const auto au = root["audit"]) {
+    problems.Section([&] {
+      CheckKeys(au, "audit", {"retention"});
+      if (au["retention"]) {
+        p.audit_retention = ParseDurationNode(au["retention"], "audit.retention");
+      }
+    });
+  }
+  problems.Section([&] { ParseCategories(root, &p, &problems); });
+  if (!problems.empty()) throw PolicyProblems{problems.Joined()};
   return p;
 }
 
@@ -327,6 +382,8 @@ StatusOr<Policy> Policy::Parse(const std::string& yaml_text) {
     return p;
   } catch (const PolicyError& e) {
     return e.ToStatus();
+  } catch (const PolicyProblems& e) {
+    return InvalidArgument(e.lines);
   } catch (const YAML::Exception& e) {
     // yaml-cpp's message describes syntax only (no values), so it is safe to show.
     return InvalidArgument("policy line " + std::to_string(e.mark.line + 1) + ": " + e.msg);
@@ -342,7 +399,17 @@ StatusOr<Policy> Policy::LoadFile(const std::string& path) {
   ss << in.rdbuf();
   if (ss.str().size() > (1 << 20)) return InvalidArgument("policy file is larger than 1 MiB");
   auto p = Parse(ss.str());
-  if (!p.ok()) return Status(p.status().code(), path + ": " + p.status().message());
+  if (!p.ok()) {
+    // Every problem on its own line, each naming the file.
+    const Status status = p.status();
+    const std::string& message = status.message();
+    std::string lines = path + ": ";
+    for (const char c : message) {
+      lines.push_back(c);
+      if (c == '\n') lines += path + ": ";
+    }
+    return Status(status.code(), lines);
+  }
   return p;
 }
 

@@ -13,7 +13,7 @@ StatusOr<Policy> LoadPolicyArg(const Flags& flags) {
   return Policy::LoadFile(flags.positionals()[0]);
 }
 
-// The policy loader stops at the first problem it finds (vault/policy.cc), so this reports one.
+// Names every broken section of the policy at once (the first problem of each), one per line.
 int RunPolicyCheck(const Command&, const Flags& flags) {
   const std::string name =
       flags.positionals().empty() ? "the built-in default policy" : flags.positionals()[0];
@@ -45,7 +45,7 @@ std::vector<Command> PolicyCommands() {
   return {
       {"policy check",
        "[P]",
-       "validate a policy file, naming the line of the first problem",
+       "validate a policy file, naming the line of each problem",
        {kHelpFlag, kVersionFlag},
        1,
        RunPolicyCheck},

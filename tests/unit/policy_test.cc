@@ -3,6 +3,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <filesystem>
+
+#include "test_util.h"
+
 namespace vault {
 namespace {
 
@@ -82,6 +87,33 @@ TEST(PolicyTest, LoadFileNamesTheFile) {
   auto r = Policy::LoadFile("/nonexistent/policy.yaml");
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("/nonexistent/policy.yaml"), std::string::npos);
+}
+
+TEST(PolicyTest, CheckNamesEveryBrokenSectionAtOnce) {
+  // Three problems in three sections: the keys, one category, another category.
+  const std::string yaml =
+      "version: 1\n"
+      "keys: {cipher: des}\n"
+      "categories:\n"
+      "  a: {legal_basis: contract, purposes: [x], retention: forever}\n"
+      "  b: {legal_basis: contract, purposes: [x], retention: until_erasure}\n"
+      "  c: {legal_basis: gossip, purposes: [x], retention: until_erasure}\n";
+  auto r = Policy::Parse(yaml);
+  ASSERT_FALSE(r.ok());
+  const std::string m = r.status().message();
+  EXPECT_NE(m.find("line 2: keys.cipher must be"), std::string::npos) << m;
+  EXPECT_NE(m.find("line 4:"), std::string::npos) << m;
+  EXPECT_NE(m.find("line 6:"), std::string::npos) << m;
+  EXPECT_EQ(std::count(m.begin(), m.end(), '\n'), 2) << m;
+
+  const std::string dir = testing::MakeTempDir("policy");
+  testing::WriteFile(dir + "/p.yaml", yaml);
+  auto f = Policy::LoadFile(dir + "/p.yaml");
+  ASSERT_FALSE(f.ok());
+  const std::string fm = f.status().message();
+  EXPECT_EQ(fm.find(dir + "/p.yaml: policy line 2"), 0u) << fm;
+  EXPECT_NE(fm.find("\n" + dir + "/p.yaml: policy line 6"), std::string::npos) << fm;
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
