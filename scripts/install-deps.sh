@@ -8,6 +8,7 @@ packages=(
   nlohmann-json3-dev libyaml-cpp-dev libcpp-httplib-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   curl jq openssl wrk
+  debootstrap python3  # tests/package/deb_test.sh: a fresh Debian 12 root, a NOTIFY_SOCKET
 )
 if [ "${VAULT_WITH_TEST_TOOLS:-0}" = 1 ]; then
   # Fuzzing, sanitizers, static analysis and the OpenAPI linter.
