@@ -22,6 +22,7 @@
 #include "api/access_log.h"
 #include "api/cli/common.h"
 #include "api/json_codec.h"
+#include "api/sd_notify.h"
 #include "api/server.h"
 
 namespace vault::cli {
@@ -158,6 +159,7 @@ class SignalWatcher {
       if (sig == SIGTERM || sig == SIGINT) {
         LogEvent({{"event", "shutdown"}, {"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
         stop_requested_.store(true);
+        api::NotifyStopping();  // systemd: Type=notify
         server_->Stop();
         return;
       }
@@ -257,6 +259,7 @@ std::unique_ptr<api::ApiServer> StartServer(Vault* vault, const ServeSettings& s
       (s.host.find(':') != std::string::npos ? "[" + s.host + "]" : s.host) + ":" +
       std::to_string(*bound);
   LogEvent({{"event", "listening"}, {"address", address}, {"tls", server->tls()}});
+  api::NotifyReady();  // systemd: Type=notify; the store is open and the port bound
   return server;
 }
 
