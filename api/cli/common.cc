@@ -24,11 +24,14 @@ const FlagSpec kRootKeyFlag{"root-key-file", "FILE",
                             "root key file (default: $" + std::string(kRootKeyEnv) +
                                 " if set, else " + layout::DefaultRootKeyFile("DIR") + ")"};
 const FlagSpec kJsonFlag{"json", "", "print the result as one JSON object"};
+const FlagSpec kConfigFlag{"config", "FILE",
+                           "YAML file of settings (flag names as keys; default: $LETHE_CONFIG); "
+                           "LETHE_<FLAG> variables override it, flags override both"};
 
 std::vector<FlagSpec> VaultFlags(std::vector<FlagSpec> own) {
   std::vector<FlagSpec> flags = {kDataDirFlag, kPolicyFlag, kRootKeyFlag};
   flags.insert(flags.end(), own.begin(), own.end());
-  flags.insert(flags.end(), {kJsonFlag, kHelpFlag, kVersionFlag});
+  flags.insert(flags.end(), {kConfigFlag, kJsonFlag, kHelpFlag, kVersionFlag});
   return flags;
 }
 

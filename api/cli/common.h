@@ -49,8 +49,9 @@ extern const FlagSpec kDataDirFlag;
 extern const FlagSpec kPolicyFlag;
 extern const FlagSpec kRootKeyFlag;
 extern const FlagSpec kJsonFlag;
+extern const FlagSpec kConfigFlag;  // config.h: a config file and LETHE_* under the flags
 // The flags of a command that opens a vault: --data-dir, --policy, --root-key-file, then
-// its own, then --json, --help and --version.
+// its own, then --config, --json, --help and --version.
 std::vector<FlagSpec> VaultFlags(std::vector<FlagSpec> own);
 
 // Prints "vault: <what>; <fix>" on stderr and returns code.

@@ -58,6 +58,15 @@ std::string Flags::Get(const std::string& name, const std::string& fallback) con
   return it == values_.end() ? fallback : it->second;
 }
 
+void Flags::SetIfAbsent(const std::string& name, const std::string& value, Source source) {
+  if (values_.emplace(name, value).second) sources_[name] = source;
+}
+
+Flags::Source Flags::SourceOf(const std::string& name) const {
+  auto it = sources_.find(name);
+  return it == sources_.end() ? Source::kFlag : it->second;
+}
+
 std::optional<unsigned long long> ParseUnsigned(const std::string& text, unsigned long long max) {
   unsigned long long v = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);

@@ -16,17 +16,24 @@ struct FlagSpec {
 
 class Flags {
  public:
+  // Where a value came from (`serve --print-config` shows it).
+  enum class Source { kFlag, kEnvironment, kConfigFile };
   // Parses args against specs. On a usage error returns nullopt and sets *error.
   static std::optional<Flags> Parse(const std::vector<std::string>& args,
                                     const std::vector<FlagSpec>& specs, std::size_t max_positionals,
                                     std::string* error);
 
   bool Has(const std::string& name) const { return values_.count(name) > 0; }
+  // Sets name unless a higher-precedence source already did (config.h).
+  void SetIfAbsent(const std::string& name, const std::string& value, Source source);
+  // REQUIRES: Has(name).
+  Source SourceOf(const std::string& name) const;
   std::string Get(const std::string& name, const std::string& fallback = "") const;
   const std::vector<std::string>& positionals() const { return positionals_; }
 
  private:
   std::map<std::string, std::string> values_;
+  std::map<std::string, Source> sources_;  // absent: kFlag
   std::vector<std::string> positionals_;
 };
 

@@ -8,6 +8,7 @@
 
 #include "api/cli.h"
 #include "api/cli/common.h"
+#include "api/cli/config.h"
 
 namespace vault::cli {
 namespace {
@@ -119,6 +120,12 @@ int RunCommand(const Command& command, const std::vector<std::string>& rest) {
   std::string error;
   std::optional<Flags> flags = Flags::Parse(rest, command.flags, command.max_positionals, &error);
   if (!flags) return UsageError(command, error);
+  const bool configurable = std::any_of(command.flags.begin(), command.flags.end(),
+                                        [](const FlagSpec& f) { return f.name == "config"; });
+  if (configurable) {
+    const Status s = ApplyConfigAndEnvironment(command.flags, &*flags);
+    if (!s.ok()) return UsageError(command, s.message());
+  }
   try {
     return command.run(command, *flags);
   } catch (const std::exception&) {

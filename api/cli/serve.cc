@@ -73,7 +73,7 @@ bool ReadNumberFlag(const Flags& flags, const char* name, unsigned long long min
 
 // kExitOk, or the usage error already printed.
 int SettingsFromFlags(const Command& cmd, const Flags& flags, ServeSettings* s) {
-  s->listen = flags.Get("listen", "127.0.0.1:8200");
+  s->listen = flags.Get("listen", "127.0.0.1:8270");
   if (!ParseListen(s->listen, &s->host, &s->port)) {
     return UsageError(cmd, "--listen must be HOST:PORT (got an unparsable value)");
   }
@@ -263,11 +263,52 @@ std::unique_ptr<api::ApiServer> StartServer(Vault* vault, const ServeSettings& s
   return server;
 }
 
+const char* SourceName(const Flags& flags, const std::string& name) {
+  if (!flags.Has(name)) return "default";
+  switch (flags.SourceOf(name)) {
+    case Flags::Source::kFlag:
+      return "flag";
+    case Flags::Source::kEnvironment:
+      return "environment";
+    case Flags::Source::kConfigFile:
+      return "config file";
+  }
+  return "flag";
+}
+
+// `serve --print-config`: the effective settings and where each came from; never a secret (the
+// root key is described by where it is read from, not shown).
+int PrintConfig(const Command& cmd, const Flags& flags, const ServeSettings& s) {
+  const RootKeySource key = ResolveRootKey(flags, flags.Get("data-dir"));
+  json settings = {
+      {"data-dir", flags.Get("data-dir")},
+      {"policy", flags.Has("policy") ? flags.Get("policy") : "(built-in default)"},
+      {"root-key", key.file.empty() ? "$" + std::string(kRootKeyEnv) : "file " + key.file},
+      {"listen", s.listen},
+      {"tls-cert", s.server.tls_cert},
+      {"tls-key", s.server.tls_key},
+      {"port-file", s.port_file.value_or("")},
+      {"max-body-bytes", s.server.max_body_bytes},
+      {"threads", s.server.threads},
+      {"max-queued", s.server.max_queued_connections},
+      {"sweep-interval", s.sweep_interval.count()}};
+  json sources = json::object();
+  for (const FlagSpec& f : cmd.flags) {
+    if (settings.contains(f.name)) sources[f.name] = SourceName(flags, f.name);
+  }
+  sources["root-key"] = flags.Has("root-key-file") ? SourceName(flags, "root-key-file")
+                        : key.file.empty()         ? "environment"
+                                                   : "default";
+  PrintJson({{"settings", settings}, {"sources", sources}});
+  return kExitOk;
+}
+
 int RunServe(const Command& cmd, const Flags& flags) {
   int rc = 0;
-  if (!RequireFlags(cmd, flags, {"data-dir"}, &rc)) return rc;
   ServeSettings settings;
   if (rc = SettingsFromFlags(cmd, flags, &settings); rc != kExitOk) return rc;
+  if (flags.Has("print-config")) return PrintConfig(cmd, flags, settings);
+  if (!RequireFlags(cmd, flags, {"data-dir"}, &rc)) return rc;
   WarnIfPlainHttpOffLoopback(settings);
   const sigset_t signals = HardenProcess();
 
@@ -303,7 +344,7 @@ std::vector<Command> ServeCommands() {
        {kDataDirFlag,
         kPolicyFlag,
         kRootKeyFlag,
-        {"listen", "HOST:PORT", "address to listen on (default 127.0.0.1:8200; port 0 picks one)"},
+        {"listen", "HOST:PORT", "address to listen on (default 127.0.0.1:8270; port 0 picks one)"},
         {"tls-cert", "FILE", "PEM certificate; serve HTTPS"},
         {"tls-key", "FILE", "PEM private key for --tls-cert"},
         {"port-file", "FILE", "write the bound port here once listening"},
@@ -311,6 +352,8 @@ std::vector<Command> ServeCommands() {
         {"threads", "N", "worker threads, one per open connection (default 64)"},
         {"max-queued", "N", "accepted connections waiting for a worker (default 256)"},
         {"sweep-interval", "SECONDS", "background sweeper period (default 60; 0 disables)"},
+        {"print-config", "", "print the effective settings and their sources, then exit"},
+        kConfigFlag,
         kHelpFlag,
         kVersionFlag},
        0,

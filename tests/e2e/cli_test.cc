@@ -224,7 +224,7 @@ TEST_F(CliTest, VersionForTheBinaryAndEveryCommand) {
 TEST_F(CliTest, ServeWarnsAboutPlainHttpOffLoopback) {
   const std::string missing = dir_.Join("missing");
   const std::string warning = "\"event\":\"warning\"";
-  for (const char* listen : {"0.0.0.0:0", "[::]:0", "192.0.2.1:8200"}) {
+  for (const char* listen : {"0.0.0.0:0", "[::]:0", "192.0.2.1:8270"}) {
     const CliResult r = RunVault({"serve", "--data-dir", missing, "--listen", listen});
     EXPECT_NE(r.exit_code, 0) << listen << ": " << r.err;
     EXPECT_NE(r.err.find("cannot open the vault"), std::string::npos) << r.err;
@@ -294,6 +294,50 @@ TEST_F(CliTest, ServeRefusesMissingTlsFiles) {
                                 "--tls-cert", cert, "--tls-key", dir_.Join("missing-key.pem")});
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find(cert), std::string::npos) << r.err;
+}
+
+// Settings under the flags (api/cli/config.h): flags over LETHE_* over the config file over the
+// defaults, shown by `serve --print-config`; a bad file is a usage error naming file and line.
+TEST_F(CliTest, ConfigFileEnvironmentAndFlagsInThatOrder) {
+  const std::string config = dir_.Join("lethe.yaml");
+  WriteFile(config,
+                "# comment\nlisten: 127.0.0.1:9001\nthreads: 8\nmax-queued: 32\n"
+                "sweep-interval: 5\n");
+  setenv("LETHE_THREADS", "16", 1);
+  setenv("LETHE_MAX_QUEUED", "64", 1);
+  const CliResult r = RunVault({"serve", "--config", config, "--data-dir", dir_.Join("d"),
+                                "--max-queued", "128", "--print-config"});
+  unsetenv("LETHE_THREADS");
+  unsetenv("LETHE_MAX_QUEUED");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json j = json::parse(r.out);
+  EXPECT_EQ(j["settings"]["listen"], "127.0.0.1:9001");
+  EXPECT_EQ(j["sources"]["listen"], "config file");
+  EXPECT_EQ(j["settings"]["threads"], 16);
+  EXPECT_EQ(j["sources"]["threads"], "environment");
+  EXPECT_EQ(j["settings"]["max-queued"], 128);
+  EXPECT_EQ(j["sources"]["max-queued"], "flag");
+  EXPECT_EQ(j["settings"]["sweep-interval"], 5);
+  EXPECT_EQ(j["settings"]["max-body-bytes"], 1048576);
+  EXPECT_EQ(j["sources"]["max-body-bytes"], "default");
+  EXPECT_EQ(j["settings"]["root-key"], "file " + dir_.Join("d") + "/root.key");
+
+  WriteFile(config, "threads: 8\nlisten: [a, b]\n");
+  CliResult bad = RunVault({"serve", "--config", config, "--print-config"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("config " + config + " line 2: listen must be a single value"),
+            std::string::npos)
+      << bad.err;
+  WriteFile(config, "thread: 8\n");
+  bad = RunVault({"serve", "--config", config, "--print-config"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("line 1: 'thread' is not a setting here"), std::string::npos) << bad.err;
+  // Settings are validated whatever their source.
+  setenv("LETHE_THREADS", "0", 1);
+  bad = RunVault({"serve", "--print-config"});
+  unsetenv("LETHE_THREADS");
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("--threads must be 1..1024"), std::string::npos) << bad.err;
 }
 
 }  // namespace
