@@ -3,6 +3,7 @@
 
 #include <httplib.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cctype>
@@ -177,6 +178,12 @@ void ApiServer::Configure() {
   s.set_keep_alive_timeout(options_.keep_alive_timeout.count());
   s.set_keep_alive_max_count(options_.keep_alive_max_count);
   s.set_tcp_nodelay(true);
+  // cpp-httplib's default also sets SO_REUSEPORT, which lets a second server bind the same
+  // port and the kernel split connections between two stores: only SO_REUSEADDR here.
+  s.set_socket_options([](int sock) {
+    const int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+  });
   s.set_default_headers({{"Cache-Control", "no-store"}, {"X-Content-Type-Options", "nosniff"}});
 
   httplib::Server::HandlerWithResponse pre_routing = [this](const httplib::Request& req,

@@ -2,11 +2,19 @@
 // and leaves the server up.
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+
 #include <chrono>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "harness.h"
+
+extern char** environ;
 
 namespace vault::e2e {
 namespace {
@@ -195,6 +203,63 @@ TEST_F(HostileInputTest, UnknownRoutesAndMethods) {
   const std::string raw =
       server_->Raw("BREW /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
   EXPECT_EQ(raw.rfind("HTTP/1.1 4", 0), 0u) << raw;
+}
+
+// Runs `vault args...` with stderr captured, for at most `limit`; a process still running then
+// is killed and reported with exit code -2.
+CliResult RunVaultFor(const std::vector<std::string>& args, std::chrono::seconds limit) {
+  TempDir io;
+  const std::string err_path = io.Join("err");
+  std::vector<std::string> store = {VAULT_BINARY};
+  store.insert(store.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (std::string& a : store) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                   0600);
+  pid_t pid = -1;
+  const int rc = posix_spawn(&pid, VAULT_BINARY, &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  CliResult out;
+  if (rc != 0) return out;
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  int wstatus = 0;
+  while (waitpid(pid, &wstatus, WNOHANG) == 0) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      kill(pid, SIGKILL);
+      waitpid(pid, &wstatus, 0);
+      out.exit_code = -2;
+      out.err = ReadFile(err_path);
+      return out;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  out.exit_code = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1;
+  out.err = ReadFile(err_path);
+  return out;
+}
+
+// Issue 14: cpp-httplib set SO_REUSEPORT, so a second server on a taken port started and the
+// kernel split the traffic between two stores.
+TEST(ServeListenTest, ASecondServerOnATakenPortExits1NamingTheAddress) {
+  std::unique_ptr<ServerProcess> first = ServerProcess::Start({});
+  TempDir dir;
+  const std::string data = dir.Join("data");
+  ASSERT_EQ(RunVault({"init", "--data-dir", data, "--json"}).exit_code, 0);
+  const std::string address = "127.0.0.1:" + std::to_string(first->port());
+  const CliResult second = RunVaultFor(
+      {"serve", "--data-dir", data, "--listen", address, "--sweep-interval", "0"},
+      std::chrono::seconds(10));
+  EXPECT_EQ(second.exit_code, 1) << "-2: the second server kept serving; stderr: " << second.err;
+  EXPECT_NE(second.err.find(address), std::string::npos) << second.err;
+  // Every request still reaches the first server's store.
+  for (int i = 0; i < 10; ++i) {
+    EXPECT_EQ(first->Call("GET", "/v1/policy", first->admin_token()).status, 200) << i;
+  }
 }
 
 }  // namespace
