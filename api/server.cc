@@ -104,6 +104,93 @@ StatusOr<Principal> AuthenticateRequest(const Vault& vault, const httplib::Reque
   return p;
 }
 
+// The dispatcher's steps. Each refuses by writing a problem into res and returning false.
+
+// match: the route for method and path, or 404 / 405 with Allow.
+bool MatchStep(const RouteMatch& match, httplib::Response& res) {
+  if (match.kind == RouteMatch::Kind::kNoSuchPath) {
+    WriteProblem(res, 404, "no such endpoint");
+    return false;
+  }
+  if (match.kind == RouteMatch::Kind::kWrongMethod) {
+    std::string allow;
+    for (const std::string& m : match.allowed_methods) allow += (allow.empty() ? "" : ", ") + m;
+    res.set_header("Allow", allow);
+    WriteProblem(res, 405, "this endpoint does not accept that method");
+    return false;
+  }
+  return true;
+}
+
+// authorize: a valid bearer token whose role the route admits (public routes: nothing).
+bool AuthorizeStep(const Vault& vault, const Route& route, const httplib::Request& req,
+                   RequestContext& ctx, std::string* token_id, httplib::Response& res) {
+  if (route.access.is_public) return true;
+  StatusOr<Principal> principal = AuthenticateRequest(vault, req);
+  if (!principal.ok()) {
+    WriteStatusProblem(res, principal.status());
+    return false;
+  }
+  *token_id = principal->token.token_id;
+  if (!route.access.Admits(principal->token.role)) {
+    WriteProblem(res, 403,
+                 std::string("role '") + RoleName(principal->token.role) +
+                     "' may not call this endpoint");
+    return false;
+  }
+  ctx.principal = std::move(principal).value();
+  return true;
+}
+
+// decode params: percent-decoded path parameters that are valid ids.
+bool DecodeParamsStep(const RouteMatch& match, RequestContext& ctx, httplib::Response& res) {
+  for (const auto& [name, raw] : match.raw_params) {
+    std::optional<std::string> decoded = PercentDecode(raw);
+    if (!decoded || !IsValidPathId(*decoded)) {
+      WriteProblem(res, 400,
+                   "path parameter '" + name + "' must be 1..128 characters of [A-Za-z0-9._:@+-]");
+      return false;
+    }
+    ctx.params[name] = std::move(*decoded);
+  }
+  return true;
+}
+
+// read body: for routes that take one, a JSON object of at most max_bytes.
+bool BodyStep(const Route& route, const httplib::Request& req, std::size_t max_bytes,
+              RequestContext& ctx, httplib::Response& res) {
+  if (route.body != BodyKind::kJsonObject) return true;
+  if (req.body.size() > max_bytes) {
+    WriteProblem(res, 413, "");
+    return false;
+  }
+  if (req.body.empty()) {
+    WriteProblem(res, 400, "a JSON object body is required");
+    return false;
+  }
+  if (!IsJsonContentType(req.get_header_value("Content-Type"))) {
+    WriteProblem(res, 415, "");
+    return false;
+  }
+  StatusOr<json> body = ParseJsonObject(req.body);
+  if (!body.ok()) {
+    WriteStatusProblem(res, body.status());
+    return false;
+  }
+  ctx.body = std::move(body).value();
+  return true;
+}
+
+// run and render: the handler's reply, or its error as a problem.
+void RunStep(const Route& route, RequestContext& ctx, httplib::Response& res) {
+  StatusOr<Reply> reply = route.handler(ctx);
+  if (!reply.ok()) {
+    WriteStatusProblem(res, reply.status());
+    return;
+  }
+  WriteReply(res, *reply);
+}
+
 }  // namespace
 
 ApiServer::ApiServer(Vault* vault, ServerOptions options)
@@ -243,70 +330,15 @@ void ApiServer::Dispatch(const httplib::Request& req, httplib::Response& res) {
   try {
     const RouteMatch match = router_.Find(req.method, PathOf(req));
     trace.route = match.kind == RouteMatch::Kind::kNoSuchPath ? "unmatched" : match.pattern;
-    if (match.kind == RouteMatch::Kind::kNoSuchPath) {
-      WriteProblem(res, 404, "no such endpoint");
-      return;
-    }
-    if (match.kind == RouteMatch::Kind::kWrongMethod) {
-      std::string allow;
-      for (const std::string& m : match.allowed_methods) allow += (allow.empty() ? "" : ", ") + m;
-      res.set_header("Allow", allow);
-      WriteProblem(res, 405, "this endpoint does not accept that method");
-      return;
-    }
+    if (!MatchStep(match, res)) return;
     const Route& route = *match.route;
     RequestContext ctx{req, {}, std::nullopt, json()};
-    if (!route.access.is_public) {
-      StatusOr<Principal> principal = AuthenticateRequest(*vault_, req);
-      if (!principal.ok()) {
-        WriteStatusProblem(res, principal.status());
-        return;
-      }
-      trace.token_id = principal->token.token_id;
-      if (!route.access.Admits(principal->token.role)) {
-        WriteProblem(res, 403,
-                     std::string("role '") + RoleName(principal->token.role) +
-                         "' may not call this endpoint");
-        return;
-      }
-      ctx.principal = std::move(principal).value();
-    }
-    for (const auto& [name, raw] : match.raw_params) {
-      std::optional<std::string> decoded = PercentDecode(raw);
-      if (!decoded || !IsValidPathId(*decoded)) {
-        WriteProblem(
-            res, 400,
-            "path parameter '" + name + "' must be 1..128 characters of [A-Za-z0-9._:@+-]");
-        return;
-      }
-      ctx.params[name] = std::move(*decoded);
-    }
-    if (route.body == BodyKind::kJsonObject) {
-      if (req.body.size() > options_.max_body_bytes) {
-        WriteProblem(res, 413, "");
-        return;
-      }
-      if (req.body.empty()) {
-        WriteProblem(res, 400, "a JSON object body is required");
-        return;
-      }
-      if (!IsJsonContentType(req.get_header_value("Content-Type"))) {
-        WriteProblem(res, 415, "");
-        return;
-      }
-      StatusOr<json> body = ParseJsonObject(req.body);
-      if (!body.ok()) {
-        WriteStatusProblem(res, body.status());
-        return;
-      }
-      ctx.body = std::move(body).value();
-    }
-    StatusOr<Reply> reply = route.handler(ctx);
-    if (!reply.ok()) {
-      WriteStatusProblem(res, reply.status());
+    if (!AuthorizeStep(*vault_, route, req, ctx, &trace.token_id, res) ||
+        !DecodeParamsStep(match, ctx, res) ||
+        !BodyStep(route, req, options_.max_body_bytes, ctx, res)) {
       return;
     }
-    WriteReply(res, *reply);
+    RunStep(route, ctx, res);
   } catch (...) {
     // Nothing a library throws is shown to the client.
     res.headers.clear();
