@@ -5,7 +5,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config git ca-certificates
   libsodium-dev liblmdb-dev lmdb-utils libargon2-dev libcrypt-dev libssl-dev
-  nlohmann-json3-dev libyaml-cpp-dev libcpp-httplib-dev
+  nlohmann-json3-dev libyaml-cpp-dev libcpp-httplib-dev libboost-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   curl jq openssl wrk
 )
