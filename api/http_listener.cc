@@ -64,7 +64,8 @@ Status LoadTls(const ListenerOptions& o, std::optional<net::ssl::context>* tls) 
                   net::ssl::context::no_tlsv1_1 | net::ssl::context::single_dh_use);
   error_code ec;
   ctx.use_certificate_chain_file(o.tls_cert, ec);
-  if (ec) return InvalidArgument("cannot load the TLS certificate " + o.tls_cert + " (PEM expected)");
+  if (ec)
+    return InvalidArgument("cannot load the TLS certificate " + o.tls_cert + " (PEM expected)");
   ctx.use_private_key_file(o.tls_key, net::ssl::context::pem, ec);
   if (ec) return InvalidArgument("cannot load the TLS key " + o.tls_key + " (PEM expected)");
   if (SSL_CTX_check_private_key(ctx.native_handle()) != 1) {
@@ -136,8 +137,8 @@ StatusOr<int> HttpListener::Bind(const std::string& host, int port) {
       (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + std::to_string(port);
   error_code ec;
   tcp::resolver resolver(impl_->ioc);
-  const auto endpoints = resolver.resolve(host, std::to_string(port),
-                                          tcp::resolver::numeric_service, ec);
+  const auto endpoints =
+      resolver.resolve(host, std::to_string(port), tcp::resolver::numeric_service, ec);
   if (ec || endpoints.empty()) return Status(Code::kUnavailable, "cannot resolve " + address);
   const tcp::endpoint endpoint = endpoints.begin()->endpoint();
   tcp::acceptor& a = impl_->acceptor;
@@ -168,7 +169,8 @@ Status HttpListener::Run() {
     s.Accept();
   });
   std::vector<std::thread> io;
-  for (std::size_t i = 1; i < std::max<std::size_t>(o.io_threads, 1); ++i) io.emplace_back([&s] { s.ioc.run(); });
+  for (std::size_t i = 1; i < std::max<std::size_t>(o.io_threads, 1); ++i)
+    io.emplace_back([&s] { s.ioc.run(); });
   s.ioc.run();
   for (std::thread& t : io) t.join();
   s.pool->Shutdown();  // in-flight handlers finish; their responses are dropped

@@ -23,14 +23,14 @@ struct ListenerOptions {
   RequestLimits limits;
   std::size_t io_threads = 2;
   std::size_t workers = 64;
-  std::size_t max_queued = 1024;         // requests waiting for a worker; beyond: 503
-  std::size_t max_connections = 10000;   // also capped by RLIMIT_NOFILE; beyond: closed at once
+  std::size_t max_queued = 1024;        // requests waiting for a worker; beyond: 503
+  std::size_t max_connections = 10000;  // also capped by RLIMIT_NOFILE; beyond: closed at once
   std::size_t max_requests_per_connection = 1000;
   std::chrono::milliseconds request_timeout{10'000};  // one request's head and body, in all
   std::chrono::milliseconds write_timeout{10'000};    // one response
   std::chrono::milliseconds idle_timeout{60'000};     // keep-alive wait for the next request
   std::chrono::milliseconds drain_timeout{10'000};    // Stop: in-flight requests finish within
-  std::string tls_cert;  // PEM files; TLS when both are set
+  std::string tls_cert;                               // PEM files; TLS when both are set
   std::string tls_key;
 };
 

@@ -50,8 +50,7 @@ std::optional<std::string> FindParam(const std::string& target, std::string_view
 }  // namespace
 
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
            return std::tolower(static_cast<unsigned char>(x)) ==
                   std::tolower(static_cast<unsigned char>(y));
          });
@@ -67,8 +66,9 @@ std::string HttpRequest::get_header_value(std::string_view name) const {
 }
 
 std::size_t HttpRequest::header_count(std::string_view name) const {
-  return static_cast<std::size_t>(std::count_if(
-      headers.begin(), headers.end(), [&](const auto& h) { return EqualsIgnoreCase(h.first, name); }));
+  return static_cast<std::size_t>(std::count_if(headers.begin(), headers.end(), [&](const auto& h) {
+    return EqualsIgnoreCase(h.first, name);
+  }));
 }
 
 void HttpRequest::set_header(std::string name, std::string value) {

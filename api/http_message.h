@@ -13,9 +13,9 @@ namespace vault::api {
 using HttpHeaders = std::vector<std::pair<std::string, std::string>>;
 
 struct HttpRequest {
-  std::string method;  // as sent: "GET", "PUT", ...
-  std::string target;  // the raw request-target: "/v1/audit?limit=5"
-  int version = 11;    // 10 for HTTP/1.0, 11 for HTTP/1.1
+  std::string method;   // as sent: "GET", "PUT", ...
+  std::string target;   // the raw request-target: "/v1/audit?limit=5"
+  int version = 11;     // 10 for HTTP/1.0, 11 for HTTP/1.1
   HttpHeaders headers;  // in arrival order, names as sent
   std::string body;
   // When the head was complete; the request's duration in metrics runs from here.

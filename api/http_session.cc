@@ -28,9 +28,10 @@ using error_code = beast::error_code;
 using PlainStream = beast::tcp_stream;
 using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 
-constexpr std::size_t kIdleReadBytes = 1024;        // an idle connection's one buffer
-constexpr std::size_t kBufferSlack = 16 * 1024;     // read room beyond the head limit
-constexpr std::size_t kLingerBytes = 256 * 1024;    // read and dropped before a close, at most
+constexpr std::size_t kIdleReadBytes = 1024;                  // an idle connection's one buffer
+constexpr std::size_t kBufferSlack = std::size_t{16} * 1024;  // read room beyond the head limit
+constexpr std::size_t kLingerBytes =
+    std::size_t{256} * 1024;  // read and dropped before a close, at most
 constexpr std::chrono::seconds kLingerTime{2};
 
 void AddField(std::string& head, std::string_view name, std::string_view value) {
@@ -201,8 +202,8 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   }
 
   void Respond(HttpResponse res, bool close) {
-    close = close || !keep_alive_ || draining_ ||
-            served_ >= edge_.options.max_requests_per_connection;
+    close =
+        close || !keep_alive_ || draining_ || served_ >= edge_.options.max_requests_per_connection;
     out_head_ = SerializeHead(res, close, version_);
     out_body_ = head_only_ ? std::string() : std::move(res.body);
     Lowest().expires_after(edge_.options.write_timeout);
@@ -237,12 +238,12 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   }
 
   void Linger(std::size_t dropped) {
-    stream_.async_read_some(buffer_.prepare(kIdleReadBytes),
-                            [self = this->shared_from_this(), dropped](error_code ec,
-                                                                       std::size_t n) {
-                              if (ec || dropped + n > kLingerBytes) return;
-                              self->Linger(dropped + n);
-                            });
+    stream_.async_read_some(
+        buffer_.prepare(kIdleReadBytes),
+        [self = this->shared_from_this(), dropped](error_code ec, std::size_t n) {
+          if (ec || dropped + n > kLingerBytes) return;
+          self->Linger(dropped + n);
+        });
   }
 
   EdgeContext& edge_;

@@ -6,7 +6,6 @@
 #include "api/http_message.h"
 #include "vault/status.h"
 
-
 namespace vault::api {
 
 inline constexpr const char* kProblemContentType = "application/problem+json";

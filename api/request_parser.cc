@@ -34,8 +34,8 @@ RequestParser::RequestParser(const RequestLimits& limits) : limits_(limits) {
   body_limit(limits.max_body_bytes);
 }
 
-void RequestParser::on_request_impl(http::verb, string_view method, string_view target,
-                                    int version, error_code&) {
+void RequestParser::on_request_impl(http::verb, string_view method, string_view target, int version,
+                                    error_code&) {
   req_.method.assign(method.data(), method.size());
   req_.target.assign(target.data(), target.size());
   req_.version = version;
@@ -85,7 +85,7 @@ void RequestParser::on_field_impl(http::field name, string_view name_string, str
 void RequestParser::on_body_init_impl(const boost::optional<std::uint64_t>& content_length,
                                       error_code&) {
   // Memory follows the bytes that arrive, not the length a client announces.
-  constexpr std::uint64_t kReserveAtMost = 64 * 1024;
+  constexpr std::uint64_t kReserveAtMost = std::uint64_t{64} * 1024;
   if (content_length) req_.body.reserve(std::min(*content_length, kReserveAtMost));
 }
 
@@ -133,7 +133,8 @@ Refusal CheckHead(const RequestParser& parser) {
 }
 
 bool ExpectsContinue(const HttpRequest& req) {
-  return req.has_header("Expect") && EqualsIgnoreCase(req.get_header_value("Expect"), "100-continue");
+  return req.has_header("Expect") &&
+         EqualsIgnoreCase(req.get_header_value("Expect"), "100-continue");
 }
 
 }  // namespace vault::api

@@ -19,9 +19,9 @@
 namespace vault::api {
 
 struct RequestLimits {
-  std::size_t max_head_bytes = 32 * 1024;  // request line and every header field (431)
-  std::size_t max_header_count = 100;      // header fields (431)
-  std::size_t max_body_bytes = 1 << 20;    // Content-Length or decoded chunked body (413)
+  std::size_t max_head_bytes = std::size_t{32} * 1024;  // request line and fields (431)
+  std::size_t max_header_count = 100;                   // header fields (431)
+  std::size_t max_body_bytes = 1 << 20;  // Content-Length or decoded chunked body (413)
 };
 
 // A request the edge answers itself, and closes the connection after.

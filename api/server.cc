@@ -106,9 +106,9 @@ bool AuthorizeStep(const Vault& vault, const Route& route, const HttpRequest& re
   }
   *token_id = principal->token.token_id;
   if (!route.access.Admits(principal->token.role)) {
-    WriteProblem(res, 403,
-                 std::string("role '") + RoleName(principal->token.role) +
-                     "' may not call this endpoint");
+    WriteProblem(
+        res, 403,
+        std::string("role '") + RoleName(principal->token.role) + "' may not call this endpoint");
     return false;
   }
   ctx.principal = std::move(principal).value();

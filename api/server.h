@@ -26,7 +26,7 @@ struct ServerOptions {
   // Largest request body (Content-Length or decoded chunked body): 413 at the head.
   std::size_t max_body_bytes = 1 << 20;
   // Request line plus header fields, in bytes and in fields: 431 beyond either.
-  std::size_t max_head_bytes = 32 * 1024;
+  std::size_t max_head_bytes = std::size_t{32} * 1024;
   std::size_t max_header_count = 100;
   // Worker threads running handlers; writes wait for their group commit on their worker,
   // so more threads also make larger commits. Requests beyond them wait in a queue of

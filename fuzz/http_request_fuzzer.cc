@@ -143,8 +143,7 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   ApiFixture& fx = ApiFixture::Get();
-  const std::string input =
-      fx.ExpandTokens(std::string(reinterpret_cast<const char*>(data), size));
+  const std::string input = fx.ExpandTokens(std::string(reinterpret_cast<const char*>(data), size));
   std::string_view rest(input);
   for (int i = 0; i < kMaxRequestsPerInput && !rest.empty(); ++i) {
     if (!ServeOne(fx, &rest)) break;

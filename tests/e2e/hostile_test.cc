@@ -1,10 +1,9 @@
 // End-to-end: hostile input gets a problem+json with the right status, changes nothing,
 // and leaves the server up; hostile connections (request smuggling shapes, pipelining, slow
 // headers, idle pools, header bombs) neither confuse the server nor starve other clients.
-#include <gtest/gtest.h>
-
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -125,8 +124,7 @@ void RaiseFileLimit() {
 long FreshHealthzMs(const ServerProcess& server) {
   const auto start = Clock::now();
   if (server.Call("GET", "/healthz", "").status != 200) return 0;
-  return std::max<long>(
-      1, std::chrono::duration_cast<milliseconds>(Clock::now() - start).count());
+  return std::max<long>(1, std::chrono::duration_cast<milliseconds>(Clock::now() - start).count());
 }
 
 class HostileInputTest : public ::testing::Test {
@@ -257,7 +255,8 @@ TEST_F(HostileInputTest, ChunkedBodiesWithinTheLimitAreAccepted) {
       admin_ +
       "\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n"
       "Connection: close\r\n\r\n"
-      "5\r\n" + body.substr(0, 5) + "\r\n" + "13\r\n" + body.substr(5) + "\r\n0\r\n\r\n");
+      "5\r\n" +
+      body.substr(0, 5) + "\r\n" + "13\r\n" + body.substr(5) + "\r\n0\r\n\r\n");
   EXPECT_EQ(raw.rfind("HTTP/1.1 201", 0), 0u) << raw;
   const HttpResult r = server_->Call("GET", "/v1/subjects/chunky/records/account/r1", admin_);
   EXPECT_EQ(r.Json()["data"], json({{"v", "chunked"}})) << r.body;
@@ -391,8 +390,8 @@ std::string SmuggledPut(const std::string& token) {
 
 TEST_F(HostileInputTest, AmbiguousFramingIs400AndClosesTheConnection) {
   const std::string smuggled = SmuggledPut(admin_);
-  const std::string head = "POST /v1/admin/sweep HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
-                           admin_ + "\r\n";
+  const std::string head =
+      "POST /v1/admin/sweep HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + admin_ + "\r\n";
   const std::vector<std::string> framings = {
       "Content-Length: 0\r\nContent-Length: 0\r\n",  // duplicate (first used to win)
       "Content-Length: +0\r\n",
@@ -420,10 +419,10 @@ TEST_F(HostileInputTest, UnknownTransferCodingIsRefusedAndClosesTheConnection) {
 TEST_F(HostileInputTest, GetWithABodyIsRefusedAndTheBodyNeverRuns) {
   for (const std::string method : {"GET", "HEAD", "OPTIONS"}) {
     const std::string smuggled = SmuggledPut(admin_);
-    const RawRead r = Exchange(server_->port(), method + " /healthz HTTP/1.1\r\nHost: x\r\n" +
-                                                    "Content-Length: " +
-                                                    std::to_string(smuggled.size()) + "\r\n\r\n" +
-                                                    smuggled);
+    const RawRead r =
+        Exchange(server_->port(), method + " /healthz HTTP/1.1\r\nHost: x\r\n" +
+                                      "Content-Length: " + std::to_string(smuggled.size()) +
+                                      "\r\n\r\n" + smuggled);
     EXPECT_EQ(r.text.rfind("HTTP/1.1 400", 0), 0u) << method << r.text;
     EXPECT_EQ(CountResponses(r.text), 1) << method << r.text;
     EXPECT_TRUE(r.closed) << method;
@@ -432,11 +431,11 @@ TEST_F(HostileInputTest, GetWithABodyIsRefusedAndTheBodyNeverRuns) {
 
 TEST_F(HostileInputTest, OverLimitContentLengthIs413AtOnceAndCloses) {
   // The body is never sent: the answer must not wait for it (nor for a read timeout).
-  const RawRead r = Exchange(server_->port(),
-                             "PUT " + kCanary + " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
-                                 admin_ +
-                                 "\r\nContent-Type: application/json\r\n"
-                                 "Content-Length: 10000000\r\n\r\n{\"data\":");
+  const RawRead r =
+      Exchange(server_->port(), "PUT " + kCanary +
+                                    " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + admin_ +
+                                    "\r\nContent-Type: application/json\r\n"
+                                    "Content-Length: 10000000\r\n\r\n{\"data\":");
   EXPECT_EQ(r.text.rfind("HTTP/1.1 413", 0), 0u) << r.text;
   EXPECT_TRUE(r.closed);
   EXPECT_LT(r.elapsed, milliseconds(3000));
@@ -444,11 +443,11 @@ TEST_F(HostileInputTest, OverLimitContentLengthIs413AtOnceAndCloses) {
 
 TEST_F(HostileInputTest, PipelinedRequestsAreAnsweredInOrder) {
   const std::string auth = "Authorization: Bearer " + admin_ + "\r\n";
-  const RawRead r = Exchange(
-      server_->port(), "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
-                       "GET /v1/subjects/nobody HTTP/1.1\r\nHost: x\r\n" + auth + "\r\n" +
-                           "GET " + kCanary + " HTTP/1.1\r\nHost: x\r\n" + auth +
-                           "Connection: close\r\n\r\n");
+  const RawRead r = Exchange(server_->port(),
+                             "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+                             "GET /v1/subjects/nobody HTTP/1.1\r\nHost: x\r\n" +
+                                 auth + "\r\n" + "GET " + kCanary + " HTTP/1.1\r\nHost: x\r\n" +
+                                 auth + "Connection: close\r\n\r\n");
   ASSERT_EQ(CountResponses(r.text), 3) << r.text;
   const std::size_t first = r.text.find("HTTP/1.1 200");
   const std::size_t second = r.text.find("HTTP/1.1 404");
@@ -564,9 +563,9 @@ TEST(ServeListenTest, ASecondServerOnATakenPortExits1NamingTheAddress) {
   const std::string data = dir.Join("data");
   ASSERT_EQ(RunVault({"init", "--data-dir", data, "--json"}).exit_code, 0);
   const std::string address = "127.0.0.1:" + std::to_string(first->port());
-  const CliResult second = RunVaultFor(
-      {"serve", "--data-dir", data, "--listen", address, "--sweep-interval", "0"},
-      std::chrono::seconds(10));
+  const CliResult second =
+      RunVaultFor({"serve", "--data-dir", data, "--listen", address, "--sweep-interval", "0"},
+                  std::chrono::seconds(10));
   EXPECT_EQ(second.exit_code, 1) << "-2: the second server kept serving; stderr: " << second.err;
   EXPECT_NE(second.err.find(address), std::string::npos) << second.err;
   // Every request still reaches the first server's store.

@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <boost/asio/buffer.hpp>
+#include <boost/beast/http/error.hpp>
 #include <chrono>
 #include <future>
 #include <nlohmann/json.hpp>
@@ -12,9 +14,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <boost/asio/buffer.hpp>
-#include <boost/beast/http/error.hpp>
 
 #include "api/access_log.h"
 #include "api/http_message.h"
@@ -241,14 +240,18 @@ TEST(RequestParserTest, AmbiguousFramingIsRefused) {
     std::string wire;
     int status;
   } cases[] = {
-      {"two Content-Length", "POST /x HTTP/1.1\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\n{}", 400},
-      {"differing Content-Length", "POST /x HTTP/1.1\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}", 400},
+      {"two Content-Length", "POST /x HTTP/1.1\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\n{}",
+       400},
+      {"differing Content-Length",
+       "POST /x HTTP/1.1\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}", 400},
       {"signed length", "POST /x HTTP/1.1\r\nContent-Length: +2\r\n\r\n{}", 400},
       {"length with junk", "POST /x HTTP/1.1\r\nContent-Length: 2abc\r\n\r\n{}", 400},
       {"length list", "POST /x HTTP/1.1\r\nContent-Length: 2, 2\r\n\r\n{}", 400},
-      {"length and chunked", "POST /x HTTP/1.1\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n", 400},
+      {"length and chunked",
+       "POST /x HTTP/1.1\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n", 400},
       {"gzip coding", "POST /x HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n", 501},
-      {"chunked twice", "POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n", 400},
+      {"chunked twice",
+       "POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n", 400},
       {"chunked on 1.0", "POST /x HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", 400},
       {"GET with body", "GET /x HTTP/1.1\r\nContent-Length: 5\r\n\r\nGET /", 400},
       {"HEAD chunked", "HEAD /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400},
@@ -298,8 +301,7 @@ TEST(RequestParserTest, ChunkedBodiesAreDecodedAndLimited) {
 }
 
 TEST(RequestParserTest, PipelinedRequestsParseOneAtATime) {
-  const std::string wire =
-      "POST /a HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}GET /b HTTP/1.1\r\n\r\n";
+  const std::string wire = "POST /a HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}GET /b HTTP/1.1\r\n\r\n";
   const Parsed first = ParseWire(wire);
   ASSERT_TRUE(first.complete);
   EXPECT_EQ(first.request.target, "/a");
