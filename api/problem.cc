@@ -1,8 +1,6 @@
 // Maps engine Status codes and HTTP failures to RFC 9457 problem+json responses.
 #include "api/problem.h"
 
-#include <httplib.h>
-
 #include <nlohmann/json.hpp>
 #include <string_view>
 
@@ -108,7 +106,7 @@ int HttpStatusFor(Code code) {
   return 500;
 }
 
-void WriteProblem(httplib::Response& res, int http_status, const std::string& detail) {
+void WriteProblem(HttpResponse& res, int http_status, const std::string& detail) {
   const ProblemType type = TypeFor(http_status);
   nlohmann::json body = {
       {"type", type.slug.empty() ? std::string("about:blank")
@@ -123,14 +121,14 @@ void WriteProblem(httplib::Response& res, int http_status, const std::string& de
                   kProblemContentType);
 }
 
-void WriteStatusProblem(httplib::Response& res, const Status& status) {
+void WriteStatusProblem(HttpResponse& res, const Status& status) {
   const int http_status = status.ok() ? 500 : HttpStatusFor(status.code());
   // Server-side failures never show their message: it may describe internals.
   const std::string detail = http_status >= 500 && http_status != 503 ? "" : status.message();
   WriteProblem(res, http_status, detail);
 }
 
-bool HasProblemBody(const httplib::Response& res) {
+bool HasProblemBody(const HttpResponse& res) {
   return res.get_header_value("Content-Type").rfind(kProblemContentType, 0) == 0 &&
          !res.body.empty();
 }

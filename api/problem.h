@@ -3,11 +3,8 @@
 
 #include <string>
 
+#include "api/http_message.h"
 #include "vault/status.h"
-
-namespace httplib {
-struct Response;
-}
 
 namespace vault::api {
 
@@ -18,13 +15,13 @@ int HttpStatusFor(Code code);
 
 // Writes {"type","title","status","detail"} with Content-Type application/problem+json.
 // detail must never contain request values or personal data; callers pass fixed text.
-void WriteProblem(httplib::Response& res, int http_status, const std::string& detail);
+void WriteProblem(HttpResponse& res, int http_status, const std::string& detail);
 
 // Writes the problem for a non-OK engine Status. Internal and data-loss errors get a
 // generic detail so that internals never reach a client; 401 adds WWW-Authenticate.
-void WriteStatusProblem(httplib::Response& res, const Status& status);
+void WriteStatusProblem(HttpResponse& res, const Status& status);
 
 // True if res already carries a problem+json body (so error handlers leave it alone).
-bool HasProblemBody(const httplib::Response& res);
+bool HasProblemBody(const HttpResponse& res);
 
 }  // namespace vault::api

@@ -12,12 +12,10 @@
 #include <string>
 #include <vector>
 
+#include "api/http_message.h"
 #include "vault/status.h"
 #include "vault/vault.h"
 
-namespace httplib {
-struct Request;
-}
 
 namespace vault::api {
 
@@ -58,7 +56,7 @@ struct Principal {
 };
 
 struct RequestContext {
-  const httplib::Request& http;
+  const HttpRequest& http;
   std::map<std::string, std::string> params;  // decoded, validated path parameters
   std::optional<Principal> principal;         // set on every non-public route
   nlohmann::json body;                        // parsed object for routes that take one

@@ -1,6 +1,4 @@
 // Policy, tokens, key epochs, the sweeper on demand, and the audit log.
-#include <httplib.h>
-
 #include <charconv>
 #include <optional>
 #include <string>
@@ -55,7 +53,7 @@ StatusOr<Reply> Sweep(Vault* vault, RequestContext& ctx) {
 }
 
 // A query parameter that must be a non-negative decimal integer when present.
-StatusOr<std::optional<std::uint64_t>> QueryNumber(const httplib::Request& req, const char* name) {
+StatusOr<std::optional<std::uint64_t>> QueryNumber(const HttpRequest& req, const char* name) {
   if (!req.has_param(name)) return std::optional<std::uint64_t>();
   const std::string text = req.get_param_value(name);
   std::uint64_t value = 0;

@@ -1,8 +1,9 @@
-// ApiServer: the HTTP API v1 over cpp-httplib, routing every request through one dispatcher
-// (authentication, roles, id validation, body parsing, problem+json errors, metrics, log).
+// ApiServer: the HTTP API v1 on the event-driven edge (api/http_listener.h), routing every
+// request through one dispatcher (authentication, roles, id validation, body parsing,
+// problem+json errors, metrics, access log).
 //
-// Thread safety: Dispatch may run on any number of threads at once. Bind/Run/Listen are
-// called from one thread; Stop may be called from any thread (a signal watcher).
+// Thread safety: Dispatch and Handle may run on any number of threads at once. Bind/Run/Listen
+// are called from one thread; Stop may be called from any thread (a signal watcher).
 // Lifetime: the Vault passed to Create must outlive the ApiServer.
 #pragma once
 
@@ -12,33 +13,36 @@
 #include <string>
 
 #include "api/access_log.h"
+#include "api/http_listener.h"
+#include "api/http_message.h"
 #include "api/metrics.h"
 #include "api/router.h"
 #include "vault/status.h"
 #include "vault/vault.h"
 
-namespace httplib {
-class Server;
-struct Request;
-struct Response;
-}  // namespace httplib
-
 namespace vault::api {
 
 struct ServerOptions {
-  // Largest request body; larger bodies are refused with 413 before being buffered.
+  // Largest request body (Content-Length or decoded chunked body): 413 at the head.
   std::size_t max_body_bytes = 1 << 20;
-  // Worker threads. cpp-httplib serves a connection on one worker until it closes, so this
-  // is the number of connections served at once; writes wait for their group commit on their
-  // worker, so more threads also make larger commits. Connections beyond it wait in a queue
-  // of max_queued_connections (worker_pool.h), then in the kernel's listen backlog; the
-  // timeouts below bound how long each connection may hold a worker.
+  // Request line plus header fields, in bytes and in fields: 431 beyond either.
+  std::size_t max_head_bytes = std::size_t{32} * 1024;
+  std::size_t max_header_count = 100;
+  // Worker threads running handlers; writes wait for their group commit on their worker,
+  // so more threads also make larger commits. Requests beyond them wait in a queue of
+  // max_queued_connections requests (the name predates the event-driven edge), then get 503.
   std::size_t threads = 64;
-  std::size_t max_queued_connections = 256;
+  std::size_t max_queued_connections = 1024;
+  // I/O threads: accept, read, parse, write for every connection.
+  std::size_t io_threads = 2;
+  // Open connections at most (also capped by RLIMIT_NOFILE); beyond, new ones are closed.
+  std::size_t max_connections = 10000;
+  // One deadline for a request's whole head and body, counted from its first byte.
   std::chrono::seconds read_timeout{10};
   std::chrono::seconds write_timeout{10};
-  std::chrono::seconds keep_alive_timeout{5};
-  std::size_t keep_alive_max_count = 100;
+  // How long an idle keep-alive connection may wait for its next request.
+  std::chrono::seconds keep_alive_timeout{60};
+  std::size_t keep_alive_max_count = 1000;
   // TLS when both are set (PEM files).
   std::string tls_cert;
   std::string tls_key;
@@ -55,14 +59,15 @@ class ApiServer {
   ApiServer(const ApiServer&) = delete;
   ApiServer& operator=(const ApiServer&) = delete;
 
-  httplib::Server& http();
   bool tls() const { return !options_.tls_cert.empty(); }
 
   // Routes one request exactly as the listener does: fuzzers and tests call it in-process.
-  // Reads req.method, req.target (falls back to req.path), req.headers and req.body.
-  void Dispatch(const httplib::Request& req, httplib::Response& res);
+  void Dispatch(const HttpRequest& req, HttpResponse& res);
+  // Dispatch, then the access log and metrics: what the listener runs on a worker.
+  HttpResponse Handle(const HttpRequest& req);
 
-  // Binds host:port (port 0: an ephemeral port) and returns the bound port.
+  // Binds host:port (port 0: an ephemeral port) and returns the bound port; an address in
+  // use is an error naming it.
   StatusOr<int> Bind(const std::string& host, int port);
   // Serves until Stop(); in-flight requests finish before it returns. REQUIRES: Bind().
   Status Run();
@@ -72,18 +77,25 @@ class ApiServer {
   const HttpMetrics& metrics() const { return metrics_; }
 
  private:
+  // What the access log needs of one request beyond the request itself.
+  struct RequestTrace {
+    std::string route;
+    std::string token_id;
+  };
+
   ApiServer(Vault* vault, ServerOptions options);
-  void Configure();
   void RegisterRoutes();
   void AddSystemRoutes();
-  void LogAndMeasure(const httplib::Request& req, const httplib::Response& res);
+  void Dispatch(const HttpRequest& req, HttpResponse& res, RequestTrace& trace);
+  void LogAndMeasure(const HttpRequest& req, const HttpResponse& res, const RequestTrace& trace);
+  ListenerOptions EdgeOptions() const;
 
   Vault* vault_;
   ServerOptions options_;
-  std::unique_ptr<httplib::Server> http_;
   Router router_;
   HttpMetrics metrics_;
   std::unique_ptr<AccessLog> access_log_;  // null when options_.access_log is off
+  std::unique_ptr<HttpListener> listener_;
 };
 
 }  // namespace vault::api

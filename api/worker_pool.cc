@@ -1,4 +1,4 @@
-// Bounded worker pool for cpp-httplib (worker_pool.h).
+// Bounded worker pool of the HTTP server (worker_pool.h).
 #include "api/worker_pool.h"
 
 namespace vault::api {
@@ -10,30 +10,25 @@ BoundedWorkerPool::BoundedWorkerPool(std::size_t threads, std::size_t max_queued
   for (std::size_t i = 0; i < threads; ++i) threads_.emplace_back([this] { Work(); });
 }
 
-BoundedWorkerPool::~BoundedWorkerPool() { shutdown(); }
+BoundedWorkerPool::~BoundedWorkerPool() { Shutdown(); }
 
-void BoundedWorkerPool::enqueue(std::function<void()> fn) {
+bool BoundedWorkerPool::TrySubmit(std::function<void()> fn) {
   {
-    std::unique_lock lock(mu_);
-    has_room_.wait(lock, [&] { return shutdown_ || queue_.size() < max_queued_; });
-    if (!shutdown_) {
-      queue_.push_back(std::move(fn));
-      lock.unlock();
-      has_work_.notify_one();
-      return;
-    }
+    std::lock_guard lock(mu_);
+    if (shutdown_ || queue_.size() >= max_queued_) return false;
+    queue_.push_back(std::move(fn));
   }
-  fn();  // after shutdown: nobody else will run it, and it owns (and closes) its socket
+  has_work_.notify_one();
+  return true;
 }
 
-void BoundedWorkerPool::shutdown() {
+void BoundedWorkerPool::Shutdown() {
   {
     std::lock_guard lock(mu_);
     if (shutdown_ && threads_.empty()) return;
     shutdown_ = true;
   }
   has_work_.notify_all();
-  has_room_.notify_all();
   for (std::thread& t : threads_) t.join();
   threads_.clear();
 }
@@ -53,7 +48,6 @@ void BoundedWorkerPool::Work() {
       fn = std::move(queue_.front());
       queue_.pop_front();
     }
-    has_room_.notify_one();
     fn();
   }
 }

@@ -1,14 +1,9 @@
-// The HTTP server's worker pool: a fixed number of threads and a bounded queue of accepted
-// connections waiting for one.
+// The HTTP server's worker pool: a fixed number of threads that run request handlers (which
+// may block on the engine's group commit) and a bounded queue of requests waiting for one.
 //
-// cpp-httplib hands each accepted connection to TaskQueue::enqueue, which cannot refuse it
-// (the connection's socket is owned by the task). Its own ThreadPool queues without limit;
-// this one makes enqueue wait while the queue is full, so the accept loop stops accepting
-// and further clients wait in the kernel's listen backlog (bounded by net.core.somaxconn)
-// instead of in an ever-growing queue in memory.
+// The I/O threads (api/http_listener.h) never block on it: TrySubmit refuses a request when
+// the queue is full, and the connection answers 503 instead of growing a queue in memory.
 #pragma once
-
-#include <httplib.h>
 
 #include <condition_variable>
 #include <cstddef>
@@ -20,19 +15,18 @@
 
 namespace vault::api {
 
-class BoundedWorkerPool : public httplib::TaskQueue {
+class BoundedWorkerPool {
  public:
   // REQUIRES: threads >= 1, max_queued >= 1.
   BoundedWorkerPool(std::size_t threads, std::size_t max_queued);
-  ~BoundedWorkerPool() override;
+  ~BoundedWorkerPool();
   BoundedWorkerPool(const BoundedWorkerPool&) = delete;
   BoundedWorkerPool& operator=(const BoundedWorkerPool&) = delete;
 
-  // Waits while max_queued tasks are waiting. After shutdown() tasks still run (the accept
-  // loop may hand over one last connection), on the calling thread.
-  void enqueue(std::function<void()> fn) override;
-  // Runs every queued task, then joins the threads (in-flight requests finish).
-  void shutdown() override;
+  // Queues fn unless max_queued tasks are already waiting or the pool is shut down.
+  bool TrySubmit(std::function<void()> fn);
+  // Runs every queued task, then joins the threads (in-flight requests finish). Idempotent.
+  void Shutdown();
 
   std::size_t queued() const;
 
@@ -42,7 +36,6 @@ class BoundedWorkerPool : public httplib::TaskQueue {
   const std::size_t max_queued_;
   mutable std::mutex mu_;
   std::condition_variable has_work_;
-  std::condition_variable has_room_;
   std::deque<std::function<void()>> queue_;
   bool shutdown_ = false;
   std::vector<std::thread> threads_;

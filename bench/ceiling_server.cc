@@ -1,6 +1,6 @@
 // The HTTP ceiling for scripts/bench.sh: a trivial cpp-httplib server with the settings
-// api/server.cc uses (ApiServer::Configure and the ServerOptions defaults: 64 worker threads
-// in the same bounded pool (api/worker_pool.h, 256 queued connections), 10 s read/write timeouts, 5
+// api/server.cc used while it ran on cpp-httplib (64 worker threads in a bounded pool
+// (ceiling_worker_pool.h, 256 queued connections), 10 s read/write timeouts, 5
 // s keep-alive timeout, 100 requests per keep-alive connection, TCP_NODELAY, the same default
 // headers), answering every GET with a fixed 1 KiB JSON body. No authentication, no storage, no
 // crypto, no access log: what wrk measures against it is the cost of cpp-httplib and the loopback
@@ -16,7 +16,7 @@
 #include <fstream>
 #include <string>
 
-#include "api/worker_pool.h"
+#include "bench/ceiling_worker_pool.h"
 
 namespace {
 httplib::Server* g_server = nullptr;
@@ -41,7 +41,7 @@ int main(int argc, char** argv) {
 
   httplib::Server s;
   s.set_payload_max_length(1 << 20);
-  s.new_task_queue = [threads] { return new vault::api::BoundedWorkerPool(threads, 256); };
+  s.new_task_queue = [threads] { return new vault::bench::BoundedWorkerPool(threads, 256); };
   s.set_read_timeout(10);
   s.set_write_timeout(10);
   s.set_keep_alive_timeout(5);

@@ -72,7 +72,7 @@ std::string ApiFixture::ExpandTokens(std::string value) const {
   return value;
 }
 
-void ApiFixture::DispatchAndCheck(const httplib::Request& req, httplib::Response& res) {
+void ApiFixture::DispatchAndCheck(const api::HttpRequest& req, api::HttpResponse& res) {
   server->Dispatch(req, res);
   if (res.status < 100 || res.status > 599) Fail("response status outside 100..599");
   if (res.status == 500) {

@@ -3,8 +3,6 @@
 // does, a bearer token per role, and oracles every response must satisfy.
 #pragma once
 
-#include <httplib.h>
-
 #include <map>
 #include <memory>
 #include <string>
@@ -28,7 +26,7 @@ struct ApiFixture {
 
   // Dispatches and checks the response: a status in 100..599, never a 500 (an exception or
   // internal error escaped a handler), and a JSON body whenever the content type says so.
-  void DispatchAndCheck(const httplib::Request& req, httplib::Response& res);
+  void DispatchAndCheck(const api::HttpRequest& req, api::HttpResponse& res);
 };
 
 }  // namespace vault::fuzz

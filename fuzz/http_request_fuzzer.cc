@@ -1,24 +1,26 @@
-// Fuzz target: the whole request path in-process, from a raw HTTP/1.1 request to the
-// response, through ApiServer::Dispatch (the dispatcher the listener calls) against a real
-// vault on a scratch directory.
-//
-// cpp-httplib 0.11.4 has no public entry point that parses a request from bytes, so the
-// target parses the request line and headers itself (as httplib does: method, raw target,
-// path decoded with httplib's decode_url, query with httplib's parse_query_text) and hands
-// the Request to Dispatch. Input is a raw request, for example
+// Fuzz target: the whole request path in-process, from raw bytes to the response: the
+// server's own parser (api/request_parser.h: Boost.Beast's parser with the edge's limits and
+// framing rules, fed the bytes as the connection would) and then ApiServer::Dispatch (the
+// dispatcher the listener runs) against a real vault on a scratch directory. Up to four
+// pipelined requests per input are parsed and dispatched in order, as one connection would
+// serve them; a refused request ends the input, as it closes the connection. Input is raw
+// HTTP/1.1, for example
 //
 //   PUT /v1/subjects/u1/records/account/r1 HTTP/1.1
 //   Authorization: Bearer @app
 //   Content-Type: application/json
+//   Content-Length: 21
 //
 //   {"data":{"name":"x"}}
 //
-// where "@admin", "@dpo", "@app" and "@auditor" stand for real tokens of those roles.
-// Beyond "never crash", responses must keep the access rules: no 2xx without a token except
-// on public routes, none for an auditor on a write, none for an app on an admin or rights
-// route, never a 500, and JSON bodies that parse.
-#include <httplib.h>
-
+// (CRLF line ends) where "@admin", "@dpo", "@app" and "@auditor" stand for real tokens of
+// those roles. Beyond "never crash", responses must keep the access rules: no 2xx without a
+// token except on public routes, none for an auditor on a write, none for an app on an admin
+// or rights route, never a 500, JSON bodies that parse; refusals only with the edge's
+// statuses; and no request reaches Dispatch with ambiguous framing (a GET, HEAD or OPTIONS
+// body, two Content-Length fields).
+#include <boost/asio/buffer.hpp>
+#include <boost/beast/http/error.hpp>
 #include <cctype>
 #include <cstdint>
 #include <optional>
@@ -26,6 +28,7 @@
 #include <string_view>
 #include <vector>
 
+#include "api/request_parser.h"
 #include "api/router.h"
 #include "fuzz/api_fixture.h"
 #include "fuzz/fuzz_util.h"
@@ -34,15 +37,34 @@ namespace {
 
 using vault::fuzz::ApiFixture;
 
-constexpr std::size_t kMaxHeaders = 100;  // httplib's CPPHTTPLIB_HEADER_MAX_COUNT
+using vault::api::HttpRequest;
+using vault::api::HttpResponse;
+using vault::api::RequestParser;
+namespace http = boost::beast::http;
 
-bool NextLine(std::string_view* rest, std::string_view* line) {
-  if (rest->empty()) return false;
-  const std::size_t nl = rest->find('\n');
-  *line = rest->substr(0, nl);
-  *rest = nl == std::string_view::npos ? std::string_view() : rest->substr(nl + 1);
-  if (!line->empty() && line->back() == '\r') line->remove_suffix(1);
+constexpr int kMaxRequestsPerInput = 4;
+
+// Feeds bytes from *rest until the head (or the whole message) is parsed, as reads from a
+// connection would; the end of the input is the end of the stream.
+bool Feed(RequestParser& parser, std::string_view* rest, bool whole, boost::beast::error_code& ec) {
+  auto done = [&] { return whole ? parser.is_done() : parser.is_header_done(); };
+  while (!done()) {
+    const std::size_t n = parser.put(boost::asio::const_buffer(rest->data(), rest->size()), ec);
+    rest->remove_prefix(n);
+    if (ec == http::error::need_more) ec = {};
+    if (ec) return false;
+    if (n == 0) {
+      parser.put_eof(ec);
+      if (!ec && !done()) ec = http::error::partial_message;
+      return !ec;
+    }
+  }
   return true;
+}
+
+void CheckRefusal(const vault::api::Refusal& r) {
+  VAULT_FUZZ_CHECK(r.status == 0 || r.status == 400 || r.status == 413 || r.status == 417 ||
+                   r.status == 431 || r.status == 501);
 }
 
 // Routes an app token must never be admitted to (api/routes_*.cc): admin and rights routes.
@@ -54,7 +76,7 @@ bool AppForbidden(const std::vector<std::string>& s) {
 
 // The role of the caller as the server sees it: the first Authorization header, the way
 // api/server.cc reads it, looked up in the vault.
-std::optional<vault::Role> CallerRole(const ApiFixture& fx, const httplib::Request& req) {
+std::optional<vault::Role> CallerRole(const ApiFixture& fx, const HttpRequest& req) {
   std::string header = req.get_header_value("Authorization");
   if (header.size() <= 7) return std::nullopt;
   for (std::size_t i = 0; i < 7; ++i) {
@@ -69,6 +91,49 @@ std::optional<vault::Role> CallerRole(const ApiFixture& fx, const httplib::Reque
   return info->role;
 }
 
+// The access rules every 2xx must keep.
+void CheckAccess(const ApiFixture& fx, const HttpRequest& req) {
+  const std::optional<vault::Role> role = CallerRole(fx, req);
+  const std::string path = req.path();
+  const std::vector<std::string> segments = vault::api::SplitPath(path);
+  if (!req.has_header("Authorization")) {
+    VAULT_FUZZ_CHECK(path == "/healthz" || path == "/metrics");  // deny by default
+  }
+  const bool reads = req.method == "GET" || req.method == "HEAD";
+  if (role == vault::Role::kAuditor) VAULT_FUZZ_CHECK(reads);
+  if (role == vault::Role::kApp) VAULT_FUZZ_CHECK(!AppForbidden(segments));
+}
+
+// Parses and dispatches one request; false when the connection would close after it.
+bool ServeOne(ApiFixture& fx, std::string_view* rest) {
+  RequestParser parser(vault::api::RequestLimits{});
+  parser.eager(false);
+  boost::beast::error_code ec;
+  if (!Feed(parser, rest, false, ec)) {
+    CheckRefusal(vault::api::RefusalFor(ec, parser));
+    return false;
+  }
+  const vault::api::Refusal early = vault::api::CheckHead(parser);
+  if (early.refused()) {
+    CheckRefusal(early);
+    return false;
+  }
+  parser.eager(true);
+  if (!Feed(parser, rest, true, ec)) {
+    CheckRefusal(vault::api::RefusalFor(ec, parser));
+    return false;
+  }
+  const HttpRequest& req = parser.request();
+  if (req.method == "GET" || req.method == "HEAD" || req.method == "OPTIONS") {
+    VAULT_FUZZ_CHECK(req.body.empty());
+  }
+  VAULT_FUZZ_CHECK(req.header_count("Content-Length") <= 1);
+  HttpResponse res;
+  fx.DispatchAndCheck(req, res);
+  if (res.status >= 200 && res.status < 300) CheckAccess(fx, req);
+  return parser.keep_alive();
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
@@ -78,52 +143,10 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   ApiFixture& fx = ApiFixture::Get();
-  std::string_view rest(reinterpret_cast<const char*>(data), size);
-
-  httplib::Request req;
-  std::string_view line;
-  if (!NextLine(&rest, &line)) return 0;
-  // Request line: METHOD SP target [SP version], as httplib splits it.
-  const std::size_t sp1 = line.find(' ');
-  if (sp1 == std::string_view::npos) return 0;
-  req.method = std::string(line.substr(0, sp1));
-  std::string_view target = line.substr(sp1 + 1);
-  const std::size_t sp2 = target.find(' ');
-  if (sp2 != std::string_view::npos) {
-    req.version = std::string(target.substr(sp2 + 1));
-    target = target.substr(0, sp2);
-  }
-  req.target = std::string(target);
-  const std::size_t q = req.target.find('?');
-  req.path = httplib::detail::decode_url(req.target.substr(0, q), false);
-  if (q != std::string::npos)
-    httplib::detail::parse_query_text(req.target.substr(q + 1), req.params);
-
-  while (NextLine(&rest, &line) && !line.empty()) {
-    if (req.headers.size() >= kMaxHeaders) return 0;  // httplib refuses the request
-    const std::size_t colon = line.find(':');
-    if (colon == std::string_view::npos || colon == 0) return 0;  // httplib: 400
-    std::string_view value = line.substr(colon + 1);
-    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) {
-      value.remove_prefix(1);
-    }
-    req.headers.emplace(std::string(line.substr(0, colon)), fx.ExpandTokens(std::string(value)));
-  }
-  req.body = std::string(rest);
-
-  httplib::Response res;
-  fx.DispatchAndCheck(req, res);
-
-  if (res.status >= 200 && res.status < 300) {
-    const std::optional<vault::Role> role = CallerRole(fx, req);
-    const std::string path = req.target.substr(0, q);
-    const std::vector<std::string> segments = vault::api::SplitPath(path);
-    if (!req.has_header("Authorization")) {
-      VAULT_FUZZ_CHECK(path == "/healthz" || path == "/metrics");  // deny by default
-    }
-    const bool reads = req.method == "GET" || req.method == "HEAD";
-    if (role == vault::Role::kAuditor) VAULT_FUZZ_CHECK(reads);
-    if (role == vault::Role::kApp) VAULT_FUZZ_CHECK(!AppForbidden(segments));
+  const std::string input = fx.ExpandTokens(std::string(reinterpret_cast<const char*>(data), size));
+  std::string_view rest(input);
+  for (int i = 0; i < kMaxRequestsPerInput && !rest.empty(); ++i) {
+    if (!ServeOne(fx, &rest)) break;
   }
   return 0;
 }

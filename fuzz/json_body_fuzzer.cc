@@ -7,8 +7,6 @@
 // through the real handler via ApiServer::Dispatch against an in-process vault (erasures
 // only target subjects 4..7). A record
 // that was stored must read back equal.
-#include <httplib.h>
-
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -79,7 +77,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   auto parsed = vault::api::ParseJsonObject(body);
   if (parsed.ok()) ReadFieldsLikeHandlers(endpoint, *parsed);
 
-  httplib::Request req;
+  vault::api::HttpRequest req;
   std::string token;
   switch (endpoint) {
     case 0:
@@ -103,21 +101,20 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       token = "admin";
       break;
   }
-  req.path = req.target;
   req.body = body;
   req.set_header("Authorization", "Bearer " + fx.tokens.at(token));
   req.set_header("Content-Type", "application/json");
-  httplib::Response res;
+  vault::api::HttpResponse res;
   fx.DispatchAndCheck(req, res);
 
   if (endpoint == 0 && (res.status == 200 || res.status == 201)) {
     // What was stored reads back as sent.
     VAULT_FUZZ_CHECK(parsed.ok());
-    httplib::Request get;
+    vault::api::HttpRequest get;
     get.method = "GET";
-    get.target = get.path = req.target;
+    get.target = req.target;
     get.set_header("Authorization", "Bearer " + fx.tokens.at(token));
-    httplib::Response got;
+    vault::api::HttpResponse got;
     fx.DispatchAndCheck(get, got);
     VAULT_FUZZ_CHECK(got.status == 200);
     const json record = json::parse(got.body, nullptr, false);

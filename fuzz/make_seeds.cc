@@ -208,7 +208,14 @@ void JsonBodySeeds() {
 }
 
 void HttpSeeds() {
-  auto seed = [](const std::string& name, const std::string& request) {
+  // Requests as sent on the wire: a body gets its Content-Length.
+  auto seed = [](const std::string& name, std::string request) {
+    const std::size_t end = request.find("\r\n\r\n");
+    const std::size_t body = request.size() - (end + 4);
+    if (body > 0 && request.find("Content-Length") == std::string::npos &&
+        request.find("Transfer-Encoding") == std::string::npos) {
+      request.insert(end + 2, "Content-Length: " + std::to_string(body) + "\r\n");
+    }
     Write("http_request", name, request);
   };
   const std::string json = "Content-Type: application/json\r\n";
@@ -264,6 +271,16 @@ void HttpSeeds() {
        "GET /v1/subjects/a%2F..%2Fb/records/account/x HTTP/1.1\r\n"
        "Authorization: Bearer @app\r\n\r\n");
   seed("wrong-method", "PATCH /v1/policy HTTP/1.1\r\nAuthorization: Bearer @admin\r\n\r\n");
+  seed("chunked", "POST /v1/tokens HTTP/1.1\r\nAuthorization: Bearer @admin\r\n" + json +
+                      "Transfer-Encoding: chunked\r\n\r\n"
+                      "12\r\n{\"role\":\"auditor\",\r\n"
+                      "f\r\n\"name\":\"chunk\"}\r\n0\r\n\r\n");
+  // Two requests in one input, sent as they are.
+  Write("http_request", "pipelined",
+       "GET /healthz HTTP/1.1\r\n\r\nGET /v1/policy HTTP/1.1\r\nAuthorization: Bearer @app\r\n\r\n");
+  seed("get-with-body", "GET /healthz HTTP/1.1\r\nContent-Length: 5\r\n\r\nGET /");
+  seed("double-length",
+       "POST /v1/tokens HTTP/1.1\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\n{}");
   seed("wrong-content-type",
        "PUT /v1/subjects/u/records/account/r HTTP/1.1\r\n"
        "Authorization: Bearer @app\r\nContent-Type: text/plain\r\n\r\n{}");

@@ -5,7 +5,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config git ca-certificates
   libsodium-dev liblmdb-dev lmdb-utils libargon2-dev libcrypt-dev libssl-dev libsystemd-dev
-  nlohmann-json3-dev libyaml-cpp-dev libcpp-httplib-dev
+  nlohmann-json3-dev libyaml-cpp-dev libcpp-httplib-dev libboost-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   curl jq openssl wrk
   debootstrap python3  # tests/package/deb_test.sh: a fresh Debian 12 root, a NOTIFY_SOCKET

@@ -1,9 +1,12 @@
 // Unit tests of the HTTP layer's building blocks that the end-to-end tests cannot pin down
-// exactly: the access-log writer, sharded metrics and the record encoder.
+// exactly: the access-log writer, sharded metrics, the worker pool, the request parser's
+// framing rules and limits, query parameters, strict JSON and the record encoder.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <boost/asio/buffer.hpp>
+#include <boost/beast/http/error.hpp>
 #include <chrono>
 #include <future>
 #include <nlohmann/json.hpp>
@@ -13,8 +16,11 @@
 #include <vector>
 
 #include "api/access_log.h"
+#include "api/http_message.h"
 #include "api/json_codec.h"
+#include "api/json_strict.h"
 #include "api/metrics.h"
+#include "api/request_parser.h"
 #include "api/worker_pool.h"
 
 namespace vault::api {
@@ -165,36 +171,168 @@ TEST(HttpMetricsTest, ObservationsFromManyThreadsAreAllCounted) {
             std::string::npos);
 }
 
-TEST(BoundedWorkerPoolTest, EnqueueWaitsWhileTheQueueIsFullAndShutdownDrainsIt) {
+TEST(BoundedWorkerPoolTest, TrySubmitRefusesWhileTheQueueIsFullAndShutdownDrainsIt) {
   std::promise<void> release;
   std::shared_future<void> released = release.get_future().share();
+  std::promise<void> started;
   std::atomic<int> ran{0};
   BoundedWorkerPool pool(1, 2);
-  pool.enqueue([&] {
+  ASSERT_TRUE(pool.TrySubmit([&] {
+    started.set_value();
     released.wait();
     ++ran;
-  });
-  // The one worker takes the first task (these enqueues wait for it if need be) and blocks;
-  // two more fill the queue.
-  pool.enqueue([&] { ++ran; });
-  pool.enqueue([&] { ++ran; });
-  std::atomic<bool> third_enqueued{false};
-  std::thread producer([&] {
-    pool.enqueue([&] { ++ran; });
-    third_enqueued = true;
-  });
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  // The queue holds 2 of 2 and the worker is blocked: the fourth enqueue must be waiting.
-  EXPECT_FALSE(third_enqueued.load());
-  EXPECT_EQ(ran.load(), 0);
+  }));
+  started.get_future().wait();  // the one worker holds the first task
+  EXPECT_TRUE(pool.TrySubmit([&] { ++ran; }));
+  EXPECT_TRUE(pool.TrySubmit([&] { ++ran; }));
+  // The queue holds 2 of 2 and the worker is blocked: the next one is refused, not queued.
+  EXPECT_FALSE(pool.TrySubmit([&] { ++ran; }));
+  EXPECT_EQ(pool.queued(), 2u);
   release.set_value();
-  producer.join();
-  EXPECT_TRUE(third_enqueued.load());
-  pool.shutdown();
-  EXPECT_EQ(ran.load(), 4);
+  pool.Shutdown();
+  EXPECT_EQ(ran.load(), 3);
   EXPECT_EQ(pool.queued(), 0u);
-  pool.enqueue([&] { ++ran; });  // after shutdown: runs on the caller
-  EXPECT_EQ(ran.load(), 5);
+  EXPECT_FALSE(pool.TrySubmit([&] { ++ran; }));  // after shutdown: refused
+  EXPECT_EQ(ran.load(), 3);
+}
+
+// Parses wire bytes as a connection does: the head, CheckHead, then the body.
+struct Parsed {
+  Refusal refusal;
+  HttpRequest request;
+  std::size_t consumed = 0;
+  bool complete = false;
+};
+
+Parsed ParseWire(std::string_view wire, RequestLimits limits = RequestLimits{}) {
+  RequestParser parser(limits);
+  parser.eager(false);
+  Parsed out;
+  boost::beast::error_code ec;
+  auto put = [&] {
+    const std::size_t n = parser.put(boost::asio::const_buffer(wire.data(), wire.size()), ec);
+    wire.remove_prefix(n);
+    out.consumed += n;
+    if (ec == boost::beast::http::error::need_more) ec = {};
+  };
+  put();
+  if (ec) {
+    out.refusal = RefusalFor(ec, parser);
+    return out;
+  }
+  if (!parser.is_header_done()) return out;
+  out.refusal = CheckHead(parser);
+  if (out.refusal.refused()) return out;
+  parser.eager(true);
+  if (!parser.is_done()) put();
+  if (ec) {
+    out.refusal = RefusalFor(ec, parser);
+    return out;
+  }
+  out.complete = parser.is_done();
+  out.request = parser.request();
+  return out;
+}
+
+TEST(RequestParserTest, AmbiguousFramingIsRefused) {
+  const struct {
+    const char* name;
+    std::string wire;
+    int status;
+  } cases[] = {
+      {"two Content-Length", "POST /x HTTP/1.1\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\n{}",
+       400},
+      {"differing Content-Length",
+       "POST /x HTTP/1.1\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}", 400},
+      {"signed length", "POST /x HTTP/1.1\r\nContent-Length: +2\r\n\r\n{}", 400},
+      {"length with junk", "POST /x HTTP/1.1\r\nContent-Length: 2abc\r\n\r\n{}", 400},
+      {"length list", "POST /x HTTP/1.1\r\nContent-Length: 2, 2\r\n\r\n{}", 400},
+      {"length and chunked",
+       "POST /x HTTP/1.1\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n", 400},
+      {"gzip coding", "POST /x HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n", 501},
+      {"chunked twice",
+       "POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n", 400},
+      {"chunked on 1.0", "POST /x HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", 400},
+      {"GET with body", "GET /x HTTP/1.1\r\nContent-Length: 5\r\n\r\nGET /", 400},
+      {"HEAD chunked", "HEAD /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400},
+      {"OPTIONS with body", "OPTIONS /x HTTP/1.1\r\nContent-Length: 1\r\n\r\nx", 400},
+      {"two Host", "GET /x HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400},
+      {"two Authorization", "GET /x HTTP/1.1\r\nAuthorization: a\r\nAuthorization: b\r\n\r\n", 400},
+      {"space before colon", "GET /x HTTP/1.1\r\nHost : a\r\n\r\n", 400},
+      {"bare LF", "GET /x HTTP/1.1\nHost: a\n\n", 400},
+      {"other expectation", "POST /x HTTP/1.1\r\nExpect: magic\r\nContent-Length: 1\r\n\r\nx", 417},
+      {"over-limit length", "POST /x HTTP/1.1\r\nContent-Length: 1048577\r\n\r\n", 413},
+  };
+  for (const auto& c : cases) {
+    EXPECT_EQ(ParseWire(c.wire).refusal.status, c.status) << c.name;
+  }
+}
+
+TEST(RequestParserTest, HeadLimitsAre431) {
+  RequestLimits limits;
+  limits.max_header_count = 5;
+  limits.max_head_bytes = 1024;
+  std::string many = "GET /x HTTP/1.1\r\n";
+  for (int i = 0; i < 6; ++i) many += "X-" + std::to_string(i) + ": y\r\n";
+  EXPECT_EQ(ParseWire(many + "\r\n", limits).refusal.status, 431);
+  EXPECT_EQ(ParseWire("GET /x HTTP/1.1\r\nX: " + std::string(2000, 'y') + "\r\n\r\n", limits)
+                .refusal.status,
+            431);
+  // Exactly at the field limit is fine.
+  std::string five = "GET /x HTTP/1.1\r\n";
+  for (int i = 0; i < 5; ++i) five += "X-" + std::to_string(i) + ": y\r\n";
+  EXPECT_FALSE(ParseWire(five + "\r\n", limits).refusal.refused());
+}
+
+TEST(RequestParserTest, ChunkedBodiesAreDecodedAndLimited) {
+  const Parsed ok = ParseWire(
+      "POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "3\r\n{\"a\r\n4\r\n\":1}\r\n0\r\nX-Trailer: dropped\r\n\r\n");
+  ASSERT_TRUE(ok.complete) << ok.refusal.detail;
+  EXPECT_EQ(ok.request.body, "{\"a\":1}");
+  EXPECT_FALSE(ok.request.has_header("X-Trailer"));  // trailers never become headers
+  RequestLimits small;
+  small.max_body_bytes = 4;
+  EXPECT_EQ(ParseWire("POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+                      "3\r\nabc\r\n3\r\ndef\r\n0\r\n\r\n",
+                      small)
+                .refusal.status,
+            413);
+}
+
+TEST(RequestParserTest, PipelinedRequestsParseOneAtATime) {
+  const std::string wire = "POST /a HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}GET /b HTTP/1.1\r\n\r\n";
+  const Parsed first = ParseWire(wire);
+  ASSERT_TRUE(first.complete);
+  EXPECT_EQ(first.request.target, "/a");
+  EXPECT_EQ(first.request.body, "{}");
+  const Parsed second = ParseWire(std::string_view(wire).substr(first.consumed));
+  ASSERT_TRUE(second.complete);
+  EXPECT_EQ(second.request.method, "GET");
+  EXPECT_EQ(second.request.target, "/b");
+}
+
+TEST(HttpRequestTest, HeadersAndQueryParameters) {
+  HttpRequest req;
+  req.target = "/v1/audit?limit=5&after=%31%32&name=a+b&limit=9&bad=%zz";
+  req.headers = {{"content-TYPE", "application/json"}, {"X", "1"}};
+  EXPECT_EQ(req.path(), "/v1/audit");
+  EXPECT_EQ(req.get_header_value("Content-Type"), "application/json");
+  EXPECT_EQ(req.get_param_value("limit"), "5");  // the first wins
+  EXPECT_EQ(req.get_param_value("after"), "12");
+  EXPECT_EQ(req.get_param_value("name"), "a b");
+  EXPECT_TRUE(req.has_param("bad"));
+  EXPECT_EQ(req.get_param_value("bad"), "");
+  EXPECT_FALSE(req.has_param("nope"));
+}
+
+TEST(StrictJsonTest, DuplicateKeysAndNulBytesAreRefused) {
+  EXPECT_TRUE(CheckStrictJson(R"({"a":1,"b":{"a":2},"c":[{"a":1},{"a":2}]})").ok());
+  EXPECT_EQ(CheckStrictJson(R"({"a":1,"a":2})").code(), Code::kInvalidArgument);
+  EXPECT_EQ(CheckStrictJson(R"({"data":{"x":1,"y":2,"x":3}})").code(), Code::kInvalidArgument);
+  EXPECT_EQ(CheckStrictJson(R"([{"k":1},{"k":1,"k":1}])").code(), Code::kInvalidArgument);
+  EXPECT_EQ(CheckStrictJson(std::string("{\"data\":{\"a\":1}}\0{\"evil\":1}", 27)).code(),
+            Code::kInvalidArgument);
 }
 
 RecordView SampleRecord() {
