@@ -33,7 +33,7 @@ if [ "${SKIP_BUILD:-0}" != 1 ]; then
     -DVAULT_BUILD_BENCH=ON >/dev/null
   cmake --build "$build" --target vault ceiling_server engine_bench
 fi
-vault_bin=$build/api/vault
+vault_bin=$build/api/lethe
 ceiling_bin=$build/bench/ceiling_server
 
 mkdir -p "$out"

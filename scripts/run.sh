@@ -12,7 +12,7 @@ cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVAULT_BUILD_BEN
 cmake --build build -j "$(nproc)" --target vault
 
 if [ ! -e "$data/keyring" ]; then
-  build/api/vault init --data-dir "$data"
+  build/api/lethe init --data-dir "$data"
   echo "(the admin token above is shown once; the root key is $data/root.key)"
 fi
-exec build/api/vault serve --data-dir "$data" --listen "$listen"
+exec build/api/lethe serve --data-dir "$data" --listen "$listen"

@@ -14,7 +14,7 @@
 
 namespace vault::cli {
 
-std::string VersionLine() { return std::string("vault ") + VAULT_VERSION; }
+std::string VersionLine() { return std::string("lethe ") + VAULT_VERSION; }
 
 const FlagSpec kHelpFlag{"help", "", "show this help"};
 const FlagSpec kVersionFlag{"version", "", "print the version"};
@@ -36,12 +36,12 @@ std::vector<FlagSpec> VaultFlags(std::vector<FlagSpec> own) {
 }
 
 int Fail(int code, const std::string& what, const std::string& fix) {
-  std::cerr << "vault: " << what << "; " << fix << "\n";
+  std::cerr << "lethe: " << what << "; " << fix << "\n";
   return code;
 }
 
 int UsageError(const Command& cmd, const std::string& what) {
-  return Fail(kExitUsage, what, "run `vault " + cmd.name + " --help`");
+  return Fail(kExitUsage, what, "run `lethe " + cmd.name + " --help`");
 }
 
 namespace {

@@ -1,4 +1,4 @@
-// What every `vault` command shares: the command table entry, errors and exit codes, common
+// What every `lethe` command shares: the command table entry, errors and exit codes, common
 // flags, the root key's precedence and opening the vault.
 #pragma once
 
@@ -18,10 +18,10 @@
 
 namespace vault::cli {
 
-// "vault 0.1.0": the CMake project version.
+// "lethe 0.1.0": the CMake project version.
 std::string VersionLine();
 
-inline constexpr const char* kRootKeyEnv = "VAULT_ROOT_KEY";
+inline constexpr const char* kRootKeyEnv = "LETHE_ROOT_KEY";
 inline const Actor kCliActor{"cli", Role::kAdmin};
 
 struct Command;
@@ -36,7 +36,7 @@ struct Command {
   CommandFn run;
 };
 
-// The command groups, in the order `vault --help` lists them.
+// The command groups, in the order `lethe --help` lists them.
 std::vector<Command> InitCommands();
 std::vector<Command> ServeCommands();
 std::vector<Command> AdminCommands();  // token, backup, restore, epoch, sweep, audit
@@ -54,7 +54,7 @@ extern const FlagSpec kConfigFlag;  // config.h: a config file and LETHE_* under
 // its own, then --config, --json, --help and --version.
 std::vector<FlagSpec> VaultFlags(std::vector<FlagSpec> own);
 
-// Prints "vault: <what>; <fix>" on stderr and returns code.
+// Prints "lethe: <what>; <fix>" on stderr and returns code.
 int Fail(int code, const std::string& what, const std::string& fix);
 int UsageError(const Command& cmd, const std::string& what);
 int FailStatus(const std::string& what, const Status& s, const std::string& fix);
@@ -66,7 +66,7 @@ bool RequireFlags(const Command& cmd, const Flags& flags, std::initializer_list<
 // "a,b,,c" -> {"a", "b", "c"}.
 std::vector<std::string> SplitList(const std::string& text);
 
-// Where the root key comes from: --root-key-file, else $VAULT_ROOT_KEY, else the default file
+// Where the root key comes from: --root-key-file, else $LETHE_ROOT_KEY, else the default file
 // (layout::DefaultRootKeyFile beside the data directory, or beside the keyring for restore).
 struct RootKeySource {
   std::string file;  // empty when the key comes from the environment

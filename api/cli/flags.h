@@ -1,4 +1,4 @@
-// Command-line flags of the `vault` binary: "--name value", "--name=value", booleans.
+// Command-line flags of the `lethe` binary: "--name value", "--name=value", booleans.
 #pragma once
 
 #include <map>

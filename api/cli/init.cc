@@ -1,4 +1,4 @@
-// `vault init`: a new data directory, a development root key unless one is given, and the
+// `lethe init`: a new data directory, a development root key unless one is given, and the
 // first admin token.
 #include <filesystem>
 #include <iostream>
@@ -59,7 +59,7 @@ int RunInit(const Command& cmd, const Flags& flags) {
   StatusOr<NewToken> token = (*vault)->CreateToken(kCliActor, Role::kAdmin, {}, "initial admin");
   if (!token.ok()) {
     return FailStatus("cannot create the admin token", token.status(),
-                      "remove the data directory and run `vault init` again");
+                      "remove the data directory and run `lethe init` again");
   }
   if (flags.Has("json")) {
     const nlohmann::json key_file =

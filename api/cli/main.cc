@@ -1,5 +1,5 @@
-// The `vault` command line's entry point: finds the command, prints help and the version,
-// parses flags and runs it. Errors are one line on stderr: "vault: <what>; <how to fix>".
+// The `lethe` command line's entry point: finds the command, prints help and the version,
+// parses flags and runs it. Errors are one line on stderr: "lethe: <what>; <how to fix>".
 // Nothing personal is ever printed: only ids of tokens, keys and erasures, counts and paths.
 #include <algorithm>
 #include <iostream>
@@ -33,7 +33,7 @@ void ListCommands(std::ostream& out, const std::string& prefix) {
 }
 
 void PrintTopHelp(std::ostream& out) {
-  out << "vault: an encrypted personal-data vault that erases by destroying keys\n\n"
+  out << "lethe: an encrypted personal-data vault that erases by destroying keys\n\n"
       << "Usage: vault <command> [flags]   (vault <command> --help for its flags)\n\n"
       << "Commands:\n";
   ListCommands(out, "");
@@ -44,10 +44,10 @@ void PrintTopHelp(std::ostream& out) {
       << "  1  runtime failure (I/O, address in use, engine error)\n"
       << "  2  usage error (unknown command or flag, missing or malformed value)\n"
       << "  3  invalid data or policy (policy file errors, corrupt store, broken audit chain)\n"
-      << "\n`vault --version` (or --version after any command) prints the version.\n";
+      << "\n`lethe --version` (or --version after any command) prints the version.\n";
 }
 
-// "vault token --help": the group's commands.
+// "lethe token --help": the group's commands.
 void PrintGroupHelp(const std::string& group) {
   std::cout << "Usage: vault " << group << " <subcommand> [flags]   (vault " << group
             << " <subcommand> --help for its flags)\n\n"
@@ -106,9 +106,9 @@ int RunNoCommand(const std::vector<Command>& commands, const std::vector<std::st
     }
     if (Contains(args, {"--version"})) return PrintVersion();
     return Fail(kExitUsage, "'" + args[0] + "' needs a subcommand",
-                "run `vault " + c.name + " --help` or `vault --help`");
+                "run `lethe " + c.name + " --help` or `lethe --help`");
   }
-  return Fail(kExitUsage, "unknown command '" + args[0] + "'", "run `vault --help`");
+  return Fail(kExitUsage, "unknown command '" + args[0] + "'", "run `lethe --help`");
 }
 
 int RunCommand(const Command& command, const std::vector<std::string>& rest) {

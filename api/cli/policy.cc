@@ -1,4 +1,4 @@
-// `vault policy check` and `vault policy render`: a policy file, or the built-in default.
+// `lethe policy check` and `lethe policy render`: a policy file, or the built-in default.
 #include "vault/policy.h"
 
 #include <iostream>
@@ -21,7 +21,7 @@ int RunPolicyCheck(const Command&, const Flags& flags) {
   if (!policy.ok()) {
     // The engine's message already names the file (and line).
     return Fail(kExitInvalid, policy.status().message(),
-                "fix the policy file and run `vault policy check` again");
+                "fix the policy file and run `lethe policy check` again");
   }
   std::cout << name << ": valid (" << policy->categories.size() << " categories, erasure grace "
             << policy->erasure_grace.ToString() << ", key epoch " << policy->epoch.ToString()
@@ -33,7 +33,7 @@ int RunPolicyRender(const Command&, const Flags& flags) {
   StatusOr<Policy> policy = LoadPolicyArg(flags);
   if (!policy.ok()) {
     return Fail(kExitInvalid, policy.status().message(),
-                "fix the policy file and run `vault policy check` on it");
+                "fix the policy file and run `lethe policy check` on it");
   }
   std::cout << policy->RenderMarkdown();
   return kExitOk;

@@ -1,4 +1,4 @@
-// `vault serve`: settings from flags, process hardening, the HTTP server, a signal watcher
+// `lethe serve`: settings from flags, process hardening, the HTTP server, a signal watcher
 // that stops it, and the background sweeper.
 #include <arpa/inet.h>
 #include <pthread.h>

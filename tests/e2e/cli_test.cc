@@ -100,7 +100,7 @@ TEST_F(CliTest, HelpAndUsageErrors) {
   }
   r = RunVault({"frobnicate"});
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_EQ(r.err.rfind("vault: ", 0), 0u) << r.err;
+  EXPECT_EQ(r.err.rfind("lethe: ", 0), 0u) << r.err;
   EXPECT_EQ(RunVault({"serve"}).exit_code, 2);
   EXPECT_EQ(RunVault({"init", "--data-dir"}).exit_code, 2);
   EXPECT_EQ(RunVault({"init", "--data-dir", dir_.Join("d"), "--bogus"}).exit_code, 2);
@@ -121,7 +121,7 @@ TEST_F(CliTest, PolicyCheckNamesTheLine) {
   EXPECT_NE(r.exit_code, 0);
   EXPECT_EQ(r.exit_code, 3);
   EXPECT_NE(r.err.find("line 5"), std::string::npos) << r.err;
-  EXPECT_EQ(r.err.rfind("vault: ", 0), 0u) << r.err;
+  EXPECT_EQ(r.err.rfind("lethe: ", 0), 0u) << r.err;
 
   const std::string good = dir_.Join("good.yaml");
   WriteFile(good, GraceZeroPolicyYaml());
@@ -180,7 +180,7 @@ TEST_F(CliTest, InitTokenOperationsBackupRestore) {
   // A missing root key is a runtime failure with a one-line message.
   r = RunVault({"sweep", "--data-dir", data, "--root-key-file", dir_.Join("no.key")});
   EXPECT_NE(r.exit_code, 0);
-  EXPECT_EQ(r.err.rfind("vault: ", 0), 0u) << r.err;
+  EXPECT_EQ(r.err.rfind("lethe: ", 0), 0u) << r.err;
 }
 
 TEST_F(CliTest, GroupHelpListsItsCommands) {
@@ -194,11 +194,11 @@ TEST_F(CliTest, GroupHelpListsItsCommands) {
   // Without --help a group still needs a subcommand.
   const CliResult r = RunVault({"token"});
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_EQ(r.err.rfind("vault: ", 0), 0u) << r.err;
+  EXPECT_EQ(r.err.rfind("lethe: ", 0), 0u) << r.err;
 }
 
 TEST_F(CliTest, VersionForTheBinaryAndEveryCommand) {
-  const std::string want = std::string("vault ") + VAULT_VERSION + "\n";
+  const std::string want = std::string("lethe ") + VAULT_VERSION + "\n";
   for (const std::vector<std::string>& cmd :
        std::vector<std::vector<std::string>>{{"--version"},
                                              {"init", "--version"},
@@ -242,10 +242,10 @@ TEST_F(CliTest, ServeWarnsAboutPlainHttpOffLoopback) {
   EXPECT_EQ(tls.err.find(warning), std::string::npos) << tls.err;
 }
 
-// "vault: <what>; <fix>" -> "<what>".
+// "lethe: <what>; <fix>" -> "<what>".
 std::string CliProblem(const CliResult& r) {
-  const std::size_t start = std::string("vault: ").size();
-  return r.err.rfind("vault: ", 0) == 0 ? r.err.substr(start, r.err.find(';') - start) : r.err;
+  const std::size_t start = std::string("lethe: ").size();
+  return r.err.rfind("lethe: ", 0) == 0 ? r.err.substr(start, r.err.find(';') - start) : r.err;
 }
 
 // One rule for tokens (vault/rules.h): HTTP and CLI refuse the same specs with the same words.

@@ -40,7 +40,7 @@ pid_t Spawn(const std::vector<std::string>& args, const std::string& out_path,
   posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
                                    0600);
   // The binary must use the root key files the tests create, not one from the environment.
-  unsetenv("VAULT_ROOT_KEY");
+  unsetenv("LETHE_ROOT_KEY");
   pid_t pid = -1;
   const int rc = posix_spawn(&pid, VAULT_BINARY, &actions, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
@@ -127,10 +127,10 @@ std::unique_ptr<ServerProcess> ServerProcess::Start(const Config& config) {
   std::vector<std::string> init = {"init", "--data-dir", p->data_dir_, "--json"};
   init.insert(init.end(), policy_args.begin(), policy_args.end());
   const CliResult r = RunVault(init);
-  if (r.exit_code != 0) throw std::runtime_error("vault init failed: " + r.err);
+  if (r.exit_code != 0) throw std::runtime_error("lethe init failed: " + r.err);
   const json j = json::parse(r.out, nullptr, false);
   if (!j.is_object() || !j.contains("admin_token")) {
-    throw std::runtime_error("vault init --json printed no admin_token");
+    throw std::runtime_error("lethe init --json printed no admin_token");
   }
   p->admin_token_ = j["admin_token"].get<std::string>();
 
@@ -147,10 +147,10 @@ std::unique_ptr<ServerProcess> ServerProcess::Start(const Config& config) {
       p->port_ = std::stoi(text);
       return p;
     }
-    if (!p->Alive()) throw std::runtime_error("vault serve exited early: " + p->Log());
+    if (!p->Alive()) throw std::runtime_error("lethe serve exited early: " + p->Log());
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  throw std::runtime_error("vault serve did not write its port file: " + p->Log());
+  throw std::runtime_error("lethe serve did not write its port file: " + p->Log());
 }
 
 ServerProcess::~ServerProcess() { Terminate(); }

@@ -38,7 +38,7 @@ class TempDir {
 void WriteFile(const std::string& path, const std::string& text);
 std::string ReadFile(const std::string& path);
 
-// Runs `vault args...` to completion.
+// Runs `lethe args...` to completion.
 CliResult RunVault(const std::vector<std::string>& args);
 
 // The default policy with a grace period of 0 days.
@@ -52,7 +52,7 @@ struct HttpResult {
   json Json() const;  // discarded value if the body is not JSON
 };
 
-// `vault init --json` in a new data directory, then `vault serve --listen 127.0.0.1:0` as a
+// `lethe init --json` in a new data directory, then `lethe serve --listen 127.0.0.1:0` as a
 // child process; the destructor stops it with SIGTERM.
 class ServerProcess {
  public:

@@ -327,7 +327,7 @@ TEST_F(HostileInputTest, UnknownRoutesAndMethods) {
   EXPECT_EQ(raw.rfind("HTTP/1.1 4", 0), 0u) << raw;
 }
 
-// Runs `vault args...` with stderr captured, for at most `limit`; a process still running then
+// Runs `lethe args...` with stderr captured, for at most `limit`; a process still running then
 // is killed and reported with exit code -2.
 CliResult RunVaultFor(const std::vector<std::string>& args, std::chrono::seconds limit) {
   TempDir io;
