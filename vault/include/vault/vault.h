@@ -45,6 +45,8 @@ struct Options {
   std::uint64_t map_size_bytes = 64ull << 30;
   // Keys rewrapped per step of an epoch rotation; ordinary writes run between steps.
   std::size_t rewrap_batch = 10000;
+  // Expired keys destroyed per transaction of a retention sweep.
+  std::size_t shred_batch = 10000;
   // Largest serialized record data accepted.
   std::size_t max_record_bytes = std::size_t{256} * 1024;
 };
@@ -196,7 +198,6 @@ class Vault {
   Vault& operator=(const Vault&) = delete;
 
   const Policy& policy() const;
-  UnixSeconds Now() const;
 
   // --- Records. Ids: 1..128 chars of [A-Za-z0-9._:@+-]. data must be a JSON object.
   StatusOr<PutResult> PutRecord(const Actor& actor, const std::string& subject_id,
@@ -259,9 +260,8 @@ class Vault {
   StatusOr<std::vector<AuditEntry>> ListAudit(std::uint64_t after_seq, std::size_t limit) const;
   StatusOr<AuditVerifyResult> VerifyAudit() const;
 
-  class Impl;
-
  private:
+  class Impl;
   explicit Vault(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
