@@ -33,7 +33,7 @@ ErasureView ToView(const std::string& id, const ErasureRow& r) {
   v.execute_at = r.execute_at;
   if (r.completed_at != 0) v.completed_at = r.completed_at;
   v.blocked_by_hold = r.blocked_by_hold;
-  v.receipt = r.receipt_json.empty() ? json(nullptr) : json::parse(r.receipt_json, nullptr, false);
+  v.receipt_json = r.receipt_json;
   return v;
 }
 

@@ -138,7 +138,7 @@ Status Records::WriteRow(Txn& txn, const Actor& actor, const std::string& pseudo
 
 // Reads one decrypted record; shared by get and list.
 Status Records::Decrypt(const Txn& txn, const std::string& rkey, const RecordRow& row,
-                        bool as_text, RecordView* view) const {
+                        RecordView* view) const {
   SecretBytes dek;
   VAULT_RETURN_IF_ERROR(p_.deks.Load(txn, row.key_id, &dek));
   std::vector<std::uint8_t> plain;
@@ -146,7 +146,7 @@ Status Records::Decrypt(const Txn& txn, const std::string& rkey, const RecordRow
                     &plain)) {
     return DataLoss("a record failed authentication (corrupted or tampered)");
   }
-  const bool ok = DecodeRecordPlaintext(plain, as_text, view);
+  const bool ok = DecodeRecordPlaintext(plain, view);
   crypto::WipeBytes(plain);
   if (!ok) return DataLoss("a record's plaintext is malformed");
   view->version = row.version;
@@ -175,7 +175,7 @@ StatusOr<RecordView> Records::Get(const Actor& actor, const std::string& subject
     if (!v) return NotFound("no such record");
     RecordRow row;
     if (!DecodeRecord(*v, &row)) return DataLoss("a record row is corrupt");
-    Status d = Decrypt(txn, rkey, row, opts.data_as_text, &view);
+    Status d = Decrypt(txn, rkey, row, &view);
     if (d.code() == Code::kGone) return NotFound("the record's retention has ended");
     return d;
   });
@@ -219,7 +219,7 @@ StatusOr<std::vector<RecordView>> Records::List(const Actor& actor, const std::s
     VAULT_ASSIGN_OR_RETURN(auto rows, Rows(txn, CategoryPrefix(subject.uid, category)));
     for (const auto& [k, row] : rows) {
       RecordView view;
-      Status d = Decrypt(txn, k, row, opts.data_as_text, &view);
+      Status d = Decrypt(txn, k, row, &view);
       if (d.code() == Code::kGone) continue;  // shredded, awaiting collection
       VAULT_RETURN_IF_ERROR(d);
       view.subject_id = subject_id;

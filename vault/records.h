@@ -74,7 +74,7 @@ class Records {
   Status WriteRow(Txn& txn, const Actor& actor, const std::string& pseudonym,
                   const std::string& subject_id, const Write& w,
                   const std::vector<std::uint8_t>& plaintext, PutResult* result);
-  Status Decrypt(const Txn& txn, const std::string& rkey, const RecordRow& row, bool as_text,
+  Status Decrypt(const Txn& txn, const std::string& rkey, const RecordRow& row,
                  RecordView* view) const;
   StatusOr<std::vector<std::pair<std::string, RecordRow>>> Rows(
       const Txn& txn, std::string_view prefix,

@@ -25,7 +25,7 @@ TEST(BackupTest, RestoresBeforeTheHorizonAndIsRefusedAfter) {
     o.data_dir = t->dir + "/restored";
     auto rv = Vault::Open(o);
     ASSERT_TRUE(rv.ok());
-    EXPECT_EQ((*rv)->GetRecord(t->admin, "u", "account", "p")->data["a"], 1);
+    EXPECT_EQ(testing::Data(*(*rv)->GetRecord(t->admin, "u", "account", "p"))["a"], 1);
   }
   // Tampered backup: checksum.
   {

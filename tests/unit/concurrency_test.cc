@@ -90,7 +90,8 @@ TEST(ConcurrencyTest, FailingWritesInABatchUndoNothingElse) {
   EXPECT_EQ(t->vault->Stats()->subjects, 2u + 8u);  // owner, erased, w0..w7: no thief
   EXPECT_EQ(t->vault->GetRecord(t->admin, "thief1", "account", "p").status().code(),
             Code::kNotFound);
-  EXPECT_EQ(t->vault->GetRecord(t->admin, "owner", "account", "p")->data["email"], "taken@x.io");
+  EXPECT_EQ(testing::Data(*t->vault->GetRecord(t->admin, "owner", "account", "p"))["email"],
+            "taken@x.io");
   // Every put, landed or refused, left exactly one entry, and the chain is whole: the audit
   // tail kept across a batch is reset when a failure re-runs the batch's prefix.
   auto entries = t->vault->ListAudit(0, 1000);

@@ -43,7 +43,7 @@ TEST(DekTableTest, DeletingARecordLeavesNoWrappedCopyOfItsOldKey) {
   EXPECT_EQ(v.Stats()->keys_shredded, 1u);
   auto prefs = v.GetRecord(t->admin, "u", "account", "prefs");
   ASSERT_TRUE(prefs.ok()) << prefs.status().ToString();
-  EXPECT_EQ(prefs->data["b"], 2);
+  EXPECT_EQ(testing::Data(*prefs)["b"], 2);
 }
 
 }  // namespace

@@ -30,7 +30,7 @@ TEST(ErasureTest, ImmediateErasureDestroysKeysInTheLiveFileAndSignsAReceipt) {
   auto e = v.RequestErasure(t->dpo, "subject-7", "immediate", "user asked");
   ASSERT_TRUE(e.ok()) << e.status().ToString();
   EXPECT_EQ(e->state, "completed");
-  const json& receipt = e->receipt;
+  const json receipt = json::parse(e->receipt_json);
   ASSERT_TRUE(receipt.is_object());
   std::set<std::string> shredded;
   std::set<std::string> shredded_categories;
@@ -48,7 +48,7 @@ TEST(ErasureTest, ImmediateErasureDestroysKeysInTheLiveFileAndSignsAReceipt) {
   EXPECT_EQ(v.GetRecord(t->admin, "subject-7", "billing", "inv").status().code(), Code::kGone);
   auto billing = v.GetRecord(t->dpo, "subject-7", "billing", "inv", ReadOptions{true});
   ASSERT_TRUE(billing.ok()) << billing.status().ToString();
-  EXPECT_EQ(billing->data["amount"], 7);
+  EXPECT_EQ(testing::Data(*billing)["amount"], 7);
   EXPECT_EQ(
       v.GetRecord(t->dpo, "subject-7", "account", "profile", ReadOptions{true}).status().code(),
       Code::kGone);
@@ -67,7 +67,7 @@ TEST(ErasureTest, ImmediateErasureDestroysKeysInTheLiveFileAndSignsAReceipt) {
     tampered[field] = field == "shredded" ? json::array() : json("x");
     EXPECT_FALSE(Vault::VerifyReceipt(tampered, pk.public_key_base64)) << field;
   }
-  EXPECT_TRUE(v.GetErasure(e->erasure_id)->receipt == receipt);
+  EXPECT_TRUE(json::parse(v.GetErasure(e->erasure_id)->receipt_json) == receipt);
 
   // Forensics on the live file: every KEK the vault still holds, against every wrapped-key
   // shaped blob anywhere in the data file, free pages included.
@@ -100,7 +100,7 @@ TEST(ErasureTest, GraceCancelRestoresEverything) {
   auto c = v.CancelErasure(t->dpo, "u");
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   EXPECT_EQ(c->state, "cancelled");
-  EXPECT_EQ(v.GetRecord(t->admin, "u", "account", "p")->data["a"], 1);
+  EXPECT_EQ(testing::Data(*v.GetRecord(t->admin, "u", "account", "p"))["a"], 1);
   EXPECT_EQ(v.CancelErasure(t->dpo, "u").status().code(), Code::kNotFound);
   // A second request runs when its grace has passed; then cancel is a conflict.
   ASSERT_TRUE(v.RequestErasure(t->dpo, "u", "grace", "").ok());
@@ -140,7 +140,7 @@ TEST(ErasureTest, LegalHoldBlocksUntilReleased) {
   EXPECT_EQ(sw->erasures_executed, 1u);
   auto done = v.GetErasure(e->erasure_id);
   EXPECT_EQ(done->state, "completed");
-  EXPECT_EQ(done->receipt["delayed_by_legal_hold"], true);
+  EXPECT_EQ(json::parse(done->receipt_json)["delayed_by_legal_hold"], true);
 }
 
 

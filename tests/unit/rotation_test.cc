@@ -35,7 +35,7 @@ TEST(RotationTest, RewrapsEveryKeyAndDestroysEpochsPastTheHorizon) {
   for (int i = 0; i < 50; ++i) {
     auto g = t->vault->GetRecord(t->admin, "u" + std::to_string(i), "account", "p");
     ASSERT_TRUE(g.ok()) << g.status().ToString();
-    EXPECT_EQ(g->data["i"], i);
+    EXPECT_EQ(testing::Data(*g)["i"], i);
   }
   EXPECT_EQ(t->vault->Stats()->epoch, 2u);
 }

@@ -92,6 +92,9 @@ inline std::set<std::string> RecoverableKeyIds(
   return ids;
 }
 
+// A record's data, parsed.
+inline nlohmann::json Data(const RecordView& r) { return nlohmann::json::parse(r.data_json); }
+
 // A small policy (account, billing surviving erasure, usage) with the given shred horizon.
 inline std::string PolicyWithHorizon(const std::string& horizon) {
   return R"(version: 1
