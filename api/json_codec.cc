@@ -148,7 +148,7 @@ json RecordJson(const RecordView& r) {
       {"category", r.category},
       {"record_id", r.record_id},
       {"version", r.version},
-      {"data", r.data},
+      {"data", json::parse(r.data_json, nullptr, false)},
       {"created_at", TimeJson(r.created_at)},
       {"updated_at", TimeJson(r.updated_at)},
       {"retain_until", RetainUntilJson(r.retain_until)},
@@ -197,7 +197,7 @@ std::string RecordJsonText(const RecordView& r) {
     AppendJsonString(FormatRfc3339(*r.event_time), &out);
   }
   out += ",\"data\":";
-  out += r.data_json.empty() ? DumpJson(r.data) : r.data_json;
+  out += r.data_json;
   out += '}';
   return out;
 }
@@ -231,7 +231,8 @@ json ErasureJson(const ErasureView& e) {
       {"execute_at", TimeJson(e.execute_at)},
       {"completed_at", OptionalTimeJson(e.completed_at)},
       {"blocked_by_hold", e.blocked_by_hold},
-      {"receipt", e.receipt.is_null() ? json(nullptr) : e.receipt},
+      {"receipt",
+       e.receipt_json.empty() ? json(nullptr) : json::parse(e.receipt_json, nullptr, false)},
   };
 }
 

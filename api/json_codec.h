@@ -48,8 +48,8 @@ nlohmann::json RetainUntilJson(UnixSeconds t);  // null when 0 (until erasure)
 nlohmann::json OptionalTimeJson(const std::optional<UnixSeconds>& t);
 
 nlohmann::json RecordJson(const RecordView& r);
-// The same object as text, with the data spliced in from r.data_json when it is set (reads
-// made with ReadOptions::data_as_text), so the record's data is never parsed or re-encoded.
+// The same object as text, with the data spliced in from r.data_json, so the record's data
+// is never parsed or re-encoded.
 std::string RecordJsonText(const RecordView& r);
 nlohmann::json PutResultJson(const std::string& subject_id, const std::string& category,
                              const std::string& record_id, const PutResult& r);

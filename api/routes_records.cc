@@ -34,8 +34,7 @@ StatusOr<Reply> GetRecord(Vault* vault, RequestContext& ctx) {
   const Principal& caller = ctx.Caller();
   const std::string& category = ctx.Param("category");
   VAULT_RETURN_IF_ERROR(CheckCategoryAccess(*vault, caller, category));
-  ReadOptions opts = ReadOptionsFor(caller);
-  opts.data_as_text = true;
+  const ReadOptions opts = ReadOptionsFor(caller);
   VAULT_ASSIGN_OR_RETURN(RecordView record, vault->GetRecord(caller.actor, ctx.Param("sid"),
                                                              category, ctx.Param("rid"), opts));
   return Reply::JsonText(200, RecordJsonText(record));
@@ -45,8 +44,7 @@ StatusOr<Reply> ListRecords(Vault* vault, RequestContext& ctx) {
   const Principal& caller = ctx.Caller();
   const std::string& category = ctx.Param("category");
   VAULT_RETURN_IF_ERROR(CheckCategoryAccess(*vault, caller, category));
-  ReadOptions opts = ReadOptionsFor(caller);
-  opts.data_as_text = true;
+  const ReadOptions opts = ReadOptionsFor(caller);
   VAULT_ASSIGN_OR_RETURN(std::vector<RecordView> records,
                          vault->ListRecords(caller.actor, ctx.Param("sid"), category, opts));
   std::string text = "{\"records\":[";

@@ -11,8 +11,7 @@
 //              parser behind the AEAD is fuzzed too; otherwise slot 0 is raw bytes.
 // flags bit 1: the file ends right after slot 1's bytes (a truncated keyring).
 // flags bit 4: after opening, rotate the epoch (rewrites the file) and reopen.
-// These constants mirror vault/keyring.cc; if they drift, the seeds stop opening and the
-// replay test's "opened" count (printed) drops.
+// The file's own layout (sizes, slot sealing) is the engine's, vault/keyring_format.h.
 #pragma once
 
 #include <cstddef>
@@ -20,43 +19,19 @@
 #include <string>
 #include <vector>
 
-#include "crypto/aead.h"
-#include "crypto/primitives.h"
-#include "crypto/secret.h"
-#include "vault/codec.h"
+#include "vault/keyring_format.h"
 
 namespace vault::fuzz::keyring_format {
 
-inline constexpr std::size_t kHeaderBytes = 4096;
-inline constexpr std::size_t kSlotBytes = std::size_t{256} * 1024;
-inline constexpr std::size_t kFileBytes = kHeaderBytes + 2 * kSlotBytes;
-inline constexpr std::size_t kMagicBytes = 8;
+using keyring_file::kFileBytes;
+using keyring_file::kHeaderBytes;
+using keyring_file::kSlotBytes;
+using keyring_file::SealSlot;
+using keyring_file::SlotContext;
+inline constexpr std::size_t kMagicBytes = sizeof keyring_file::kMagic;
 inline constexpr std::uint8_t kSealPlaintext = 1;
 inline constexpr std::uint8_t kTruncate = 2;
 inline constexpr std::uint8_t kRotate = 16;
-
-inline crypto::KeyId RootKeyId(const crypto::SecretBytes& root) {
-  const auto d = crypto::HmacSha256(root, "vault root key id");
-  crypto::KeyId id{};
-  for (std::size_t i = 0; i < id.size(); ++i) id[i] = d[i];
-  return id;
-}
-
-inline std::vector<std::uint8_t> SlotContext(std::uint64_t seq) {
-  RowWriter w;
-  w.Str("vault-keyring-slot").U64(seq);
-  return w.Take();
-}
-
-// A slot as keyring.cc writes it: seq (u64) | length-prefixed envelope.
-inline std::vector<std::uint8_t> SealSlot(const crypto::SecretBytes& root, std::uint64_t seq,
-                                          std::span<const std::uint8_t> plaintext) {
-  const auto env = crypto::Seal(crypto::EnvelopeKind::kKeyring, crypto::Aead::kXChaCha20Poly1305,
-                                root, RootKeyId(root), plaintext, SlotContext(seq));
-  RowWriter w;
-  w.U64(seq).Bytes(env);
-  return w.Take();
-}
 
 inline std::string Encode(std::uint8_t flags, std::span<const std::uint8_t> header,
                           std::span<const std::uint8_t> slot0,

@@ -43,16 +43,19 @@ scratch=$(mktemp -d "${TMPDIR:-/tmp}/vault-hardening-XXXXXX")
 trap 'rm -rf "$scratch"' EXIT
 
 # --- The clang build shared by the ASan/UBSan tests, the fuzzers and clang-tidy ---------------
-# No -Werror here: warnings are gated by the gcc build in scripts/test.sh; these stages are
-# about what the sanitizers and fuzzers find at run time.
+# No -Werror here (but for -Wthread-safety, which only clang checks): other warnings are gated
+# by the gcc build in scripts/test.sh; these stages are about what the sanitizers and fuzzers
+# find at run time.
 # One tree serves all three: the libraries are compiled once with ASan+UBSan and, for the
 # fuzzers, libFuzzer's coverage instrumentation (harmless for the ordinary tests).
 fuzz_flag=ON
 [ "$skip_fuzz" = 1 ] && fuzz_flag=OFF
 asan_flags=(-DVAULT_SANITIZE=address,undefined)
 [ "$skip_san" = 1 ] && asan_flags=(-DVAULT_SANITIZE= -DVAULT_BUILD_TESTS=OFF)
+# -Werror=thread-safety: the lock annotations (vault/thread_annotations.h) are checked here.
 CC=clang CXX=clang++ cmake -S . -B "$asan_dir" -G Ninja \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" -DVAULT_WERROR=OFF \
+  -DCMAKE_CXX_FLAGS="-Wthread-safety -Werror=thread-safety" \
   -DVAULT_BUILD_BENCH=OFF -DVAULT_FUZZ="$fuzz_flag" "${asan_flags[@]}" >/dev/null
 
 # --- 1. clang-tidy ---------------------------------------------------------------------------

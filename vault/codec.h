@@ -118,5 +118,19 @@ inline std::uint64_t ReadBigEndian(std::string_view s) {
     v = (v << 8) | static_cast<std::uint8_t>(s[i]);
   return v;
 }
+inline std::string BigEndianKey(std::uint64_t v) {
+  std::string s;
+  AppendBigEndian(&s, v);
+  return s;
+}
+
+// Byte strings as std::string, the type of table keys and values.
+inline std::string Bytes(std::span<const std::uint8_t> b) {
+  return {reinterpret_cast<const char*>(b.data()), b.size()};
+}
+template <std::size_t N>
+std::string Bytes(const std::array<std::uint8_t, N>& a) {
+  return Bytes(std::span<const std::uint8_t>(a));
+}
 
 }  // namespace vault

@@ -11,21 +11,17 @@
 
 #include "crypto/primitives.h"
 #include "vault/codec.h"
+#include "vault/keyring_format.h"
 
 namespace vault {
 namespace {
 
-constexpr char kMagic[8] = {'V', 'A', 'U', 'L', 'T', 'K', 'R', '1'};
-constexpr std::size_t kHeaderBytes = 4096;
-constexpr std::size_t kSlotBytes = std::size_t{256} * 1024;
-constexpr std::size_t kFileBytes = kHeaderBytes + 2 * kSlotBytes;
+using keyring_file::kFileBytes;
+using keyring_file::kHeaderBytes;
+using keyring_file::kMagic;
+using keyring_file::kSlotBytes;
+using keyring_file::SlotContext;
 constexpr std::size_t kMaxDestroyedKept = 2000;  // destroyed epochs remembered, for messages
-
-std::vector<std::uint8_t> SlotContext(std::uint64_t seq) {
-  RowWriter w;
-  w.Str("vault-keyring-slot").U64(seq);
-  return w.Take();
-}
 
 bool PreadAll(int fd, void* buf, std::size_t n, off_t off) {
   auto* p = static_cast<std::uint8_t*>(buf);
@@ -56,13 +52,6 @@ bool PwriteAll(int fd, const void* buf, std::size_t n, off_t off) {
 Keyring::Keyring(std::string path, crypto::SecretBytes root_key)
     : path_(std::move(path)), root_key_(std::move(root_key)) {}
 
-crypto::KeyId Keyring::RootKeyId() const {
-  const auto d = crypto::HmacSha256(root_key_, "vault root key id");
-  crypto::KeyId id{};
-  std::memcpy(id.data(), d.data(), id.size());
-  return id;
-}
-
 std::vector<std::uint8_t> Keyring::DekWrapContext(std::uint64_t epoch) {
   RowWriter w;
   w.Str("dek").U64(epoch);
@@ -81,7 +70,7 @@ StatusOr<std::unique_ptr<Keyring>> Keyring::Create(const std::string& path,
   if (!ok) return Internal("cannot write keyring " + path);
 
   std::unique_ptr<Keyring> k(new Keyring(path, std::move(root_key)));
-  std::unique_lock lock(k->mu_);
+  WriterLock lock(k->mu_);
   k->index_key_ = crypto::SecretBytes::Random(crypto::kKeyBytes);
   k->audit_key_ = crypto::SecretBytes::Random(crypto::kKeyBytes);
   k->meta_key_ = crypto::SecretBytes::Random(crypto::kKeyBytes);
@@ -93,7 +82,6 @@ StatusOr<std::unique_ptr<Keyring>> Keyring::Create(const std::string& path,
   k->epochs_[1] = EpochInfo{1, now, 0, false, 0};
   k->keks_.emplace(1, crypto::SecretBytes::Random(crypto::kKeyBytes));
   VAULT_RETURN_IF_ERROR(k->WriteLocked());
-  lock.unlock();
   return k;
 }
 
@@ -101,18 +89,26 @@ StatusOr<std::unique_ptr<Keyring>> Keyring::Open(const std::string& path,
                                                  crypto::SecretBytes root_key) {
   if (root_key.size() != crypto::kKeyBytes) return InvalidArgument("root key must be 256 bits");
   std::unique_ptr<Keyring> k(new Keyring(path, std::move(root_key)));
-  std::unique_lock lock(k->mu_);
+  WriterLock lock(k->mu_);
   VAULT_RETURN_IF_ERROR(k->ReadFile());
-  lock.unlock();
   return k;
 }
 
 Status Keyring::Reload() {
-  std::unique_lock lock(mu_);
+  WriterLock lock(mu_);
   return ReadFile();
 }
 
 Status Keyring::ReadFile() {
+  std::uint64_t seq = 0;
+  crypto::SecretBytes plain;
+  VAULT_RETURN_IF_ERROR(ReadNewestSlot(&seq, &plain));
+  if (seq == seq_) return Status::Ok();
+  return Adopt(seq, plain);
+}
+
+// The plaintext of the newest slot that opens under the root key.
+Status Keyring::ReadNewestSlot(std::uint64_t* best_seq, crypto::SecretBytes* best) const {
   const int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     return Status(Code::kNotFound, "cannot open keyring " + path_ + ": " + std::strerror(errno));
@@ -123,11 +119,10 @@ Status Keyring::ReadFile() {
   if (!read_ok || std::memcmp(file.data(), kMagic, sizeof kMagic) != 0) {
     return DataLoss("keyring " + path_ + " is not a Vault keyring file (or is truncated)");
   }
-  const crypto::KeyId want = RootKeyId();
+  const crypto::KeyId want = keyring_file::RootKeyId(root_key_);
   bool other_root = false;
-  std::uint64_t best_seq = 0;
-  crypto::SecretBytes best;
-  for (int slot = 0; slot < 2; ++slot) {
+  *best_seq = 0;
+  for (std::size_t slot = 0; slot < 2; ++slot) {
     RowReader r(
         std::span<const std::uint8_t>(file).subspan(kHeaderBytes + slot * kSlotBytes, kSlotBytes));
     std::uint64_t seq = 0;
@@ -140,24 +135,50 @@ Status Keyring::ReadFile() {
       continue;
     }
     crypto::SecretBytes plain;
-    if (seq > best_seq && crypto::OpenSecret(crypto::EnvelopeKind::kKeyring, root_key_, env,
-                                             SlotContext(seq), &plain)) {
-      best_seq = seq;
-      best = std::move(plain);
+    if (seq > *best_seq && crypto::OpenSecret(crypto::EnvelopeKind::kKeyring, root_key_, env,
+                                              SlotContext(seq), &plain)) {
+      *best_seq = seq;
+      *best = std::move(plain);
     }
   }
-  if (best_seq == 0) {
-    if (other_root) {
-      return Status(Code::kPermissionDenied,
-                    "keyring " + path_ +
-                        " is sealed under another root key; start with the root "
-                        "key it was created with");
-    }
-    return DataLoss("keyring " + path_ + " has no intact slot (corrupted or tampered)");
+  if (*best_seq != 0) return Status::Ok();
+  if (other_root) {
+    return Status(Code::kPermissionDenied,
+                  "keyring " + path_ +
+                      " is sealed under another root key; start with the root "
+                      "key it was created with");
   }
-  if (best_seq == seq_) return Status::Ok();
+  return DataLoss("keyring " + path_ + " has no intact slot (corrupted or tampered)");
+}
 
-  RowReader r(best.secret_span());
+namespace {
+
+// The n epoch entries of a keyring plaintext (keyring_format.h).
+bool ReadEpochs(RowReader& r, std::uint64_t n, std::map<std::uint64_t, EpochInfo>* epochs,
+                std::map<std::uint64_t, crypto::SecretBytes>* keks) {
+  for (std::uint64_t i = 0; i < n; ++i) {
+    EpochInfo e;
+    std::uint8_t destroyed = 0;
+    std::span<const std::uint8_t> kek;
+    if (!r.U64(&e.id) || !r.I64(&e.created_at) || !r.I64(&e.retired_at) || !r.U8(&destroyed) ||
+        !r.I64(&e.destroyed_at) || !r.View(&kek)) {
+      return false;
+    }
+    e.destroyed = destroyed != 0;
+    if (!e.destroyed) {
+      if (kek.size() != crypto::kKeyBytes) return false;
+      keks->emplace(e.id, crypto::SecretBytes::ImportCleartext(kek));
+    }
+    (*epochs)[e.id] = e;
+  }
+  return true;
+}
+
+}  // namespace
+
+// Makes the state in a slot's plaintext this keyring's.
+Status Keyring::Adopt(std::uint64_t seq, const crypto::SecretBytes& plain) {
+  RowReader r(plain.secret_span());
   std::uint64_t format = 0, current = 0, next = 0, n = 0;
   std::span<const std::uint8_t> ik, ak, mk, sk;
   if (!r.U64(&format) || format != 1 || !r.U64(&current) || !r.U64(&next) || !r.View(&ik) ||
@@ -166,22 +187,22 @@ Status Keyring::ReadFile() {
   }
   std::map<std::uint64_t, EpochInfo> epochs;
   std::map<std::uint64_t, crypto::SecretBytes> keks;
-  for (std::uint64_t i = 0; i < n; ++i) {
-    EpochInfo e;
-    std::uint8_t destroyed = 0;
-    std::span<const std::uint8_t> kek;
-    if (!r.U64(&e.id) || !r.I64(&e.created_at) || !r.I64(&e.retired_at) || !r.U8(&destroyed) ||
-        !r.I64(&e.destroyed_at) || !r.View(&kek)) {
-      return DataLoss("keyring " + path_ + " has an unreadable epoch entry");
-    }
-    e.destroyed = destroyed != 0;
-    if (!e.destroyed) {
-      if (kek.size() != crypto::kKeyBytes) return DataLoss("keyring epoch key has wrong size");
-      keks.emplace(e.id, crypto::SecretBytes::ImportCleartext(kek));
-    }
-    epochs[e.id] = e;
+  if (!ReadEpochs(r, n, &epochs, &keks)) {
+    return DataLoss("keyring " + path_ + " has an unreadable epoch entry");
   }
   if (!keks.count(current)) return DataLoss("keyring " + path_ + " lacks its current epoch key");
+  VAULT_RETURN_IF_ERROR(AdoptSystemKeys(ik, ak, mk, sk));
+  seq_ = seq;
+  current_ = current;
+  next_epoch_ = next;
+  epochs_ = std::move(epochs);
+  keks_ = std::move(keks);
+  return Status::Ok();
+}
+
+Status Keyring::AdoptSystemKeys(std::span<const std::uint8_t> ik, std::span<const std::uint8_t> ak,
+                                std::span<const std::uint8_t> mk,
+                                std::span<const std::uint8_t> sk) {
   // The engine uses these as HMAC, AEAD and Ed25519 keys without checking their sizes again.
   if (ik.size() != crypto::kKeyBytes || ak.size() != crypto::kKeyBytes ||
       mk.size() != crypto::kKeyBytes || sk.size() != crypto::kSigningSecretBytes) {
@@ -194,23 +215,21 @@ Status Keyring::ReadFile() {
     signing_key_ = crypto::SecretBytes::ImportCleartext(sk);
     index_mac_ = crypto::HmacSha256Key(index_key_);
     audit_mac_ = crypto::HmacSha256Key(audit_key_);
-  } else if (!crypto::ConstantTimeEquals(index_key_.secret_span(), ik) ||
-             !crypto::ConstantTimeEquals(audit_key_.secret_span(), ak) ||
-             !crypto::ConstantTimeEquals(meta_key_.secret_span(), mk) ||
-             !crypto::ConstantTimeEquals(signing_key_.secret_span(), sk)) {
+    return Status::Ok();
+  }
+  if (!crypto::ConstantTimeEquals(index_key_.secret_span(), ik) ||
+      !crypto::ConstantTimeEquals(audit_key_.secret_span(), ak) ||
+      !crypto::ConstantTimeEquals(meta_key_.secret_span(), mk) ||
+      !crypto::ConstantTimeEquals(signing_key_.secret_span(), sk)) {
     // Other threads use the system keys without the lock: they are never replaced.
     return DataLoss("keyring " + path_ + " now holds other system keys than when it was opened");
   }
-  seq_ = best_seq;
-  current_ = current;
-  next_epoch_ = next;
-  epochs_ = std::move(epochs);
-  keks_ = std::move(keks);
   return Status::Ok();
 }
 
-Status Keyring::WriteLocked() {
-  // Serialise into locked memory: the plaintext holds every key.
+// The keyring's state as a slot plaintext (keyring_format.h), in locked memory: it holds
+// every key. *len: the bytes used.
+crypto::SecretBytes Keyring::Serialize(std::size_t* len) const {
   std::size_t size = 8 * 4 + 4 * 8 + index_key_.size() + audit_key_.size() + meta_key_.size() +
                      signing_key_.size();
   for (const auto& [id, e] : epochs_) size += 8 * 4 + 1 + 8 + (e.destroyed ? 0 : crypto::kKeyBytes);
@@ -245,13 +264,16 @@ Status Keyring::WriteLocked() {
       bytes(keks_.at(id).secret_span());
     }
   }
+  *len = off;
+  return plain;
+}
+
+Status Keyring::WriteLocked() {
+  std::size_t len = 0;
+  const crypto::SecretBytes plain = Serialize(&len);
   const std::uint64_t seq = seq_ + 1;
-  const auto env =
-      crypto::Seal(crypto::EnvelopeKind::kKeyring, crypto::Aead::kXChaCha20Poly1305, root_key_,
-                   RootKeyId(), plain.secret_span().first(off), SlotContext(seq));
-  RowWriter w;
-  w.U64(seq).Bytes(env);
-  std::vector<std::uint8_t> slot = w.Take();
+  std::vector<std::uint8_t> slot =
+      keyring_file::SealSlot(root_key_, seq, plain.secret_span().first(len));
   if (slot.size() > kSlotBytes) {
     return Internal(
         "keyring is full: too many epochs are alive (shorten keys.horizon or "
@@ -276,17 +298,17 @@ Status Keyring::WriteLocked() {
 }
 
 std::uint64_t Keyring::seq() const {
-  std::shared_lock lock(mu_);
+  ReaderLock lock(mu_);
   return seq_;
 }
 
 std::uint64_t Keyring::current_epoch() const {
-  std::shared_lock lock(mu_);
+  ReaderLock lock(mu_);
   return current_;
 }
 
 std::vector<EpochInfo> Keyring::Epochs() const {
-  std::shared_lock lock(mu_);
+  ReaderLock lock(mu_);
   std::vector<EpochInfo> out;
   for (const auto& [id, e] : epochs_) out.push_back(e);
   return out;
@@ -295,7 +317,7 @@ std::vector<EpochInfo> Keyring::Epochs() const {
 std::vector<std::uint8_t> Keyring::WrapDek(const crypto::SecretBytes& dek,
                                            const crypto::KeyId& key_id,
                                            std::uint64_t* epoch) const {
-  std::shared_lock lock(mu_);
+  ReaderLock lock(mu_);
   *epoch = current_;
   return crypto::Seal(crypto::EnvelopeKind::kWrappedKey, crypto::Aead::kXChaCha20Poly1305,
                       keks_.at(current_), key_id, dek.secret_span(), DekWrapContext(current_));
@@ -303,7 +325,7 @@ std::vector<std::uint8_t> Keyring::WrapDek(const crypto::SecretBytes& dek,
 
 Status Keyring::UnwrapDek(std::span<const std::uint8_t> wrapped, std::uint64_t epoch,
                           crypto::SecretBytes* dek) const {
-  std::shared_lock lock(mu_);
+  ReaderLock lock(mu_);
   auto it = keks_.find(epoch);
   if (it == keks_.end()) {
     auto e = epochs_.find(epoch);
@@ -320,15 +342,8 @@ Status Keyring::UnwrapDek(std::span<const std::uint8_t> wrapped, std::uint64_t e
   return Status::Ok();
 }
 
-std::map<std::uint64_t, crypto::SecretBytes> Keyring::CopyLiveKeks() const {
-  std::shared_lock lock(mu_);
-  std::map<std::uint64_t, crypto::SecretBytes> out;
-  for (const auto& [id, k] : keks_) out.emplace(id, k.Clone());
-  return out;
-}
-
 StatusOr<std::uint64_t> Keyring::StartEpoch(UnixSeconds now) {
-  std::unique_lock lock(mu_);
+  WriterLock lock(mu_);
   const std::uint64_t id = next_epoch_;
   const std::uint64_t old = current_;
   epochs_[old].retired_at = now;
@@ -349,7 +364,7 @@ StatusOr<std::uint64_t> Keyring::StartEpoch(UnixSeconds now) {
 }
 
 Status Keyring::DestroyEpochs(const std::vector<std::uint64_t>& ids, UnixSeconds now) {
-  std::unique_lock lock(mu_);
+  WriterLock lock(mu_);
   for (auto id : ids) {
     if (id == current_) return Internal("refusing to destroy the current epoch");
   }

@@ -5,7 +5,6 @@
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <shared_mutex>
 #include <string>
 #include <vector>
 
@@ -14,6 +13,7 @@
 #include "crypto/secret.h"
 #include "vault/clock.h"
 #include "vault/status.h"
+#include "vault/thread_annotations.h"
 
 namespace vault {
 
@@ -42,7 +42,6 @@ class Keyring {
   std::uint64_t seq() const;
   std::uint64_t current_epoch() const;
   std::vector<EpochInfo> Epochs() const;
-  const std::string& path() const { return path_; }
 
   // Wraps a DEK under the current epoch KEK; returns the envelope and sets *epoch.
   std::vector<std::uint8_t> WrapDek(const crypto::SecretBytes& dek, const crypto::KeyId& key_id,
@@ -51,8 +50,6 @@ class Keyring {
   // envelope does not authenticate.
   Status UnwrapDek(std::span<const std::uint8_t> wrapped, std::uint64_t epoch,
                    crypto::SecretBytes* dek) const;
-  // For forensic tests: every KEK the keyring still holds, by epoch.
-  std::map<std::uint64_t, crypto::SecretBytes> CopyLiveKeks() const;
   static std::vector<std::uint8_t> DekWrapContext(std::uint64_t epoch);
 
   // Makes a new epoch current (the old one is retired now) and persists. Returns its id.
@@ -72,19 +69,28 @@ class Keyring {
   const crypto::SecretBytes& signing_key() const { return signing_key_; }
 
  private:
+  // Every KEK the keyring still holds (testing.h: what a forensic test attacks with).
+  friend std::map<std::uint64_t, crypto::SecretBytes> TEST_LiveKeks(const Keyring& keyring);
+
   Keyring(std::string path, crypto::SecretBytes root_key);
-  Status WriteLocked();  // REQUIRES: mu_ held exclusively
-  Status ReadFile();     // REQUIRES: mu_ held exclusively
-  crypto::KeyId RootKeyId() const;
+  Status WriteLocked() REQUIRES(mu_);
+  crypto::SecretBytes Serialize(std::size_t* len) const REQUIRES(mu_);
+  Status ReadFile() REQUIRES(mu_);
+  Status ReadNewestSlot(std::uint64_t* best_seq, crypto::SecretBytes* best) const;
+  Status Adopt(std::uint64_t seq, const crypto::SecretBytes& plain) REQUIRES(mu_);
+  Status AdoptSystemKeys(std::span<const std::uint8_t> ik, std::span<const std::uint8_t> ak,
+                         std::span<const std::uint8_t> mk, std::span<const std::uint8_t> sk)
+      REQUIRES(mu_);
 
   const std::string path_;
   const crypto::SecretBytes root_key_;
-  mutable std::shared_mutex mu_;
-  std::uint64_t seq_ = 0;
-  std::uint64_t current_ = 0;
-  std::uint64_t next_epoch_ = 1;
-  std::map<std::uint64_t, EpochInfo> epochs_;
-  std::map<std::uint64_t, crypto::SecretBytes> keks_;
+  mutable SharedMutex mu_;
+  std::uint64_t seq_ GUARDED_BY(mu_) = 0;
+  std::uint64_t current_ GUARDED_BY(mu_) = 0;
+  std::uint64_t next_epoch_ GUARDED_BY(mu_) = 1;
+  std::map<std::uint64_t, EpochInfo> epochs_ GUARDED_BY(mu_);
+  std::map<std::uint64_t, crypto::SecretBytes> keks_ GUARDED_BY(mu_);
+  // Set once when the keyring is first read, then never changed: read without the lock.
   crypto::SecretBytes index_key_, audit_key_, meta_key_, signing_key_;
   crypto::HmacSha256Key index_mac_, audit_mac_;
 };

@@ -17,7 +17,7 @@ StatusOr<std::unique_ptr<KeySlots>> KeySlots::Open(const std::string& path, bool
     return Status(errno == ENOENT ? Code::kNotFound : Code::kInternal,
                   "cannot open key slot file " + path + ": " + std::strerror(errno));
   }
-  std::unique_ptr<KeySlots> slots(new KeySlots(path, fd));
+  std::unique_ptr<KeySlots> slots(new KeySlots(fd));
   void* map = ::mmap(nullptr, kMappedBytes, PROT_READ, MAP_SHARED, fd, 0);
   if (map != MAP_FAILED) {
     slots->map_ = static_cast<const std::uint8_t*>(map);

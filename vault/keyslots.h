@@ -43,14 +43,12 @@ class KeySlots {
   Status Sync();
   // Drops slots at and beyond count (never-committed allocations after a crash).
   Status Truncate(std::uint64_t count);
-  const std::string& path() const { return path_; }
 
  private:
   static constexpr std::uint64_t kMappedBytes = std::uint64_t{4} << 30;  // 32 Mi slots
 
-  KeySlots(std::string path, int fd) : path_(std::move(path)), fd_(fd) {}
+  explicit KeySlots(int fd) : fd_(fd) {}
   void NoteLength(std::uint64_t len) const;  // raises known_len_ to len
-  std::string path_;
   int fd_;
   std::atomic<bool> dirty_{false};
   const std::uint8_t* map_ = nullptr;                // kMappedBytes, or null when mmap failed

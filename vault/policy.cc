@@ -144,6 +144,84 @@ std::optional<LegalBasis> ParseBasis(const std::string& s) {
   return std::nullopt;
 }
 
+std::vector<std::string> ParsePurposes(const YAML::Node& n, const std::string& where) {
+  const YAML::Node purposes = n["purposes"];
+  if (!purposes || !purposes.IsSequence() || purposes.size() == 0) {
+    throw PolicyError(purposes ? purposes : n, where + " needs a non-empty list of purposes");
+  }
+  std::vector<std::string> out;
+  for (const auto& p : purposes) {
+    std::string s = Scalar(p, "purpose");
+    if (!ValidName(s)) throw PolicyError(p, "purpose '" + s + "' must match [a-z0-9_-]{1,64}");
+    out.push_back(s);
+  }
+  return out;
+}
+
+Retention ParseRetention(const YAML::Node& n, const std::string& where) {
+  const YAML::Node r = n["retention"];
+  if (!r) throw PolicyError(n, where + " needs retention");
+  Retention out;
+  if (r.IsScalar()) {
+    if (r.Scalar() != "until_erasure") {
+      throw PolicyError(r,
+                        "retention must be until_erasure, {after_event: <duration>} or "
+                        "{after_collection: <duration>}");
+    }
+    out.kind = Retention::Kind::kUntilErasure;
+    return out;
+  }
+  CheckKeys(r, "retention", {"after_event", "after_collection"});
+  if (r.size() != 1)
+    throw PolicyError(r, "retention takes exactly one of after_event, after_collection");
+  if (r["after_event"]) {
+    out.kind = Retention::Kind::kAfterEvent;
+    out.period = ParseDurationNode(r["after_event"], "retention.after_event");
+  } else {
+    out.kind = Retention::Kind::kAfterCollection;
+    out.period = ParseDurationNode(r["after_collection"], "retention.after_collection");
+  }
+  return out;
+}
+
+// consent_purpose and on_consent_withdrawal, and the rule that consent needs a purpose.
+void ParseConsent(const YAML::Node& n, const std::string& where, Category* c) {
+  if (n["consent_purpose"]) {
+    c->consent_purpose = Scalar(n["consent_purpose"], "consent_purpose");
+    if (!ValidName(*c->consent_purpose)) {
+      throw PolicyError(n["consent_purpose"], "consent_purpose must match [a-z0-9_-]{1,64}");
+    }
+  }
+  if (c->legal_basis == LegalBasis::kConsent && !c->consent_purpose) {
+    throw PolicyError(n, where + " rests on consent and needs consent_purpose");
+  }
+  if (n["on_consent_withdrawal"]) {
+    if (!c->consent_purpose) {
+      throw PolicyError(n["on_consent_withdrawal"], "on_consent_withdrawal needs consent_purpose");
+    }
+    c->on_consent_withdrawal =
+        ParseDurationNode(n["on_consent_withdrawal"], "on_consent_withdrawal");
+  }
+}
+
+std::vector<IndexedField> ParseIndex(const YAML::Node& idx) {
+  if (!idx.IsMap()) throw PolicyError(idx, "index must map field names to {unique: bool}");
+  std::vector<IndexedField> out;
+  for (const auto& kv : idx) {
+    IndexedField f;
+    f.name = kv.first.as<std::string>();
+    if (!ValidName(f.name)) throw PolicyError(kv.first, "index field must match [a-z0-9_-]{1,64}");
+    if (kv.second.IsMap()) {
+      CheckKeys(kv.second, "index." + f.name, {"unique"});
+      if (kv.second["unique"]) f.unique = ParseBool(kv.second["unique"], "unique");
+    } else if (!kv.second.IsNull()) {
+      throw PolicyError(kv.second, "index." + f.name + " must be {unique: true|false}");
+    }
+    out.push_back(f);
+  }
+  return out;
+}
+
 Category ParseCategory(const std::string& name, const YAML::Node& n) {
   const std::string where = "category '" + name + "'";
   CheckKeys(n, where,
@@ -160,38 +238,8 @@ Category ParseCategory(const std::string& name, const YAML::Node& n) {
   }
   c.legal_basis = *basis;
   if (n["description"]) c.description = Scalar(n["description"], "description");
-
-  const YAML::Node purposes = n["purposes"];
-  if (!purposes || !purposes.IsSequence() || purposes.size() == 0) {
-    throw PolicyError(purposes ? purposes : n, where + " needs a non-empty list of purposes");
-  }
-  for (const auto& p : purposes) {
-    std::string s = Scalar(p, "purpose");
-    if (!ValidName(s)) throw PolicyError(p, "purpose '" + s + "' must match [a-z0-9_-]{1,64}");
-    c.purposes.push_back(s);
-  }
-
-  const YAML::Node r = n["retention"];
-  if (!r) throw PolicyError(n, where + " needs retention");
-  if (r.IsScalar()) {
-    if (r.Scalar() != "until_erasure") {
-      throw PolicyError(r,
-                        "retention must be until_erasure, {after_event: <duration>} or "
-                        "{after_collection: <duration>}");
-    }
-    c.retention.kind = Retention::Kind::kUntilErasure;
-  } else {
-    CheckKeys(r, "retention", {"after_event", "after_collection"});
-    if (r.size() != 1)
-      throw PolicyError(r, "retention takes exactly one of after_event, after_collection");
-    if (r["after_event"]) {
-      c.retention.kind = Retention::Kind::kAfterEvent;
-      c.retention.period = ParseDurationNode(r["after_event"], "retention.after_event");
-    } else {
-      c.retention.kind = Retention::Kind::kAfterCollection;
-      c.retention.period = ParseDurationNode(r["after_collection"], "retention.after_collection");
-    }
-  }
+  c.purposes = ParsePurposes(n, where);
+  c.retention = ParseRetention(n, where);
   if (n["survives_erasure"])
     c.survives_erasure = ParseBool(n["survives_erasure"], "survives_erasure");
   if (c.survives_erasure && c.retention.kind == Retention::Kind::kUntilErasure) {
@@ -200,39 +248,8 @@ Category ParseCategory(const std::string& name, const YAML::Node& n) {
                           " survives erasure but is retained until erasure: give it a "
                           "time-bound retention such as {after_event: 7y}");
   }
-  if (n["consent_purpose"]) {
-    c.consent_purpose = Scalar(n["consent_purpose"], "consent_purpose");
-    if (!ValidName(*c.consent_purpose)) {
-      throw PolicyError(n["consent_purpose"], "consent_purpose must match [a-z0-9_-]{1,64}");
-    }
-  }
-  if (c.legal_basis == LegalBasis::kConsent && !c.consent_purpose) {
-    throw PolicyError(n, where + " rests on consent and needs consent_purpose");
-  }
-  if (n["on_consent_withdrawal"]) {
-    if (!c.consent_purpose) {
-      throw PolicyError(n["on_consent_withdrawal"], "on_consent_withdrawal needs consent_purpose");
-    }
-    c.on_consent_withdrawal =
-        ParseDurationNode(n["on_consent_withdrawal"], "on_consent_withdrawal");
-  }
-  if (n["index"]) {
-    const YAML::Node idx = n["index"];
-    if (!idx.IsMap()) throw PolicyError(idx, "index must map field names to {unique: bool}");
-    for (const auto& kv : idx) {
-      IndexedField f;
-      f.name = kv.first.as<std::string>();
-      if (!ValidName(f.name))
-        throw PolicyError(kv.first, "index field must match [a-z0-9_-]{1,64}");
-      if (kv.second.IsMap()) {
-        CheckKeys(kv.second, "index." + f.name, {"unique"});
-        if (kv.second["unique"]) f.unique = ParseBool(kv.second["unique"], "unique");
-      } else if (!kv.second.IsNull()) {
-        throw PolicyError(kv.second, "index." + f.name + " must be {unique: true|false}");
-      }
-      c.index.push_back(f);
-    }
-  }
+  ParseConsent(n, where, &c);
+  if (n["index"]) c.index = ParseIndex(n["index"]);
   return c;
 }
 

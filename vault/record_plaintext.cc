@@ -1,6 +1,8 @@
 // Record plaintext formats (record_plaintext.h).
 #include "vault/record_plaintext.h"
 
+#include <nlohmann/json.hpp>
+
 #include "crypto/primitives.h"
 #include "vault/codec.h"
 
@@ -23,23 +25,18 @@ std::vector<std::uint8_t> EncodeRecordPlaintext(std::string_view record_id,
   return w.Take();
 }
 
-bool DecodeRecordPlaintext(std::span<const std::uint8_t> plain, bool as_text, RecordView* view) {
+bool DecodeRecordPlaintext(std::span<const std::uint8_t> plain, RecordView* view) {
   if (plain.empty()) return false;
   if (plain[0] == kFormat2) {
     RowReader r(plain.subspan(1));
     std::string text;
-    const bool ok = r.Str(&view->record_id) && r.Str(&text) && r.AtEnd();
-    if (ok && as_text) {
-      // Written by EncodeRecordPlaintext from a serialized object; authenticated by the
-      // envelope, so not parsed again here.
-      const bool object = text.size() >= 2 && text.front() == '{' && text.back() == '}';
-      if (object) view->data_json = std::move(text);
-      crypto::WipeString(&text);
-      return object;
-    }
-    if (ok) view->data = json::parse(text, nullptr, false);
+    // Written by EncodeRecordPlaintext from a serialized object; authenticated by the
+    // envelope, so not parsed again here.
+    const bool ok = r.Str(&view->record_id) && r.Str(&text) && r.AtEnd() && text.size() >= 2 &&
+                    text.front() == '{' && text.back() == '}';
+    if (ok) view->data_json = std::move(text);
     crypto::WipeString(&text);
-    return ok && view->data.is_object();
+    return ok;
   }
   if (plain[0] != '{') return false;
   json doc = json::parse(plain.begin(), plain.end(), nullptr, false);
@@ -48,11 +45,7 @@ bool DecodeRecordPlaintext(std::span<const std::uint8_t> plain, bool as_text, Re
   auto d = doc.find("d");
   if (r == doc.end() || !r->is_string() || d == doc.end() || !d->is_object()) return false;
   view->record_id = r->get<std::string>();
-  if (as_text) {
-    view->data_json = d->dump(-1, ' ', false, json::error_handler_t::replace);
-  } else {
-    view->data = std::move(*d);
-  }
+  view->data_json = d->dump(-1, ' ', false, json::error_handler_t::replace);
   return true;
 }
 

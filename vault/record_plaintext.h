@@ -20,9 +20,10 @@ namespace vault {
 std::vector<std::uint8_t> EncodeRecordPlaintext(std::string_view record_id,
                                                 std::string_view data_json);
 
-// Fills view->record_id and either view->data (a JSON object) or, when as_text,
-// view->data_json. False when the plaintext is in neither format or its data is not an
-// object; *view may then be partly written.
-bool DecodeRecordPlaintext(std::span<const std::uint8_t> plain, bool as_text, RecordView* view);
+// Fills view->record_id and view->data_json (format 2: the text as stored, authenticated by
+// the envelope and not parsed again; format 1: the parsed data written compactly). False when
+// the plaintext is in neither format or its data is not an object; *view may then be partly
+// written.
+bool DecodeRecordPlaintext(std::span<const std::uint8_t> plain, RecordView* view);
 
 }  // namespace vault

@@ -1,6 +1,7 @@
-// LMDB environment, group commit and free-page scrubbing.
+// The storage seam over LMDB: tables as named databases, group commit on a writer thread.
 #include "vault/store.h"
 
+#include <lmdb.h>
 #include <sys/stat.h>
 
 #include <cerrno>
@@ -24,25 +25,32 @@ std::string_view View(const MDB_val& v) { return {static_cast<const char*>(v.mv_
 
 }  // namespace
 
-std::optional<std::string_view> Get(MDB_txn* txn, MDB_dbi dbi, std::string_view key) {
+const char* TableName(Table t) {
+  static constexpr std::array<const char*, kTableCount> kNames = {
+      "meta",  "subjects", "records",     "scopes", "keys",  "expiry",     "holds",
+      "erasures", "erasure_due", "tokens", "audit", "blind", "slots_free", "slots_freed"};
+  return kNames[static_cast<std::size_t>(t)];
+}
+
+std::optional<std::string_view> Txn::Get(Table t, std::string_view key) const {
   MDB_val k = Val(key), v;
-  if (mdb_get(txn, dbi, &k, &v) != 0) return std::nullopt;
+  if (mdb_get(txn_, Dbi(t), &k, &v) != 0) return std::nullopt;
   return View(v);
 }
 
-Status Put(MDB_txn* txn, MDB_dbi dbi, std::string_view key, std::string_view value) {
+Status Txn::Put(Table t, std::string_view key, std::string_view value) {
   MDB_val k = Val(key), v = Val(value);
-  const int rc = mdb_put(txn, dbi, &k, &v, 0);
+  const int rc = mdb_put(txn_, Dbi(t), &k, &v, 0);
   return rc == 0 ? Status::Ok() : LmdbError("write", rc);
 }
 
-Status Put(MDB_txn* txn, MDB_dbi dbi, std::string_view key, const std::vector<std::uint8_t>& v) {
-  return Put(txn, dbi, key, AsView(v));
+Status Txn::Put(Table t, std::string_view key, const std::vector<std::uint8_t>& value) {
+  return Put(t, key, AsView(value));
 }
 
-Status PutAppend(MDB_txn* txn, MDB_dbi dbi, std::string_view key, std::string_view value) {
+Status Txn::Append(Table t, std::string_view key, std::string_view value) {
   MDB_val k = Val(key), v = Val(value);
-  const int rc = mdb_put(txn, dbi, &k, &v, MDB_APPEND);
+  const int rc = mdb_put(txn_, Dbi(t), &k, &v, MDB_APPEND);
   if (rc == MDB_KEYEXIST) {
     // The key is not past the last one: for a sequence this means the recorded tail is
     // wrong, and overwriting would erase history.
@@ -51,38 +59,64 @@ Status PutAppend(MDB_txn* txn, MDB_dbi dbi, std::string_view key, std::string_vi
   return rc == 0 ? Status::Ok() : LmdbError("write", rc);
 }
 
-Status Del(MDB_txn* txn, MDB_dbi dbi, std::string_view key) {
+Status Txn::Del(Table t, std::string_view key) {
   MDB_val k = Val(key);
-  const int rc = mdb_del(txn, dbi, &k, nullptr);
+  const int rc = mdb_del(txn_, Dbi(t), &k, nullptr);
   return rc == 0 || rc == MDB_NOTFOUND ? Status::Ok() : LmdbError("delete", rc);
 }
 
-Status ScanPrefix(MDB_txn* txn, MDB_dbi dbi, std::string_view prefix,
-                  const std::function<bool(std::string_view, std::string_view)>& fn) {
+Status Txn::ScanPrefix(Table t, std::string_view prefix, const Visit& fn) const {
+  return ScanFrom(t, prefix, [&](std::string_view k, std::string_view v) {
+    return k.substr(0, prefix.size()) == prefix && fn(k, v);
+  });
+}
+
+Status Txn::ScanFrom(Table t, std::string_view from, const Visit& fn) const {
+  return Scan(t, from, [&](std::string_view k, std::string_view v) -> StatusOr<Step> {
+    Step step;
+    step.stop = !fn(k, v);
+    return step;
+  });
+}
+
+Status Txn::UpdateFrom(Table t, std::string_view from, const Update& fn) {
+  return Scan(t, from, fn);
+}
+
+Status Txn::Scan(Table t, std::string_view from, const Update& fn) const {
   MDB_cursor* c = nullptr;
-  int rc = mdb_cursor_open(txn, dbi, &c);
+  int rc = mdb_cursor_open(txn_, Dbi(t), &c);
   if (rc != 0) return LmdbError("cursor", rc);
-  MDB_val k = Val(prefix), v;
-  rc = prefix.empty() ? mdb_cursor_get(c, &k, &v, MDB_FIRST)
-                      : mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+  MDB_val k = Val(from), v;
+  rc = mdb_cursor_get(c, &k, &v, from.empty() ? MDB_FIRST : MDB_SET_RANGE);
+  Status st;
   while (rc == 0) {
-    const std::string_view key = View(k);
-    if (key.substr(0, prefix.size()) != prefix) break;
-    if (!fn(key, View(v))) break;
+    StatusOr<Step> step = fn(View(k), View(v));
+    if (!step.ok()) {
+      st = step.status();
+      break;
+    }
+    if (step->value) {
+      MDB_val nv = Val(*step->value);
+      rc = mdb_cursor_put(c, &k, &nv, MDB_CURRENT);
+      if (rc != 0) break;
+    }
+    if (step->stop) break;
     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
   }
   mdb_cursor_close(c);
+  if (!st.ok()) return st;
   return rc == 0 || rc == MDB_NOTFOUND ? Status::Ok() : LmdbError("scan", rc);
 }
 
-std::uint64_t CountEntries(MDB_txn* txn, MDB_dbi dbi) {
+std::uint64_t Txn::Count(Table t) const {
   MDB_stat st{};
-  if (mdb_stat(txn, dbi, &st) != 0) return 0;
+  if (mdb_stat(txn_, Dbi(t), &st) != 0) return 0;
   return st.ms_entries;
 }
 
 StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir, std::uint64_t map_size,
-                                             bool create) {
+                                             bool create, StoreHooks hooks) {
   struct stat st {};
   if (::stat(dir.c_str(), &st) != 0) {
     if (!create) return NotFound("no store at " + dir + " (run vault init first)");
@@ -91,7 +125,7 @@ StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir, std::uint64
     }
   }
   std::unique_ptr<Store> s(new Store());
-  s->dir_ = dir;
+  s->hooks_ = std::move(hooks);
   int rc = mdb_env_create(&s->env_);
   if (rc != 0) return LmdbError("mdb_env_create", rc);
   mdb_env_set_maxdbs(s->env_, 16);
@@ -108,22 +142,8 @@ StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir, std::uint64
   MDB_txn* txn = nullptr;
   rc = mdb_txn_begin(s->env_, nullptr, 0, &txn);
   if (rc != 0) return LmdbError("begin", rc);
-  const std::pair<const char*, MDB_dbi*> names[] = {{"meta", &s->dbs_.meta},
-                                                    {"subjects", &s->dbs_.subjects},
-                                                    {"records", &s->dbs_.records},
-                                                    {"scopes", &s->dbs_.scopes},
-                                                    {"keys", &s->dbs_.keys},
-                                                    {"expiry", &s->dbs_.expiry},
-                                                    {"holds", &s->dbs_.holds},
-                                                    {"erasures", &s->dbs_.erasures},
-                                                    {"erasure_due", &s->dbs_.erasure_due},
-                                                    {"tokens", &s->dbs_.tokens},
-                                                    {"audit", &s->dbs_.audit},
-                                                    {"blind", &s->dbs_.blind},
-                                                    {"slots_free", &s->dbs_.slots_free},
-                                                    {"slots_freed", &s->dbs_.slots_freed}};
-  for (const auto& [name, dbi] : names) {
-    rc = mdb_dbi_open(txn, name, MDB_CREATE, dbi);
+  for (std::size_t i = 0; i < kTableCount; ++i) {
+    rc = mdb_dbi_open(txn, TableName(static_cast<Table>(i)), MDB_CREATE, &s->dbis_[i]);
     if (rc != 0) {
       mdb_txn_abort(txn);
       return LmdbError("open database", rc);
@@ -138,30 +158,21 @@ StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir, std::uint64
 
 Store::~Store() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     stop_ = true;
   }
   cv_.notify_all();
   if (writer_.joinable()) writer_.join();
+  MutexLock lock(read_mu_);
   for (MDB_txn* txn : idle_reads_) mdb_txn_abort(txn);
   idle_reads_.clear();
   if (env_ != nullptr) mdb_env_close(env_);
 }
 
-void Store::SetBatchHook(BatchHook hook) {
-  std::lock_guard lock(mu_);
-  hook_ = std::move(hook);
-}
-
-void Store::SetPreCommitHook(std::function<Status(MDB_txn*)> hook) {
-  std::lock_guard lock(mu_);
-  pre_commit_ = std::move(hook);
-}
-
 void Store::Enqueue(std::unique_ptr<Op> op) {
   bool wake = true;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (stop_) {
       op->Finish(Status(Code::kUnavailable, "store is closing"));
       return;
@@ -200,7 +211,7 @@ void Store::WriteAsync(WriteFn fn) {
 Status Store::Flush() {
   // An empty operation in the next batch: FIFO order puts everything queued before it in
   // the same or an earlier commit. LMDB does not write or sync a transaction with no changes.
-  return Write([](MDB_txn*) { return Status::Ok(); });
+  return Write([](Txn&) { return Status::Ok(); });
 }
 
 Status Store::Exclusive(std::function<Status()> fn) {
@@ -210,32 +221,52 @@ Status Store::Exclusive(std::function<Status()> fn) {
   return EnqueueAndWait(std::move(op));
 }
 
-Status Store::Txn(const WriteFn& fn) {
-  if (std::this_thread::get_id() != writer_id_) return Internal("Store::Txn off the writer thread");
-  MDB_txn* txn = nullptr;
-  int rc = mdb_txn_begin(env_, nullptr, 0, &txn);
+// Begins a write transaction and runs the begin hook in it.
+Status Store::BeginWrite(MDB_txn** txn) {
+  *txn = nullptr;
+  const int rc = mdb_txn_begin(env_, nullptr, 0, txn);
   if (rc != 0) return LmdbError("begin", rc);
-  if (hook_) {
-    Status h = hook_(txn);
+  if (hooks_.begin) {
+    Txn t(*txn, dbis_);
+    Status h = hooks_.begin(t);
     if (!h.ok()) {
-      mdb_txn_abort(txn);
+      mdb_txn_abort(*txn);
+      *txn = nullptr;
       return h;
     }
   }
-  Status s = fn(txn);
-  if (s.ok() && pre_commit_) s = pre_commit_(txn);
-  if (!s.ok()) {
-    mdb_txn_abort(txn);
-    return s;
+  return Status::Ok();
+}
+
+// Given the outcome of the transaction's operations: runs the pre-commit hook and commits,
+// or aborts.
+Status Store::FinishWrite(MDB_txn* txn, Status ops) {
+  if (ops.ok() && hooks_.pre_commit) {
+    Txn t(txn, dbis_);
+    ops = hooks_.pre_commit(t);
   }
-  rc = mdb_txn_commit(txn);
+  if (!ops.ok()) {
+    mdb_txn_abort(txn);
+    return ops;
+  }
+  const int rc = mdb_txn_commit(txn);
   return rc == 0 ? Status::Ok() : LmdbError("commit", rc);
 }
 
-Status Store::Read(const std::function<Status(MDB_txn*)>& fn) const {
+Status Store::Transact(const WriteFn& fn) {
+  if (std::this_thread::get_id() != writer_id_) {
+    return Internal("Store::Transact off the writer thread");
+  }
+  MDB_txn* txn = nullptr;
+  VAULT_RETURN_IF_ERROR(BeginWrite(&txn));
+  Txn t(txn, dbis_);
+  return FinishWrite(txn, fn(t));
+}
+
+Status Store::Read(const std::function<Status(Txn&)>& fn) const {
   MDB_txn* txn = nullptr;
   {
-    std::lock_guard lock(read_mu_);
+    MutexLock lock(read_mu_);
     if (!idle_reads_.empty()) {
       txn = idle_reads_.back();
       idle_reads_.pop_back();
@@ -251,14 +282,15 @@ Status Store::Read(const std::function<Status(MDB_txn*)>& fn) const {
   }
   Status s;
   try {
-    s = fn(txn);
+    Txn t(txn, dbis_);
+    s = fn(t);
   } catch (...) {
     mdb_txn_abort(txn);
     throw;
   }
   mdb_txn_reset(txn);  // releases the snapshot, keeps the reader slot
   {
-    std::lock_guard lock(read_mu_);
+    MutexLock lock(read_mu_);
     if (idle_reads_.size() < kMaxIdleReads) {
       idle_reads_.push_back(txn);
       txn = nullptr;
@@ -268,31 +300,39 @@ Status Store::Read(const std::function<Status(MDB_txn*)>& fn) const {
   return s;
 }
 
+// Waits for work and takes the next batch: one exclusive operation, or up to kMaxBatch
+// write operations. Empty when the store is stopping with nothing queued.
+Store::Batch Store::NextBatch() {
+  Batch batch;
+  MutexLock lock(mu_);
+  while (!stop_ && queue_.empty()) lock.Wait(cv_);
+  if (queue_.empty()) return batch;
+  if (waited_ops_ == 0 && !stop_) {
+    // Only read audit entries: let more of them join this commit.
+    const auto deadline = std::chrono::steady_clock::now() + kAsyncLinger;
+    while (!stop_ && waited_ops_ == 0 && queue_.size() < kMaxBatch &&
+           lock.WaitUntil(cv_, deadline)) {
+    }
+  }
+  if (queue_.front()->exclusive) {
+    batch.push_back(std::move(queue_.front()));
+    queue_.pop_front();
+  } else {
+    while (!queue_.empty() && !queue_.front()->exclusive && batch.size() < kMaxBatch) {
+      batch.push_back(std::move(queue_.front()));
+      queue_.pop_front();
+    }
+  }
+  for (const auto& op : batch) {
+    if (!op->async()) --waited_ops_;
+  }
+  return batch;
+}
+
 void Store::WriterLoop() {
   for (;;) {
-    std::deque<std::unique_ptr<Op>> batch;
-    {
-      std::unique_lock lock(mu_);
-      cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
-      if (queue_.empty() && stop_) return;
-      if (waited_ops_ == 0 && !stop_) {
-        // Only read audit entries: let more of them join this commit.
-        cv_.wait_for(lock, kAsyncLinger,
-                     [&] { return stop_ || waited_ops_ > 0 || queue_.size() >= kMaxBatch; });
-      }
-      if (queue_.front()->exclusive) {
-        batch.push_back(std::move(queue_.front()));
-        queue_.pop_front();
-      } else {
-        while (!queue_.empty() && !queue_.front()->exclusive && batch.size() < kMaxBatch) {
-          batch.push_back(std::move(queue_.front()));
-          queue_.pop_front();
-        }
-      }
-      for (const auto& op : batch) {
-        if (!op->async()) --waited_ops_;
-      }
-    }
+    Batch batch = NextBatch();
+    if (batch.empty()) return;
     if (batch.front()->exclusive) {
       Status s;
       try {
@@ -307,7 +347,7 @@ void Store::WriterLoop() {
   }
 }
 
-void Store::RunBatch(std::deque<std::unique_ptr<Op>>& batch) {
+void Store::RunBatch(Batch& batch) {
   // Every operation of the batch runs directly in one transaction (LMDB's nested
   // transactions allocate megabytes each). When one fails, the transaction is aborted, that
   // operation alone reports its error, and the operations before it, which had succeeded,
@@ -319,32 +359,23 @@ void Store::RunBatch(std::deque<std::unique_ptr<Op>>& batch) {
   while (!todo.empty()) {
     if (limit == 0) limit = todo.size();
     MDB_txn* txn = nullptr;
-    int rc = mdb_txn_begin(env_, nullptr, 0, &txn);
-    Status st = rc == 0 ? Status::Ok() : LmdbError("begin", rc);
-    if (st.ok() && hook_) st = hook_(txn);
-    if (!st.ok()) {
-      if (txn != nullptr) mdb_txn_abort(txn);
+    if (Status st = BeginWrite(&txn); !st.ok()) {
       for (std::size_t i : todo) batch[i]->Finish(st);
       return;
     }
+    Txn t(txn, dbis_);
     std::size_t k = 0;
     Status failed;
     for (; k < limit; ++k) {
       try {
-        failed = batch[todo[k]]->fn(txn);
+        failed = batch[todo[k]]->fn(t);
       } catch (const std::exception& e) {
         failed = Internal(std::string("write failed: ") + e.what());
       }
       if (!failed.ok()) break;
     }
     if (k == limit) {
-      if (pre_commit_) st = pre_commit_(txn);
-      if (st.ok()) {
-        rc = mdb_txn_commit(txn);
-        if (rc != 0) st = LmdbError("commit", rc);
-      } else {
-        mdb_txn_abort(txn);
-      }
+      const Status st = FinishWrite(txn, Status::Ok());
       for (std::size_t j = 0; j < limit; ++j) batch[todo[j]]->Finish(st);
       todo.erase(todo.begin(), todo.begin() + static_cast<std::ptrdiff_t>(limit));
       limit = todo.size();

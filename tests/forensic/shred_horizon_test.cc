@@ -2,7 +2,6 @@
 // file the vault ever wrote (live files, backups, raw copies taken before the erasure) gives
 // up the erased subject's data, even to someone holding the root key and the keyring.
 #include <gtest/gtest.h>
-#include <lmdb.h>
 
 #include <filesystem>
 #include <map>
@@ -11,8 +10,8 @@
 #include "crypto/aead.h"
 #include "crypto/primitives.h"
 #include "test_util.h"
-#include "vault/engine.h"
 #include "vault/keyring.h"
+#include "vault/testing.h"
 
 namespace vault {
 namespace {
@@ -41,62 +40,6 @@ std::vector<std::string> WriteSubjects(Vault& v, const Actor& actor) {
   return markers;
 }
 
-// Every wrapped-key-shaped blob in bytes, opened with every KEK: key id (hex) -> DEK.
-void Harvest(const std::string& bytes, const std::map<std::uint64_t, crypto::SecretBytes>& keks,
-             std::map<std::string, crypto::SecretBytes>* deks) {
-  for (std::size_t i = 0; i + crypto::kEnvelopeHeaderBytes <= bytes.size(); ++i) {
-    if (bytes[i] != 'V' || bytes[i + 1] != 'K' || bytes[i + 2] != 1) continue;
-    for (auto alg : {crypto::Aead::kXChaCha20Poly1305, crypto::Aead::kAes256Gcm}) {
-      const std::size_t n = crypto::EnvelopeOverhead(alg) + crypto::kKeyBytes;
-      if (i + n > bytes.size()) continue;
-      auto env = std::span(reinterpret_cast<const std::uint8_t*>(bytes.data()) + i, n);
-      for (const auto& [epoch, kek] : keks) {
-        crypto::SecretBytes dek;
-        if (crypto::OpenSecret(crypto::EnvelopeKind::kWrappedKey, kek, env,
-                               Keyring::DekWrapContext(epoch), &dek)) {
-          (*deks)[crypto::ToHex(crypto::PeekEnvelope(env)->key_id)] = std::move(dek);
-        }
-      }
-    }
-  }
-}
-
-struct RawRecord {
-  std::string key;
-  RecordRow row;
-};
-
-// Opens a copy of an LMDB data file the way an attacker would and lists its records.
-std::vector<RawRecord> RecordsOf(const std::string& data_mdb) {
-  const std::string dir = testing::MakeTempDir("attack-env");
-  fs::copy_file(data_mdb, dir + "/data.mdb");
-  std::vector<RawRecord> out;
-  MDB_env* env = nullptr;
-  mdb_env_create(&env);
-  mdb_env_set_maxdbs(env, 16);
-  mdb_env_set_mapsize(env, 1ull << 30);
-  EXPECT_EQ(mdb_env_open(env, dir.c_str(), MDB_RDONLY, 0600), 0);
-  MDB_txn* txn = nullptr;
-  EXPECT_EQ(mdb_txn_begin(env, nullptr, MDB_RDONLY, &txn), 0);
-  MDB_dbi dbi;
-  EXPECT_EQ(mdb_dbi_open(txn, "records", 0, &dbi), 0);
-  MDB_cursor* c;
-  mdb_cursor_open(txn, dbi, &c);
-  MDB_val k, v;
-  for (int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
-       rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-    RawRecord r;
-    r.key.assign(static_cast<char*>(k.mv_data), k.mv_size);
-    EXPECT_TRUE(DecodeRecordRow({static_cast<char*>(v.mv_data), v.mv_size}, &r.row));
-    out.push_back(std::move(r));
-  }
-  mdb_cursor_close(c);
-  mdb_txn_abort(txn);
-  mdb_env_close(env);
-  fs::remove_all(dir);
-  return out;
-}
-
 struct AttackResult {
   std::size_t victim_records = 0, victim_decrypted = 0;
   std::size_t other_records = 0, other_decrypted = 0;
@@ -108,13 +51,16 @@ AttackResult Attack(const std::vector<std::string>& data_files,
                     const std::string& victim_uid_hex) {
   AttackResult r;
   for (const auto& f : data_files) {
-    for (const auto& rec : RecordsOf(f)) {
+    auto records = TEST_ReadRecordCiphertexts(f);
+    EXPECT_TRUE(records.ok()) << records.status().ToString();
+    if (!records.ok()) continue;
+    for (const auto& rec : *records) {
       const bool victim = crypto::ToHex(crypto::AsBytes(rec.key.substr(0, 16))) == victim_uid_hex;
       bool opened = false;
       for (const auto& [id, dek] : deks) {
         std::vector<std::uint8_t> plain;
-        if (crypto::Open(crypto::EnvelopeKind::kRecord, dek, rec.row.envelope,
-                         RecordContext(rec.key), &plain)) {
+        if (crypto::Open(crypto::EnvelopeKind::kRecord, dek, rec.envelope, rec.context,
+                         &plain)) {
           opened = true;
           break;
         }
@@ -141,7 +87,7 @@ class ShredHorizonTest : public ::testing::Test {
     // 2. Erase the victim, then rotate the epoch (with horizon 0d, one rotation passes it).
     auto e = t_->vault->RequestErasure(t_->dpo, kVictim, "immediate", "forensic test");
     ASSERT_TRUE(e.ok()) << e.status().ToString();
-    receipt_ = e->receipt;
+    receipt_ = json::parse(e->receipt_json);
     ExpectNoMarkers("after erasure");
     auto rot = t_->vault->RotateEpoch(t_->admin);
     ASSERT_TRUE(rot.ok()) << rot.status().ToString();
@@ -158,9 +104,11 @@ class ShredHorizonTest : public ::testing::Test {
     auto root = t_->root->Load();
     auto keyring = Keyring::Open(t_->dir + "/data/keyring", std::move(root).value());
     EXPECT_TRUE(keyring.ok());
-    const auto keks = (*keyring)->CopyLiveKeks();
+    const auto keks = TEST_LiveKeks(**keyring);
     std::map<std::string, crypto::SecretBytes> deks;
-    for (const auto& f : testing::FilesBelow(t_->dir)) Harvest(testing::ReadFile(f), keks, &deks);
+    for (const auto& f : testing::FilesBelow(t_->dir)) {
+      testing::HarvestDeks(testing::ReadFile(f), keks, &deks);
+    }
     return deks;
   }
 
@@ -221,7 +169,7 @@ TEST_F(ShredHorizonTest, BeforeTheHorizonTheBackupStillRestoresByDesign) {
   ASSERT_TRUE(rv.ok()) << rv.status().ToString();
   auto rec = (*rv)->GetRecord(t_->admin, kVictim, "account", "profile");
   ASSERT_TRUE(rec.ok()) << rec.status().ToString();
-  EXPECT_EQ(rec->data["name"], "MARKER7000-name");
+  EXPECT_EQ(testing::Data(*rec)["name"], "MARKER7000-name");
   rv = Status(Code::kInternal, "closed");
   // The hand-made attack agrees: with epoch 1 alive, the victim's ciphertext opens.
   const AttackResult r =

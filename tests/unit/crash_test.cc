@@ -66,7 +66,7 @@ TEST(CrashTest, KilledWriterLosesNoAcknowledgedWrite) {
   for (long i : acked) {
     auto r =
         (*v)->GetRecord(actor, "s" + std::to_string(i % 13), "account", "r" + std::to_string(i));
-    if (!r.ok() || r->data["i"] != i) ++missing;
+    if (!r.ok() || testing::Data(*r)["i"] != i) ++missing;
   }
   EXPECT_EQ(missing, 0u) << "of " << acked.size() << " acknowledged writes";
   EXPECT_GT(acked.size(), 100u);

@@ -2,6 +2,7 @@
 // killed. Used by crash_test to SIGKILL a writer mid-load.
 #include <cstdio>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <thread>
 #include <vector>
 

@@ -8,6 +8,7 @@
 #include "crypto/primitives.h"
 #include "test_util.h"
 #include "vault/keyslots.h"
+#include "vault/testing.h"
 
 namespace vault {
 namespace {
@@ -52,7 +53,7 @@ TEST_F(KeyringTest, FileIsPrivateAndHoldsNoKeyInClear) {
   EXPECT_EQ(std::filesystem::status(path_).permissions() & std::filesystem::perms::all,
             std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
   const std::string bytes = testing::ReadFile(path_);
-  auto kek = (*k)->CopyLiveKeks();
+  auto kek = TEST_LiveKeks(**k);
   for (const crypto::SecretBytes* key : {&(*k)->index_key(), &(*k)->audit_key(),
                                          static_cast<const crypto::SecretBytes*>(&kek.at(1))}) {
     const std::string raw(reinterpret_cast<const char*>(key->secret_data()), key->size());
@@ -74,7 +75,7 @@ TEST_F(KeyringTest, RotationAndDestructionPersistAndOldKeksAreGoneFromTheFile) {
   crypto::KeyId id{};
   std::uint64_t e1 = 0;
   auto w1 = k->WrapDek(dek, id, &e1);
-  const auto old_kek = k->CopyLiveKeks().at(1).Clone();
+  const auto old_kek = TEST_LiveKeks(*k).at(1).Clone();
   ASSERT_EQ(*k->StartEpoch(2000), 2u);
   ASSERT_TRUE(k->DestroyEpochs({1}, 3000).ok());
   EXPECT_TRUE(k->DestroyEpochs({2}, 3000).code() == Code::kInternal);  // current: refused

@@ -6,10 +6,17 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
+#include <set>
 #include <string>
 #include <vector>
 
+#include "crypto/aead.h"
+#include "crypto/primitives.h"
+#include "vault/keyring.h"
+#include "vault/testing.h"
 #include "vault/vault.h"
 
 namespace vault::testing {
@@ -52,6 +59,41 @@ inline std::vector<std::string> FindMarkers(const std::string& dir,
   }
   return hits;
 }
+
+// Every wrapped-key-shaped blob in bytes, opened with every KEK: key id (hex) -> DEK. What an
+// attacker holding those KEKs recovers from a file.
+inline void HarvestDeks(const std::string& bytes,
+                        const std::map<std::uint64_t, crypto::SecretBytes>& keks,
+                        std::map<std::string, crypto::SecretBytes>* deks) {
+  for (std::size_t i = 0; i + crypto::kEnvelopeHeaderBytes <= bytes.size(); ++i) {
+    if (bytes[i] != 'V' || bytes[i + 1] != 'K' || bytes[i + 2] != 1) continue;
+    for (auto alg : {crypto::Aead::kXChaCha20Poly1305, crypto::Aead::kAes256Gcm}) {
+      const std::size_t n = crypto::EnvelopeOverhead(alg) + crypto::kKeyBytes;
+      if (i + n > bytes.size()) continue;
+      auto env = std::span(reinterpret_cast<const std::uint8_t*>(bytes.data()) + i, n);
+      for (const auto& [epoch, kek] : keks) {
+        crypto::SecretBytes dek;
+        if (crypto::OpenSecret(crypto::EnvelopeKind::kWrappedKey, kek, env,
+                               Keyring::DekWrapContext(epoch), &dek)) {
+          (*deks)[crypto::ToHex(crypto::PeekEnvelope(env)->key_id)] = std::move(dek);
+        }
+      }
+    }
+  }
+}
+
+// The ids of the DEKs HarvestDeks recovers from bytes.
+inline std::set<std::string> RecoverableKeyIds(
+    const std::string& bytes, const std::map<std::uint64_t, crypto::SecretBytes>& keks) {
+  std::map<std::string, crypto::SecretBytes> deks;
+  HarvestDeks(bytes, keks, &deks);
+  std::set<std::string> ids;
+  for (const auto& [id, dek] : deks) ids.insert(id);
+  return ids;
+}
+
+// A record's data, parsed.
+inline nlohmann::json Data(const RecordView& r) { return nlohmann::json::parse(r.data_json); }
 
 // A small policy (account, billing surviving erasure, usage) with the given shred horizon.
 inline std::string PolicyWithHorizon(const std::string& horizon) {
@@ -119,6 +161,15 @@ struct TestVault {
     auto v = Vault::Open(Opts());
     ASSERT_TRUE(v.ok()) << v.status().ToString();
     vault = std::move(v).value();
+  }
+  // Closes the vault, damages its one legal hold row so it no longer reads, and reopens.
+  void BreakTheHoldRow() {
+    vault.reset();
+    ASSERT_TRUE(TEST_EditTable(dir + "/data", Table::kHolds, [](TEST_Rows& rows) {
+                  ASSERT_EQ(rows.size(), 1u);
+                  rows[0].second.resize(3);
+                }).ok());
+    Reopen();
   }
   ~TestVault() {
     vault.reset();

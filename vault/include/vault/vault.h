@@ -12,7 +12,7 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <nlohmann/json.hpp>
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -45,6 +45,8 @@ struct Options {
   std::uint64_t map_size_bytes = 64ull << 30;
   // Keys rewrapped per step of an epoch rotation; ordinary writes run between steps.
   std::size_t rewrap_batch = 10000;
+  // Expired keys destroyed per transaction of a retention sweep.
+  std::size_t shred_batch = 10000;
   // Largest serialized record data accepted.
   std::size_t max_record_bytes = std::size_t{256} * 1024;
 };
@@ -55,14 +57,12 @@ struct PutResult {
   UnixSeconds retain_until = 0;  // 0: until erasure
 };
 
-// NOLINTNEXTLINE(bugprone-exception-escape): false positive on the implicit moves of json
 struct RecordView {
   std::string subject_id;
   std::string category;
   std::string record_id;
   std::uint64_t version = 0;
-  nlohmann::json data;    // null when ReadOptions::data_as_text
-  std::string data_json;  // set only when ReadOptions::data_as_text: `data` as compact JSON
+  std::string data_json;  // the data: a JSON object, as the compact text it was stored as
   UnixSeconds created_at = 0;
   UnixSeconds updated_at = 0;
   std::optional<UnixSeconds> event_time;
@@ -79,7 +79,6 @@ struct HoldView {
   std::optional<UnixSeconds> until;
 };
 
-// NOLINTNEXTLINE(bugprone-exception-escape): false positive on the implicit moves of json
 struct ErasureView {
   std::string erasure_id;
   std::string state;  // "scheduled", "completed", "cancelled"
@@ -88,7 +87,7 @@ struct ErasureView {
   UnixSeconds execute_at = 0;
   std::optional<UnixSeconds> completed_at;
   bool blocked_by_hold = false;  // due, but a legal hold keeps it from running
-  nlohmann::json receipt;        // null until completed
+  std::string receipt_json;      // the signed receipt as JSON text; empty until completed
 };
 
 struct SubjectSummary {
@@ -148,9 +147,6 @@ struct ReadOptions {
   // dpo/admin reading retained categories of an erased subject, or a restricted subject
   // (export). Ordinary app reads leave this false.
   bool privileged = false;
-  // Return each record's data as the JSON text it was stored as (RecordView::data_json)
-  // instead of a parsed document: for callers that only forward it, such as the HTTP API.
-  bool data_as_text = false;
 };
 
 struct BackupManifest {
@@ -196,7 +192,6 @@ class Vault {
   Vault& operator=(const Vault&) = delete;
 
   const Policy& policy() const;
-  UnixSeconds Now() const;
 
   // --- Records. Ids: 1..128 chars of [A-Za-z0-9._:@+-]. data must be a JSON object.
   StatusOr<PutResult> PutRecord(const Actor& actor, const std::string& subject_id,
@@ -259,9 +254,8 @@ class Vault {
   StatusOr<std::vector<AuditEntry>> ListAudit(std::uint64_t after_seq, std::size_t limit) const;
   StatusOr<AuditVerifyResult> VerifyAudit() const;
 
-  class Impl;
-
  private:
+  class Impl;
   explicit Vault(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };

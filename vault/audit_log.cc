@@ -1,0 +1,124 @@
+// The audit log (audit_log.h): append, page, verify.
+#include "vault/audit_log.h"
+
+#include <algorithm>
+
+#include "vault/codec.h"
+
+namespace vault {
+namespace {
+
+constexpr std::string_view kMetaAuditSeq = "audit_seq";
+constexpr std::string_view kMetaAuditHead = "audit_head";
+constexpr std::size_t kDefaultPage = 100, kMaxPage = 1000;
+
+}  // namespace
+
+Status AuditLog::Append(Txn& txn, const Actor& actor, std::string_view action, const Uid* uid,
+                        std::string_view category, std::string_view outcome) {
+  if (!tail_.loaded) {
+    tail_.seq = MetaU64(txn, kMetaAuditSeq);
+    tail_.head.assign(32, '\0');
+    if (auto h = txn.Get(Table::kMeta, kMetaAuditHead); h && h->size() == 32) tail_.head = *h;
+    tail_.loaded = true;
+  }
+  AuditEntry e;
+  e.seq = tail_.seq + 1;
+  e.at = clock_.Now();
+  e.actor = actor.id;
+  e.action = action;
+  e.subject_ref = uid ? crypto::ToHex(*uid) : "";
+  e.category = category;
+  e.outcome = outcome;
+  const auto hash = ChainHash(tail_.head, e);
+  VAULT_RETURN_IF_ERROR(txn.Append(Table::kAudit, BigEndianKey(e.seq), EncodeAudit(e, hash)));
+  tail_.seq = e.seq;
+  tail_.head = Bytes(hash);
+  tail_.dirty = true;
+  return Status::Ok();
+}
+
+void AuditLog::AppendAsync(const Actor& actor, const char* action, std::optional<Uid> uid,
+                           const std::string& category, Code outcome) {
+  store_.WriteAsync([this, actor, action, uid, category, outcome](Txn& txn) {
+    return Append(txn, actor, action, uid ? &*uid : nullptr, category, CodeName(outcome));
+  });
+}
+
+Status AuditLog::OnPreCommit(Txn& txn) {
+  if (!tail_.dirty) return Status::Ok();
+  VAULT_RETURN_IF_ERROR(SetMetaU64(txn, kMetaAuditSeq, tail_.seq));
+  VAULT_RETURN_IF_ERROR(txn.Put(Table::kMeta, kMetaAuditHead, tail_.head));
+  tail_.dirty = false;
+  return Status::Ok();
+}
+
+crypto::Digest AuditLog::ChainHash(std::string_view prev, const AuditEntry& e) const {
+  RowWriter w;
+  w.Str(prev)
+      .U64(e.seq)
+      .I64(e.at)
+      .Str(e.actor)
+      .Str(e.action)
+      .Str(e.subject_ref)
+      .Str(e.category)
+      .Str(e.outcome);
+  return mac_.Mac(w.bytes());
+}
+
+StatusOr<std::vector<AuditEntry>> AuditLog::ReadPage(std::uint64_t after_seq,
+                                                     std::size_t limit) const {
+  std::vector<AuditEntry> out;
+  limit = std::min(limit == 0 ? kDefaultPage : limit, kMaxPage);
+  VAULT_RETURN_IF_ERROR(store_.Read([&](Txn& txn) -> Status {
+    Status corrupt;
+    VAULT_RETURN_IF_ERROR(txn.ScanFrom(Table::kAudit, BigEndianKey(after_seq + 1),
+                                       [&](std::string_view k, std::string_view v) {
+                                         AuditEntry e;
+                                         if (!DecodeAudit(k, v, &e)) {
+                                           corrupt = DataLoss("an audit entry is corrupt");
+                                           return false;
+                                         }
+                                         out.push_back(std::move(e));
+                                         return out.size() < limit;
+                                       }));
+    return corrupt;
+  }));
+  return out;
+}
+
+StatusOr<std::vector<AuditEntry>> AuditLog::List(std::uint64_t after_seq,
+                                                 std::size_t limit) const {
+  // Entries of reads are committed asynchronously; an auditor sees every read this process
+  // made before the call.
+  VAULT_RETURN_IF_ERROR(store_.Flush());
+  return ReadPage(after_seq, limit);
+}
+
+StatusOr<AuditVerifyResult> AuditLog::Verify() const {
+  AuditVerifyResult res;
+  std::string prev(32, '\0');
+  std::uint64_t after = 0;
+  VAULT_RETURN_IF_ERROR(store_.Flush());
+  for (;;) {
+    VAULT_ASSIGN_OR_RETURN(auto page, ReadPage(after, kMaxPage));
+    if (page.empty()) break;
+    for (const auto& e : page) {
+      const auto want = ChainHash(prev, e);
+      if (e.seq != res.entries + 1 || crypto::ToHex(want) != e.hash) {
+        res.ok = false;
+        res.first_bad_seq = e.seq;
+        res.head = e.hash;
+        return res;
+      }
+      prev = Bytes(want);
+      res.head = e.hash;
+      ++res.entries;
+      after = e.seq;
+    }
+  }
+  res.ok = true;
+  return res;
+}
+
+}  // namespace vault

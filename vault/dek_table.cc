@@ -1,0 +1,210 @@
+// The DEK table (dek_table.h).
+#include "vault/dek_table.h"
+
+#include <cstring>
+
+#include "crypto/primitives.h"
+#include "vault/codec.h"
+#include "vault/index_keys.h"
+
+namespace vault {
+namespace {
+
+using crypto::KeyId;
+using crypto::SecretBytes;
+
+constexpr std::string_view kMetaShredded = "keys_shredded";
+constexpr std::string_view kMetaSlotHwm = "slot_hwm";
+constexpr std::string_view kMetaBackupUntil = "backup_until";
+constexpr std::string_view kGcPrefix = "gc/";
+// A backup pauses slot zeroing for at most this long, so a backup process that dies
+// cannot pause it for ever.
+constexpr UnixSeconds kMaxBackupPause = 3600;
+
+std::vector<std::string> KeysOf(const Txn& txn, Table t, std::string_view prefix, Status* st) {
+  std::vector<std::string> out;
+  *st = txn.ScanPrefix(t, prefix, [&](std::string_view k, std::string_view) {
+    out.emplace_back(k);
+    return true;
+  });
+  return out;
+}
+
+}  // namespace
+
+Status DekTable::Find(const Txn& txn, std::string_view scope, KeyId* id, SecretBytes* dek) const {
+  auto kid = txn.Get(Table::kScopes, scope);
+  if (!kid || kid->size() != id->size()) return NotFound("no key for scope");
+  std::memcpy(id->data(), kid->data(), id->size());
+  return Load(txn, *id, dek);
+}
+
+Status DekTable::FindOrCreate(Txn& txn, std::string_view scope, UnixSeconds expires_at, KeyId* id,
+                              SecretBytes* dek) {
+  Status found = Find(txn, scope, id, dek);
+  if (found.code() != Code::kNotFound) return found;
+  return Create(txn, scope, expires_at, id, dek);
+}
+
+Status DekTable::Create(Txn& txn, std::string_view scope, UnixSeconds expires_at, KeyId* id,
+                        SecretBytes* dek) {
+  *id = crypto::RandomArray<16>();
+  *dek = SecretBytes::Random(crypto::kKeyBytes);
+  KeyRow row;
+  row.scope = scope;
+  VAULT_RETURN_IF_ERROR(WrapIntoNewSlot(txn, *dek, *id, &row));
+  row.expires_at = expires_at;
+  row.created_at = clock_.Now();
+  VAULT_RETURN_IF_ERROR(txn.Put(Table::kKeys, Bytes(*id), EncodeKeyRow(row)));
+  VAULT_RETURN_IF_ERROR(txn.Put(Table::kScopes, scope, Bytes(*id)));
+  if (expires_at != 0) {
+    VAULT_RETURN_IF_ERROR(txn.Put(Table::kExpiry, TimedKey(expires_at, Bytes(*id)), ""));
+  }
+  return Status::Ok();
+}
+
+StatusOr<std::uint64_t> DekTable::AllocateSlot(Txn& txn) {
+  std::optional<std::uint64_t> slot;
+  VAULT_RETURN_IF_ERROR(txn.ScanFrom(Table::kSlotsFree, "", [&](std::string_view k, std::string_view) {
+    slot = ReadBigEndian(k);
+    return false;
+  }));
+  if (slot) {
+    VAULT_RETURN_IF_ERROR(txn.Del(Table::kSlotsFree, BigEndianKey(*slot)));
+    return *slot;
+  }
+  const std::uint64_t next = MetaU64(txn, kMetaSlotHwm);
+  VAULT_RETURN_IF_ERROR(SetMetaU64(txn, kMetaSlotHwm, next + 1));
+  return next;
+}
+
+// Takes a slot from the free list (or extends the file), wraps the DEK under the current
+// epoch into it, and records slot and epoch in row. The slot is synced before commit.
+Status DekTable::WrapIntoNewSlot(Txn& txn, const SecretBytes& dek, const KeyId& id, KeyRow* row) {
+  VAULT_ASSIGN_OR_RETURN(row->slot, AllocateSlot(txn));
+  const auto wrapped = keyring_.WrapDek(dek, id, &row->epoch);
+  return slots_.Write(row->slot, EncodeSlot(row->epoch, wrapped));
+}
+
+StatusOr<std::optional<KeyRow>> DekTable::Row(const Txn& txn, const KeyId& id) const {
+  auto v = txn.Get(Table::kKeys, Bytes(id));
+  if (!v) return std::optional<KeyRow>();
+  KeyRow row;
+  if (!DecodeKeyRow(*v, &row)) return DataLoss("a key row is corrupt");
+  return std::optional<KeyRow>(std::move(row));
+}
+
+Status DekTable::Load(const Txn& txn, const KeyId& id, SecretBytes* dek) const {
+  VAULT_ASSIGN_OR_RETURN(auto row, Row(txn, id));
+  if (!row) return Status(Code::kGone, "the data key was destroyed");
+  return Unwrap(*row, dek);
+}
+
+Status DekTable::Unwrap(const KeyRow& row, SecretBytes* dek) const {
+  SlotBytes slot;
+  VAULT_RETURN_IF_ERROR(slots_.Read(row.slot, &slot));
+  std::uint64_t epoch = 0;
+  std::span<const std::uint8_t> wrapped;
+  if (!DecodeSlot(slot, &epoch, &wrapped) || epoch != row.epoch) {
+    return DataLoss("a key slot does not hold the key its row names");
+  }
+  Status s = keyring_.UnwrapDek(wrapped, epoch, dek);
+  if (s.code() == Code::kUnavailable) {  // another process started an epoch
+    VAULT_RETURN_IF_ERROR(keyring_.Reload());
+    s = keyring_.UnwrapDek(wrapped, epoch, dek);
+  }
+  return s;
+}
+
+Status DekTable::Destroy(Txn& txn, const KeyId& id) {
+  VAULT_ASSIGN_OR_RETURN(auto row, Row(txn, id));
+  if (!row) return Status::Ok();
+  return Destroy(txn, id, *row);
+}
+
+Status DekTable::Destroy(Txn& txn, const KeyId& id, const KeyRow& row) {
+  const std::string key = Bytes(id);
+  if (auto cur = txn.Get(Table::kScopes, row.scope); cur && *cur == key) {
+    VAULT_RETURN_IF_ERROR(txn.Del(Table::kScopes, row.scope));
+  }
+  if (row.expires_at != 0) {
+    VAULT_RETURN_IF_ERROR(txn.Del(Table::kExpiry, TimedKey(row.expires_at, key)));
+  }
+  VAULT_RETURN_IF_ERROR(txn.Del(Table::kKeys, key));
+  // The slot is zeroed once this commits (ZeroFreedSlots), not before: an aborted
+  // transaction must not lose a key that is still referenced.
+  VAULT_RETURN_IF_ERROR(txn.Put(Table::kSlotsFreed, BigEndianKey(row.slot), ""));
+  const std::size_t cut = row.scope.size() >= 8 ? row.scope.size() - 8 : 0;
+  VAULT_RETURN_IF_ERROR(
+      txn.Put(Table::kMeta, std::string(kGcPrefix) + row.scope.substr(0, cut), ""));
+  return SetMetaU64(txn, kMetaShredded, MetaU64(txn, kMetaShredded) + 1);
+}
+
+Status DekTable::Rewrap(Txn& txn, const KeyId& id, KeyRow* row) {
+  // Copy-on-write at the slot level: the new wrap goes to a fresh slot and the old slot is
+  // zeroed after commit, so a crash never leaves a half-written key.
+  SecretBytes dek;
+  VAULT_RETURN_IF_ERROR(Unwrap(*row, &dek));
+  VAULT_RETURN_IF_ERROR(txn.Put(Table::kSlotsFreed, BigEndianKey(row->slot), ""));
+  return WrapIntoNewSlot(txn, dek, id, row);
+}
+
+StatusOr<std::vector<std::string>> DekTable::ScopesToCollect(const Txn& txn) const {
+  Status st;
+  std::vector<std::string> marks = KeysOf(txn, Table::kMeta, kGcPrefix, &st);
+  VAULT_RETURN_IF_ERROR(st);
+  for (auto& m : marks) m.erase(0, kGcPrefix.size());
+  return marks;
+}
+
+Status DekTable::Collected(Txn& txn, std::string_view prefix) {
+  return txn.Del(Table::kMeta, std::string(kGcPrefix) + std::string(prefix));
+}
+
+std::uint64_t DekTable::Shredded(const Txn& txn) const { return MetaU64(txn, kMetaShredded); }
+
+Status DekTable::ZeroFreedSlots() {
+  return store_.Transact([&](Txn& txn) -> Status {
+    // A backup (in this process or another) may still need the freed slots.
+    if (static_cast<UnixSeconds>(MetaU64(txn, kMetaBackupUntil)) > clock_.Now()) {
+      return Status::Ok();
+    }
+    Status st;
+    const std::vector<std::string> freed = KeysOf(txn, Table::kSlotsFreed, "", &st);
+    VAULT_RETURN_IF_ERROR(st);
+    for (const auto& k : freed) {
+      VAULT_RETURN_IF_ERROR(slots_.Zero(ReadBigEndian(k)));
+      VAULT_RETURN_IF_ERROR(txn.Del(Table::kSlotsFreed, k));
+      VAULT_RETURN_IF_ERROR(txn.Put(Table::kSlotsFree, k, ""));
+    }
+    return Status::Ok();  // the pre-commit hook syncs the zeroed slots before commit
+  });
+}
+
+Status DekTable::ZeroFreedSlotsNow() {
+  return store_.Exclusive([this] { return ZeroFreedSlots(); });
+}
+
+Status DekTable::PauseSlotZeroing(bool pause) {
+  const UnixSeconds until = pause ? clock_.Now() + kMaxBackupPause : 0;
+  return store_.Write([&](Txn& txn) {
+    return SetMetaU64(txn, kMetaBackupUntil, static_cast<std::uint64_t>(until));
+  });
+}
+
+// After a crash: slots past the high-water mark and slots on the free list may hold keys of
+// transactions that never committed; slots freed by committed ones may not be zeroed yet.
+// Runs inside a write transaction, so no other process is allocating slots meanwhile.
+Status DekTable::RecoverSlots() {
+  return store_.Exclusive([&]() -> Status {
+    VAULT_RETURN_IF_ERROR(store_.Transact([&](Txn& txn) -> Status {
+      VAULT_RETURN_IF_ERROR(slots_.Truncate(MetaU64(txn, kMetaSlotHwm)));
+      return txn.ScanFrom(Table::kSlotsFree, "", [&](std::string_view k, std::string_view) {
+        return slots_.Zero(ReadBigEndian(k)).ok();
+      });
+    }));
+    return ZeroFreedSlots();
+  });
+}
+
+}  // namespace vault

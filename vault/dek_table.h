@@ -1,0 +1,84 @@
+// The DEK table: one data key (DEK) per scope, each wrapped under the current epoch's KEK
+// into a slot of the key slot file. Owns the keys, scopes and expiry tables, the slot free
+// lists, the slot file, and the marks of scopes whose ciphertext awaits collection.
+//
+// Lifecycle of a DEK: created for a scope (FindOrCreate), unwrapped to read (Load), rewrapped
+// into a fresh slot when the epoch changes (Rewrap), destroyed (Destroy): its row goes, its
+// slot is zeroed once the destruction commits, and nothing can unwrap it again.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "crypto/aead.h"
+#include "crypto/secret.h"
+#include "vault/clock.h"
+#include "vault/keyring.h"
+#include "vault/keyslots.h"
+#include "vault/rows.h"
+#include "vault/store.h"
+
+namespace vault {
+
+class DekTable {
+ public:
+  DekTable(Store& store, Keyring& keyring, KeySlots& slots, const Clock& clock)
+      : store_(store), keyring_(keyring), slots_(slots), clock_(clock) {}
+
+  // The scope's live DEK; kNotFound when it has none.
+  Status Find(const Txn& txn, std::string_view scope, crypto::KeyId* id,
+              crypto::SecretBytes* dek) const;
+  // The scope's live DEK, created when it has none. expires_at (0: never) applies to a new one.
+  Status FindOrCreate(Txn& txn, std::string_view scope, UnixSeconds expires_at, crypto::KeyId* id,
+                      crypto::SecretBytes* dek);
+  // A new DEK that becomes the scope's live one.
+  Status Create(Txn& txn, std::string_view scope, UnixSeconds expires_at, crypto::KeyId* id,
+                crypto::SecretBytes* dek);
+  // A DEK's row; nullopt once it is destroyed.
+  StatusOr<std::optional<KeyRow>> Row(const Txn& txn, const crypto::KeyId& id) const;
+  // kGone once the DEK is destroyed.
+  Status Load(const Txn& txn, const crypto::KeyId& id, crypto::SecretBytes* dek) const;
+  Status Unwrap(const KeyRow& row, crypto::SecretBytes* dek) const;
+  // Destroys a DEK (given its row, when the caller has it): row, scope pointer and expiry
+  // entry go, its slot is freed, its scope's ciphertext is marked for collection.
+  Status Destroy(Txn& txn, const crypto::KeyId& id);
+  Status Destroy(Txn& txn, const crypto::KeyId& id, const KeyRow& row);
+  // Wraps the DEK of *row under the current epoch into a fresh slot (the old one is freed)
+  // and updates *row; the caller writes the row.
+  Status Rewrap(Txn& txn, const crypto::KeyId& id, KeyRow* row);
+
+  // Category prefixes (uid | category | 0) whose destroyed keys left ciphertext behind.
+  StatusOr<std::vector<std::string>> ScopesToCollect(const Txn& txn) const;
+  Status Collected(Txn& txn, std::string_view prefix);
+
+  std::uint64_t Live(const Txn& txn) const { return txn.Count(Table::kKeys); }
+  std::uint64_t Shredded(const Txn& txn) const;
+
+  // Zeroes the slots of destroyed DEKs and returns them to the free list; skipped while a
+  // backup runs. REQUIRES: on the writer thread (inside Store::Exclusive).
+  Status ZeroFreedSlots();
+  // The same from any thread: an exclusive turn of the writer.
+  Status ZeroFreedSlotsNow();
+  // While a backup copies the store, freed slots are not zeroed (the copy's snapshot may
+  // still reference them); the pause is recorded in the store so other processes honour it.
+  Status PauseSlotZeroing(bool pause);
+  // After a crash: drops slots no committed row references and zeroes freed ones.
+  Status RecoverSlots();
+  // Store pre-commit hook: a committed row never points at an unsynced slot.
+  Status SyncSlots() { return slots_.Sync(); }
+
+ private:
+  Status WrapIntoNewSlot(Txn& txn, const crypto::SecretBytes& dek, const crypto::KeyId& id,
+                         KeyRow* row);
+  StatusOr<std::uint64_t> AllocateSlot(Txn& txn);
+
+  Store& store_;
+  Keyring& keyring_;
+  KeySlots& slots_;
+  const Clock& clock_;
+};
+
+}  // namespace vault

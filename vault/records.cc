@@ -1,0 +1,325 @@
+// Records (records.h): put, get, list, delete with rekeying, counting and collection.
+#include "vault/records.h"
+
+#include <algorithm>
+
+#include "crypto/primitives.h"
+#include "vault/codec.h"
+#include "vault/record_plaintext.h"
+
+namespace vault {
+namespace {
+
+using crypto::KeyId;
+using crypto::SecretBytes;
+using nlohmann::json;
+
+// 9999-12-31T23:59:59Z: the last time RFC 3339 can write.
+constexpr UnixSeconds kLastWritableTime = 253402300799;
+
+UnixSeconds EndOfUtcDay(UnixSeconds t) {
+  const std::int64_t day = t >= 0 ? t / 86400 : (t - 86399) / 86400;
+  return t % 86400 == 0 ? t : (day + 1) * 86400;
+}
+
+}  // namespace
+
+StatusOr<const Category*> Records::FindCategory(const std::string& category) const {
+  const Category* cat = p_.policy.Find(category);
+  if (cat == nullptr) return PolicyViolation("unknown category '" + category + "'");
+  return cat;
+}
+
+StatusOr<std::vector<std::uint8_t>> Records::EncodePlaintext(const std::string& record_id,
+                                                             const json& data) const {
+  if (!data.is_object()) return InvalidArgument("data must be a JSON object");
+  std::vector<std::uint8_t> plaintext;
+  std::size_t limited_bytes = 0;  // as format 1 counted: {"d":<data>,"r":"<id>"}
+  try {
+    std::string text = data.dump();
+    limited_bytes = text.size() + record_id.size() + 13;
+    plaintext = EncodeRecordPlaintext(record_id, text);
+    crypto::WipeString(&text);
+  } catch (const json::exception&) {
+    return InvalidArgument("data contains invalid UTF-8");
+  }
+  if (limited_bytes > max_record_bytes_) {
+    crypto::WipeBytes(plaintext);
+    return Status(Code::kTooLarge,
+                  "record data exceeds " + std::to_string(max_record_bytes_) + " bytes");
+  }
+  return plaintext;
+}
+
+StatusOr<UnixSeconds> Records::RetainUntil(const Category& cat,
+                                           std::optional<UnixSeconds> event_time,
+                                           UnixSeconds now) const {
+  UnixSeconds retain_until = 0;
+  switch (cat.retention.kind) {
+    case Retention::Kind::kUntilErasure:
+      break;
+    case Retention::Kind::kAfterEvent:
+      retain_until = EndOfUtcDay(cat.retention.period.AddTo(event_time.value_or(now)));
+      break;
+    case Retention::Kind::kAfterCollection:
+      retain_until = EndOfUtcDay(cat.retention.period.AddTo(now));
+      break;
+  }
+  if (retain_until > kLastWritableTime) {
+    return InvalidArgument("event_time is too far in the future");
+  }
+  if (retain_until != 0 && retain_until <= now) {
+    return PolicyViolation("the event is older than category '" + cat.name +
+                           "' may be kept; nothing was stored");
+  }
+  return retain_until;
+}
+
+StatusOr<PutResult> Records::Put(const Actor& actor, const std::string& subject_id,
+                                 const std::string& category, const std::string& record_id,
+                                 const json& data, std::optional<UnixSeconds> event_time) {
+  VAULT_RETURN_IF_ERROR(CheckId("subject id", subject_id));
+  VAULT_RETURN_IF_ERROR(CheckId("record id", record_id));
+  VAULT_ASSIGN_OR_RETURN(const Category* cat, FindCategory(category));
+  VAULT_ASSIGN_OR_RETURN(std::vector<std::uint8_t> plaintext, EncodePlaintext(record_id, data));
+  auto retain_until = RetainUntil(*cat, event_time, p_.clock.Now());
+  if (!retain_until.ok()) {
+    crypto::WipeBytes(plaintext);
+    return retain_until.status();
+  }
+  const std::string pseudonym = p_.subjects.Pseudonym(subject_id);
+  const Write w{*cat, category, record_id, data, event_time, *retain_until};
+  PutResult result;
+  Status s = p_.store.Write([&](Txn& txn) {
+    return WriteRow(txn, actor, pseudonym, subject_id, w, plaintext, &result);
+  });
+  crypto::WipeBytes(plaintext);
+  if (!s.ok()) {
+    p_.audit.AppendAsync(actor, "record.put", std::nullopt, category, s.code());
+    return s;
+  }
+  return result;
+}
+
+Status Records::WriteRow(Txn& txn, const Actor& actor, const std::string& pseudonym,
+                         const std::string& subject_id, const Write& w,
+                         const std::vector<std::uint8_t>& plaintext, PutResult* result) {
+  const UnixSeconds now = p_.clock.Now();
+  VAULT_ASSIGN_OR_RETURN(SubjectRow subject,
+                         p_.subjects.GetOrCreateForWrite(txn, pseudonym, subject_id, actor));
+  const std::string rkey = p_.keys.RecordKey(subject.uid, w.category, w.record_id);
+  RecordRow row;
+  row.version = 1;
+  row.created_at = now;
+  if (auto existing = txn.Get(Table::kRecords, rkey)) {
+    RecordRow old;
+    if (!DecodeRecord(*existing, &old)) return DataLoss("a record row is corrupt");
+    row.version = old.version + 1;
+    row.created_at = old.created_at;
+  }
+  result->created = row.version == 1;
+  row.updated_at = now;
+  row.has_event_time = w.event_time.has_value();
+  row.event_time = w.event_time.value_or(0);
+  row.retain_until = w.retain_until;
+  SecretBytes dek;
+  VAULT_RETURN_IF_ERROR(p_.deks.FindOrCreate(txn, ScopeKey(subject.uid, w.category, w.retain_until),
+                                             w.retain_until, &row.key_id, &dek));
+  row.envelope = crypto::Seal(crypto::EnvelopeKind::kRecord, cipher_, dek, row.key_id, plaintext,
+                              RecordContext(rkey));
+  VAULT_RETURN_IF_ERROR(txn.Put(Table::kRecords, rkey, EncodeRecord(row)));
+  if (!w.cat.index.empty()) {
+    VAULT_RETURN_IF_ERROR(p_.blind.IndexRecord(txn, w.cat, subject.uid, rkey, w.data));
+  }
+  result->version = row.version;
+  result->retain_until = w.retain_until;
+  return p_.audit.Append(txn, actor, "record.put", &subject.uid, w.category, "ok");
+}
+
+// Reads one decrypted record; shared by get and list.
+Status Records::Decrypt(const Txn& txn, const std::string& rkey, const RecordRow& row,
+                        RecordView* view) const {
+  SecretBytes dek;
+  VAULT_RETURN_IF_ERROR(p_.deks.Load(txn, row.key_id, &dek));
+  std::vector<std::uint8_t> plain;
+  if (!crypto::Open(crypto::EnvelopeKind::kRecord, dek, row.envelope, RecordContext(rkey),
+                    &plain)) {
+    return DataLoss("a record failed authentication (corrupted or tampered)");
+  }
+  const bool ok = DecodeRecordPlaintext(plain, view);
+  crypto::WipeBytes(plain);
+  if (!ok) return DataLoss("a record's plaintext is malformed");
+  view->version = row.version;
+  view->created_at = row.created_at;
+  view->updated_at = row.updated_at;
+  if (row.has_event_time) view->event_time = row.event_time;
+  view->retain_until = row.retain_until;
+  return Status::Ok();
+}
+
+StatusOr<RecordView> Records::Get(const Actor& actor, const std::string& subject_id,
+                                  const std::string& category, const std::string& record_id,
+                                  const ReadOptions& opts) {
+  VAULT_RETURN_IF_ERROR(CheckId("subject id", subject_id));
+  VAULT_RETURN_IF_ERROR(CheckId("record id", record_id));
+  VAULT_ASSIGN_OR_RETURN(const Category* cat, FindCategory(category));
+  const std::string pseudonym = p_.subjects.Pseudonym(subject_id);
+  const Access access{opts.privileged && cat->survives_erasure, opts.privileged};
+  RecordView view;
+  std::optional<Uid> uid;
+  Status s = p_.store.Read([&](Txn& txn) -> Status {
+    VAULT_ASSIGN_OR_RETURN(SubjectRow subject, p_.subjects.GetFor(txn, pseudonym, actor, access));
+    uid = subject.uid;
+    const std::string rkey = p_.keys.RecordKey(subject.uid, category, record_id);
+    auto v = txn.Get(Table::kRecords, rkey);
+    if (!v) return NotFound("no such record");
+    RecordRow row;
+    if (!DecodeRecord(*v, &row)) return DataLoss("a record row is corrupt");
+    Status d = Decrypt(txn, rkey, row, &view);
+    if (d.code() == Code::kGone) return NotFound("the record's retention has ended");
+    return d;
+  });
+  p_.audit.AppendAsync(actor, "record.get", uid, category, s.code());
+  if (!s.ok()) return s;
+  view.subject_id = subject_id;
+  view.category = category;
+  return view;
+}
+
+StatusOr<std::vector<std::pair<std::string, RecordRow>>> Records::Rows(
+    const Txn& txn, std::string_view prefix, const std::optional<KeyId>& key_id) const {
+  std::vector<std::pair<std::string, RecordRow>> rows;
+  Status corrupt;
+  VAULT_RETURN_IF_ERROR(
+      txn.ScanPrefix(Table::kRecords, prefix, [&](std::string_view k, std::string_view v) {
+        RecordRow row;
+        if (!DecodeRecord(v, &row)) {
+          corrupt = DataLoss("a record row is corrupt");
+          return false;
+        }
+        if (!key_id || row.key_id == *key_id) rows.emplace_back(std::string(k), std::move(row));
+        return true;
+      }));
+  VAULT_RETURN_IF_ERROR(corrupt);
+  return rows;
+}
+
+StatusOr<std::vector<RecordView>> Records::List(const Actor& actor, const std::string& subject_id,
+                                                const std::string& category,
+                                                const ReadOptions& opts) {
+  VAULT_RETURN_IF_ERROR(CheckId("subject id", subject_id));
+  VAULT_ASSIGN_OR_RETURN(const Category* cat, FindCategory(category));
+  const std::string pseudonym = p_.subjects.Pseudonym(subject_id);
+  const Access access{opts.privileged && cat->survives_erasure, opts.privileged};
+  std::vector<RecordView> out;
+  std::optional<Uid> uid;
+  Status s = p_.store.Read([&](Txn& txn) -> Status {
+    VAULT_ASSIGN_OR_RETURN(SubjectRow subject, p_.subjects.GetFor(txn, pseudonym, actor, access));
+    uid = subject.uid;
+    VAULT_ASSIGN_OR_RETURN(auto rows, Rows(txn, CategoryPrefix(subject.uid, category)));
+    for (const auto& [k, row] : rows) {
+      RecordView view;
+      Status d = Decrypt(txn, k, row, &view);
+      if (d.code() == Code::kGone) continue;  // shredded, awaiting collection
+      VAULT_RETURN_IF_ERROR(d);
+      view.subject_id = subject_id;
+      view.category = category;
+      out.push_back(std::move(view));
+    }
+    return Status::Ok();
+  });
+  p_.audit.AppendAsync(actor, "record.list", uid, category, s.code());
+  if (!s.ok()) return s;
+  std::sort(out.begin(), out.end(),
+            [](const RecordView& a, const RecordView& b) { return a.record_id < b.record_id; });
+  return out;
+}
+
+Status Records::Delete(const Actor& actor, const std::string& subject_id,
+                       const std::string& category, const std::string& record_id) {
+  VAULT_RETURN_IF_ERROR(CheckId("subject id", subject_id));
+  VAULT_RETURN_IF_ERROR(CheckId("record id", record_id));
+  VAULT_ASSIGN_OR_RETURN(const Category* cat, FindCategory(category));
+  const std::string pseudonym = p_.subjects.Pseudonym(subject_id);
+  VAULT_RETURN_IF_ERROR(p_.store.Write([&](Txn& txn) -> Status {
+    VAULT_ASSIGN_OR_RETURN(SubjectRow subject,
+                           p_.subjects.GetFor(txn, pseudonym, actor, {cat->survives_erasure}));
+    VAULT_ASSIGN_OR_RETURN(bool held, p_.holds.IsHeld(txn, subject.uid));
+    if (held) return Status(Code::kLocked, "a legal hold suspends deletion of this subject's data");
+    return DeleteRow(txn, actor, subject, category,
+                     p_.keys.RecordKey(subject.uid, category, record_id));
+  }));
+  return p_.deks.ZeroFreedSlotsNow();
+}
+
+Status Records::DeleteRow(Txn& txn, const Actor& actor, const SubjectRow& subject,
+                          const std::string& category, const std::string& rkey) {
+  auto v = txn.Get(Table::kRecords, rkey);
+  if (!v) return NotFound("no such record");
+  RecordRow victim;
+  if (!DecodeRecord(*v, &victim)) return DataLoss("a record row is corrupt");
+  VAULT_ASSIGN_OR_RETURN(auto old_key, p_.deks.Row(txn, victim.key_id));
+  if (!old_key) return txn.Del(Table::kRecords, rkey);  // shredded: only ciphertext is left
+  SecretBytes old_dek;
+  VAULT_RETURN_IF_ERROR(p_.deks.Unwrap(*old_key, &old_dek));
+  VAULT_RETURN_IF_ERROR(txn.Del(Table::kRecords, rkey));
+  VAULT_RETURN_IF_ERROR(p_.blind.RemoveRecord(txn, subject.uid, rkey));
+  VAULT_ASSIGN_OR_RETURN(auto survivors,
+                         Rows(txn, CategoryPrefix(subject.uid, category), victim.key_id));
+  VAULT_RETURN_IF_ERROR(Rekey(txn, *old_key, old_dek, survivors));
+  VAULT_RETURN_IF_ERROR(p_.deks.Destroy(txn, victim.key_id, *old_key));
+  return p_.audit.Append(txn, actor, "record.delete", &subject.uid, category, "ok");
+}
+
+// The survivors of a scope move to a fresh DEK, which becomes the scope's live one.
+Status Records::Rekey(Txn& txn, const KeyRow& old_key, const SecretBytes& old_dek,
+                      const std::vector<std::pair<std::string, RecordRow>>& survivors) {
+  if (survivors.empty()) return Status::Ok();
+  KeyId new_id;
+  SecretBytes new_dek;
+  VAULT_RETURN_IF_ERROR(p_.deks.Create(txn, old_key.scope, old_key.expires_at, &new_id, &new_dek));
+  for (auto [k, row] : survivors) {
+    std::vector<std::uint8_t> plain;
+    if (!crypto::Open(crypto::EnvelopeKind::kRecord, old_dek, row.envelope, RecordContext(k),
+                      &plain)) {
+      return DataLoss("a record failed authentication during rekeying");
+    }
+    row.key_id = new_id;
+    row.envelope = crypto::Seal(crypto::EnvelopeKind::kRecord, cipher_, new_dek, new_id, plain,
+                                RecordContext(k));
+    crypto::WipeBytes(plain);
+    VAULT_RETURN_IF_ERROR(txn.Put(Table::kRecords, k, EncodeRecord(row)));
+  }
+  return Status::Ok();
+}
+
+StatusOr<std::uint64_t> Records::CountLive(const Txn& txn, const Uid& uid,
+                                           const std::string& category) const {
+  std::uint64_t n = 0;
+  VAULT_RETURN_IF_ERROR(txn.ScanPrefix(Table::kRecords, CategoryPrefix(uid, category),
+                                       [&](std::string_view, std::string_view v) {
+                                         RecordRow row;
+                                         if (DecodeRecord(v, &row) &&
+                                             txn.Get(Table::kKeys, Bytes(row.key_id))) {
+                                           ++n;
+                                         }
+                                         return true;
+                                       }));
+  return n;
+}
+
+StatusOr<std::uint64_t> Records::CollectShredded(Txn& txn, std::string_view prefix) {
+  std::vector<std::string> dead;
+  VAULT_RETURN_IF_ERROR(
+      txn.ScanPrefix(Table::kRecords, prefix, [&](std::string_view k, std::string_view v) {
+        RecordRow row;
+        if (DecodeRecord(v, &row) && !txn.Get(Table::kKeys, Bytes(row.key_id))) {
+          dead.emplace_back(k);
+        }
+        return true;
+      }));
+  for (const auto& k : dead) VAULT_RETURN_IF_ERROR(txn.Del(Table::kRecords, k));
+  return static_cast<std::uint64_t>(dead.size());
+}
+
+}  // namespace vault

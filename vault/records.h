@@ -1,0 +1,92 @@
+// Records: a subject's data, one row per (subject, category, record id), each sealed under
+// the DEK of its retention bucket's scope. Owns the records table.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "crypto/aead.h"
+#include "vault/audit_log.h"
+#include "vault/blind_index.h"
+#include "vault/dek_table.h"
+#include "vault/index_keys.h"
+#include "vault/legal_holds.h"
+#include "vault/policy.h"
+#include "vault/store.h"
+#include "vault/subjects.h"
+#include "vault/vault.h"
+
+namespace vault {
+
+class Records {
+ public:
+  struct Parts {
+    Store& store;
+    const Policy& policy;
+    const Clock& clock;
+    const IndexKeys& keys;
+    Subjects& subjects;
+    DekTable& deks;
+    BlindIndex& blind;
+    LegalHolds& holds;
+    AuditLog& audit;
+  };
+  Records(Parts parts, crypto::Aead cipher, std::size_t max_record_bytes)
+      : p_(parts), cipher_(cipher), max_record_bytes_(max_record_bytes) {}
+
+  StatusOr<PutResult> Put(const Actor& actor, const std::string& subject_id,
+                          const std::string& category, const std::string& record_id,
+                          const nlohmann::json& data, std::optional<UnixSeconds> event_time);
+  StatusOr<RecordView> Get(const Actor& actor, const std::string& subject_id,
+                           const std::string& category, const std::string& record_id,
+                           const ReadOptions& opts);
+  StatusOr<std::vector<RecordView>> List(const Actor& actor, const std::string& subject_id,
+                                         const std::string& category, const ReadOptions& opts);
+  // Deletes one record and rekeys its scope: the survivors move to a new DEK and the old
+  // one is destroyed.
+  Status Delete(const Actor& actor, const std::string& subject_id, const std::string& category,
+                const std::string& record_id);
+
+  // Records of a subject's category whose key is alive.
+  StatusOr<std::uint64_t> CountLive(const Txn& txn, const Uid& uid,
+                                    const std::string& category) const;
+  // Removes the ciphertext under prefix whose key was destroyed; returns how many rows.
+  StatusOr<std::uint64_t> CollectShredded(Txn& txn, std::string_view prefix);
+
+ private:
+  struct Write {
+    const Category& cat;
+    const std::string& category;
+    const std::string& record_id;
+    const nlohmann::json& data;
+    std::optional<UnixSeconds> event_time;
+    UnixSeconds retain_until;
+  };
+  StatusOr<const Category*> FindCategory(const std::string& category) const;
+  StatusOr<std::vector<std::uint8_t>> EncodePlaintext(const std::string& record_id,
+                                                      const nlohmann::json& data) const;
+  StatusOr<UnixSeconds> RetainUntil(const Category& cat, std::optional<UnixSeconds> event_time,
+                                    UnixSeconds now) const;
+  Status WriteRow(Txn& txn, const Actor& actor, const std::string& pseudonym,
+                  const std::string& subject_id, const Write& w,
+                  const std::vector<std::uint8_t>& plaintext, PutResult* result);
+  Status Decrypt(const Txn& txn, const std::string& rkey, const RecordRow& row,
+                 RecordView* view) const;
+  StatusOr<std::vector<std::pair<std::string, RecordRow>>> Rows(
+      const Txn& txn, std::string_view prefix,
+      const std::optional<crypto::KeyId>& key_id = std::nullopt) const;
+  Status DeleteRow(Txn& txn, const Actor& actor, const SubjectRow& subject,
+                   const std::string& category, const std::string& rkey);
+  Status Rekey(Txn& txn, const KeyRow& old_key, const crypto::SecretBytes& old_dek,
+               const std::vector<std::pair<std::string, RecordRow>>& survivors);
+
+  Parts p_;
+  const crypto::Aead cipher_;
+  const std::size_t max_record_bytes_;
+};
+
+}  // namespace vault

@@ -1,0 +1,79 @@
+// Subjects (subjects.h).
+#include "vault/subjects.h"
+
+#include "crypto/primitives.h"
+#include "vault/codec.h"
+
+namespace vault {
+
+StatusOr<std::optional<SubjectRow>> Subjects::Find(const Txn& txn,
+                                                   const std::string& pseudonym) const {
+  auto v = txn.Get(Table::kSubjects, pseudonym);
+  if (!v) return std::optional<SubjectRow>();
+  SubjectRow r;
+  if (!DecodeSubject(*v, &r)) return DataLoss("a subject row is corrupt");
+  return std::optional<SubjectRow>(std::move(r));
+}
+
+StatusOr<SubjectRow> Subjects::Get(const Txn& txn, const std::string& pseudonym) const {
+  VAULT_ASSIGN_OR_RETURN(auto found, Find(txn, pseudonym));
+  if (!found) return NotFound("no such subject");
+  return std::move(*found);
+}
+
+Status Subjects::Save(Txn& txn, const std::string& pseudonym, const SubjectRow& row) {
+  return txn.Put(Table::kSubjects, pseudonym, EncodeSubject(row));
+}
+
+StatusOr<SubjectRow> Subjects::GetFor(const Txn& txn, const std::string& pseudonym,
+                                      const Actor& actor, Access access) const {
+  VAULT_ASSIGN_OR_RETURN(SubjectRow subject, Get(txn, pseudonym));
+  VAULT_RETURN_IF_ERROR(CheckAccess(subject, actor, access));
+  return subject;
+}
+
+StatusOr<SubjectRow> Subjects::GetOrCreateForWrite(Txn& txn, const std::string& pseudonym,
+                                                   const std::string& subject_id,
+                                                   const Actor& actor) {
+  VAULT_ASSIGN_OR_RETURN(auto found, Find(txn, pseudonym));
+  if (found) {
+    VAULT_RETURN_IF_ERROR(CheckAccess(*found, actor, Access{}));
+    return std::move(*found);
+  }
+  SubjectRow subject;
+  subject.uid = crypto::RandomArray<16>();
+  subject.created_at = clock_.Now();
+  crypto::KeyId kid;
+  crypto::SecretBytes dek;
+  VAULT_RETURN_IF_ERROR(
+      deks_.Create(txn, ScopeKey(subject.uid, kSubjectScope, 0), 0, &kid, &dek));
+  const std::string ctx = "subject" + Bytes(subject.uid);
+  subject.sealed_subject_id = crypto::Seal(crypto::EnvelopeKind::kRecord, cipher_, dek, kid,
+                                           crypto::AsBytes(subject_id), crypto::AsBytes(ctx));
+  VAULT_RETURN_IF_ERROR(Save(txn, pseudonym, subject));
+  return subject;
+}
+
+Status CheckAccess(const SubjectRow& subject, const Actor& actor, Access access) {
+  if (subject.state != StoredState::kActive && !access.erased_ok) {
+    return Status(Code::kGone, "the subject has been erased or is pending erasure");
+  }
+  if (subject.restricted && !access.privileged && actor.role == Role::kApp) {
+    return Status(Code::kLocked, "processing of this subject is restricted");
+  }
+  return Status::Ok();
+}
+
+SubjectState PublicState(StoredState s) {
+  switch (s) {
+    case StoredState::kActive:
+      return SubjectState::kActive;
+    case StoredState::kErasurePending:
+      return SubjectState::kErasurePending;
+    case StoredState::kErased:
+      return SubjectState::kErased;
+  }
+  return SubjectState::kActive;
+}
+
+}  // namespace vault

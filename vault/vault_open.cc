@@ -1,0 +1,139 @@
+// Opening a vault: the policy, the key files, the store, and the parts wired together.
+#include <sys/stat.h>
+
+#include "crypto/primitives.h"
+#include "vault/layout.h"
+#include "vault/vault_impl.h"
+
+namespace vault {
+namespace {
+
+constexpr std::string_view kMetaCanary = "canary";
+constexpr std::string_view kCanaryText = "vault";
+
+bool Exists(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0;
+}
+
+}  // namespace
+
+StatusOr<std::unique_ptr<Vault::Impl>> Vault::Impl::Open(const Options& options) {
+  if (!crypto::EnsureSodium()) return Internal("libsodium failed to initialise");
+  if (options.data_dir.empty()) return InvalidArgument("a data directory is required (--data-dir)");
+  if (!options.root_key) return InvalidArgument("a root key provider is required");
+  auto impl = std::make_unique<Impl>();
+  impl->options = options;
+  impl->clock = options.clock ? options.clock : std::make_shared<SystemClock>();
+  VAULT_RETURN_IF_ERROR(impl->LoadPolicy());
+  bool fresh = false;
+  VAULT_RETURN_IF_ERROR(impl->OpenKeyFiles(&fresh));
+  VAULT_RETURN_IF_ERROR(impl->OpenStore());
+  impl->BuildParts();
+  VAULT_RETURN_IF_ERROR(impl->CheckCanary(fresh));
+  VAULT_RETURN_IF_ERROR(impl->deks->RecoverSlots());
+  // Finish an epoch rotation a crash interrupted.
+  VAULT_RETURN_IF_ERROR(impl->rotator->Resume(Actor{"recovery", Role::kAdmin}));
+  return impl;
+}
+
+Status Vault::Impl::LoadPolicy() {
+  if (options.policy_path.empty()) {
+    policy = Policy::Default();
+  } else {
+    VAULT_ASSIGN_OR_RETURN(policy, Policy::LoadFile(options.policy_path));
+  }
+  cipher = policy.cipher == "aes256gcm" ? crypto::Aead::kAes256Gcm
+                                        : crypto::Aead::kXChaCha20Poly1305;
+  if (!crypto::AeadAvailable(cipher)) {
+    return InvalidArgument("the policy asks for aes256gcm but this CPU has no AES-NI");
+  }
+  return Status::Ok();
+}
+
+// The data directory, keyring and key slot file; *fresh when the keyring was just created.
+Status Vault::Impl::OpenKeyFiles(bool* fresh) {
+  VAULT_ASSIGN_OR_RETURN(auto root, options.root_key->Load());
+  const std::string& dir = options.data_dir;
+  if (!Exists(dir)) {
+    if (!options.create_if_missing) {
+      return NotFound("data directory " + dir + " does not exist (run vault init)");
+    }
+    if (::mkdir(dir.c_str(), 0700) != 0) return Internal("cannot create data directory " + dir);
+  }
+  const std::string keyring_file = layout::KeyringFile(dir);
+  *fresh = !Exists(keyring_file);
+  if (!*fresh) {
+    VAULT_ASSIGN_OR_RETURN(keyring, Keyring::Open(keyring_file, std::move(root)));
+  } else {
+    if (!options.create_if_missing) {
+      return NotFound("no keyring in " + dir + " (run vault init, or restore one)");
+    }
+    VAULT_ASSIGN_OR_RETURN(keyring, Keyring::Create(keyring_file, std::move(root), clock->Now()));
+  }
+  VAULT_ASSIGN_OR_RETURN(keyslots, KeySlots::Open(layout::KeySlotsFile(dir), *fresh));
+  return Status::Ok();
+}
+
+// The hooks run only on writes, and the first write comes after BuildParts.
+Status Vault::Impl::OpenStore() {
+  StoreHooks hooks;
+  hooks.begin = [this](Txn& txn) {
+    audit->OnBegin();
+    return rotator->NoticeKeyringChange(txn);
+  };
+  hooks.pre_commit = [this](Txn& txn) {
+    VAULT_RETURN_IF_ERROR(audit->OnPreCommit(txn));
+    return deks->SyncSlots();
+  };
+  VAULT_ASSIGN_OR_RETURN(store, Store::Open(layout::StoreDir(options.data_dir),
+                                            options.map_size_bytes, options.create_if_missing,
+                                            std::move(hooks)));
+  return Status::Ok();
+}
+
+void Vault::Impl::BuildParts() {
+  index_keys = std::make_unique<IndexKeys>(keyring->index_mac());
+  sealer = std::make_unique<MetaSealer>(keyring->meta_key());
+  schedule = std::make_unique<EpochSchedule>(policy, *keyring);
+  audit = std::make_unique<AuditLog>(*store, keyring->audit_mac(), *clock);
+  deks = std::make_unique<DekTable>(*store, *keyring, *keyslots, *clock);
+  subjects = std::make_unique<Subjects>(*index_keys, *deks, cipher, *clock);
+  blind = std::make_unique<BlindIndex>(*index_keys);
+  holds = std::make_unique<LegalHolds>(*store, *subjects, *sealer, *audit, *clock);
+  records = std::make_unique<Records>(
+      Records::Parts{*store, policy, *clock, *index_keys, *subjects, *deks, *blind, *holds, *audit},
+      cipher, options.max_record_bytes);
+  erasures = std::make_unique<Erasures>(
+      Erasures::Parts{*store, policy, *clock, *subjects, *deks, *blind, *holds, *audit, *sealer,
+                      *schedule, keyring->signing_key()});
+  rotator = std::make_unique<EpochRotator>(*store, *keyring, *deks, *audit, *schedule, *clock,
+                                           options.rewrap_batch);
+  sweeper = std::make_unique<Sweeper>(
+      Sweeper::Parts{*store, *clock, *erasures, *holds, *deks, *records, *audit, *rotator},
+      options.shred_batch);
+  tokens = std::make_unique<Tokens>(*store, *sealer, *audit, *clock);
+}
+
+// The canary ties the keyring to this store: a keyring of another store is refused.
+Status Vault::Impl::CheckCanary(bool fresh) {
+  std::optional<std::string> canary;
+  VAULT_RETURN_IF_ERROR(store->Read([&](Txn& txn) {
+    if (auto c = txn.Get(Table::kMeta, kMetaCanary)) canary = std::string(*c);
+    return Status::Ok();
+  }));
+  if (canary) {
+    if (sealer->Open("canary", "", crypto::AsBytes(*canary)) != kCanaryText) {
+      return Status(Code::kPermissionDenied,
+                    "the keyring in " + options.data_dir + " does not belong to this store");
+    }
+    return Status::Ok();
+  }
+  if (!fresh && !options.create_if_missing) return DataLoss("store has no canary");
+  return store->Write([&](Txn& txn) {
+    VAULT_RETURN_IF_ERROR(txn.Put(Table::kMeta, kMetaCanary, sealer->Seal("canary", "", kCanaryText)));
+    return rotator->PublishKeyringSeq(txn);
+  });
+}
+
+}  // namespace vault
