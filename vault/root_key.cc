@@ -54,6 +54,7 @@ class FileRootKey final : public RootKeyProvider {
         std::string_view(reinterpret_cast<const char*>(buf.secret_data()), static_cast<size_t>(n)),
         "root key file " + path_);
   }
+  std::string Describe() const override { return "key file " + path_; }
 
  private:
   std::string path_;
@@ -67,6 +68,7 @@ class EnvRootKey final : public RootKeyProvider {
     if (v == nullptr) return InvalidArgument("environment variable " + var_ + " is not set");
     return DecodeHexKey(v, "environment variable " + var_);
   }
+  std::string Describe() const override { return "environment variable " + var_; }
 
  private:
   std::string var_;

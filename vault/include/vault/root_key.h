@@ -14,6 +14,7 @@ class RootKeyProvider {
  public:
   virtual ~RootKeyProvider() = default;
   virtual StatusOr<crypto::SecretBytes> Load() const = 0;
+  virtual std::string Describe() const = 0;  // for messages: "key file /x/root.key"
 };
 
 // A file holding 64 hex characters. Refused if group or others can read or write it.
