@@ -26,6 +26,16 @@ const std::string& TimeText(std::int64_t t) {
   return cached;
 }
 
+// ,"name":"value" or ,"name":null for an empty value.
+void AppendField(std::string_view name, std::string_view value, std::string* out) {
+  out->append(name);
+  if (value.empty()) {
+    out->append("null");
+  } else {
+    AppendJsonString(value, out);
+  }
+}
+
 }  // namespace
 
 void FormatAccessLogLine(const AccessLogEntry& e, std::string* out) {
@@ -42,12 +52,10 @@ void FormatAccessLogLine(const AccessLogEntry& e, std::string* out) {
   out->append(num, std::to_chars(num, num + sizeof num, e.duration_ms < 0 ? 0.0 : e.duration_ms,
                                  std::chars_format::fixed, 3)
                        .ptr);
-  out->append(",\"token_id\":");
-  if (e.token_id.empty()) {
-    out->append("null");
-  } else {
-    AppendJsonString(e.token_id, out);
-  }
+  AppendField(",\"token_id\":", e.token_id, out);
+  AppendField(",\"request_id\":", e.request_id, out);
+  AppendField(",\"trace_id\":", e.trace_id, out);
+  AppendField(",\"parent_id\":", e.parent_id, out);
   out->append("}\n");
 }
 

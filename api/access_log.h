@@ -13,9 +13,11 @@
 
 namespace vault::api {
 
-// One access-log line: {"ts","method","route","status","duration_ms","token_id"}. The route is
-// a route pattern ("unmatched" when none), never the request path; token_id is the public id
-// of the caller's token or null. No PII, no bodies, no query strings.
+// One access-log line: {"ts","method","route","status","duration_ms","token_id","request_id",
+// "trace_id","parent_id"}. The route is a route pattern ("unmatched" when none), never the
+// request path; token_id is the public id of the caller's token or null; request_id is the
+// X-Request-Id the response carries; trace_id and parent_id come from a valid W3C traceparent
+// (null without one). No PII, no bodies, no query strings.
 struct AccessLogEntry {
   std::int64_t unix_seconds = 0;
   std::string_view method;  // a MethodLabel
@@ -23,6 +25,9 @@ struct AccessLogEntry {
   int status = 0;
   double duration_ms = 0;
   std::string_view token_id;  // empty: null
+  std::string_view request_id;
+  std::string_view trace_id;   // empty: null
+  std::string_view parent_id;  // empty: null
 };
 
 // Appends the entry's JSON line, newline included, to *out.

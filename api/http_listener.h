@@ -39,7 +39,8 @@ struct ListenerHooks {
   std::function<HttpResponse(const HttpRequest&)> handle;
   // Told of each request the edge answered itself (parse errors, limits, 503) on an I/O
   // thread, for the access log and metrics; req holds what was parsed before the refusal.
-  std::function<void(const HttpRequest&, const HttpResponse&)> refused;
+  // It may add header fields to the response (X-Request-Id) before it is sent.
+  std::function<void(const HttpRequest&, HttpResponse&)> refused;
 };
 
 class HttpListener {

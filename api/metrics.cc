@@ -1,10 +1,16 @@
-// Counters and latency histograms rendered in the Prometheus text format.
+// Counters, latency histograms and gauges rendered in the Prometheus text format.
 #include "api/metrics.h"
 
+#include <charconv>
 #include <cstdio>
 #include <functional>
-#include <sstream>
 #include <thread>
+
+#include "api/metrics_process.h"
+
+#ifndef VAULT_VERSION
+#define VAULT_VERSION "unknown"
+#endif
 
 namespace vault::api {
 namespace {
@@ -15,7 +21,13 @@ std::string FormatDouble(double v) {
   return buf;
 }
 
-// Label values are route patterns and method names we chose; escape anyway.
+// The shortest text that reads back as v: Unix times keep their sub-second digits.
+std::string FormatExact(double v) {
+  char buf[64];
+  return std::string(buf, std::to_chars(buf, buf + sizeof buf, v).ptr);
+}
+
+// Label values are route patterns, method names and the version we chose; escape anyway.
 std::string Escape(std::string_view v) {
   std::string out;
   for (char c : v) {
@@ -29,10 +41,50 @@ std::string Escape(std::string_view v) {
   return out;
 }
 
+void Header(std::string* out, std::string_view name, std::string_view type, std::string_view help) {
+  *out += "# HELP ";
+  *out += name;
+  *out += ' ';
+  *out += help;
+  *out += "\n# TYPE ";
+  *out += name;
+  *out += ' ';
+  *out += type;
+  *out += '\n';
+}
+
+void Gauge(std::string* out, std::string_view name, std::string_view type, std::string_view help,
+           const std::string& value) {
+  Header(out, name, type, help);
+  *out += name;
+  *out += ' ' + value + '\n';
+}
+
+void EngineGauges(std::string* out, const VaultStats& s) {
+  auto u = [](std::uint64_t v) { return std::to_string(v); };
+  Gauge(out, "lethe_records", "gauge", "Records stored.", u(s.records));
+  Gauge(out, "lethe_subjects", "gauge", "Subjects known.", u(s.subjects));
+  Gauge(out, "lethe_pending_erasures", "gauge", "Erasures scheduled and not yet executed.",
+        u(s.pending_erasures));
+  Gauge(out, "lethe_keys_shredded_total", "counter", "Data keys destroyed.", u(s.keys_shredded));
+  Gauge(out, "lethe_keys_live", "gauge", "Data keys alive.", u(s.keys_live));
+  Gauge(out, "lethe_epoch", "gauge", "Current key epoch.", u(s.epoch));
+}
+
+void StoreMapGauges(std::string* out) {
+  const std::optional<StoreMapUsage> map = ReadStoreMapUsage();
+  if (!map) return;
+  Gauge(out, "lethe_store_map_used_bytes", "gauge",
+        "Bytes of the store's LMDB map in use (the data file's length).",
+        std::to_string(map->used_bytes));
+  Gauge(out, "lethe_store_map_size_bytes", "gauge",
+        "Size of the store's LMDB map; writes fail once the used bytes reach it.",
+        std::to_string(map->size_bytes));
+}
+
 }  // namespace
 
-HttpMetrics::HttpMetrics()
-    : bounds_{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10} {}
+HttpMetrics::HttpMetrics(std::chrono::seconds sweep_interval) : sweep_interval_(sweep_interval) {}
 
 std::string_view MethodLabel(std::string_view method) {
   for (std::string_view m : {"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"}) {
@@ -41,20 +93,26 @@ std::string_view MethodLabel(std::string_view method) {
   return "OTHER";
 }
 
+void HttpMetrics::Histogram::Add(const Histogram& other) {
+  for (std::size_t i = 0; i < buckets.size(); ++i) buckets[i] += other.buckets[i];
+  count += other.count;
+  sum += other.sum;
+}
+
 void HttpMetrics::Observe(const std::string& route, const std::string& method, int status,
                           double seconds) {
   thread_local const std::size_t shard_index =
       std::hash<std::thread::id>{}(std::this_thread::get_id()) % kShards;
   Shard& shard = shards_[shard_index];
+  const std::string_view label = MethodLabel(method);
   std::lock_guard<std::mutex> lock(shard.mu);
   auto it = shard.routes.find(std::string_view(route));
   if (it == shard.routes.end()) it = shard.routes.emplace(route, RouteStats{}).first;
   RouteStats& stats = it->second;
-  ++stats.requests[{MethodLabel(method), status}];
-  Histogram& h = stats.latency;
-  if (h.buckets.empty()) h.buckets.assign(bounds_.size(), 0);
-  for (std::size_t i = 0; i < bounds_.size(); ++i) {
-    if (seconds <= bounds_[i]) {
+  ++stats.requests[{label, status}];
+  Histogram& h = stats.latency[label];
+  for (std::size_t i = 0; i < kLatencyBounds.size(); ++i) {
+    if (seconds <= kLatencyBounds[i]) {
       ++h.buckets[i];
       break;
     }
@@ -63,62 +121,79 @@ void HttpMetrics::Observe(const std::string& route, const std::string& method, i
   h.sum += seconds;
 }
 
-std::string HttpMetrics::Render(const VaultStats* stats) const {
-  std::map<std::tuple<std::string, std::string_view, int>, std::uint64_t> requests;
-  std::map<std::string, Histogram> latency;
+void HttpMetrics::RecordSweep(bool ok, std::chrono::system_clock::time_point at) {
+  if (!ok) {
+    ++sweeps_failed_;
+    return;
+  }
+  ++sweeps_ok_;
+  const double t = std::chrono::duration<double>(at.time_since_epoch()).count();
+  double seen = last_sweep_success_.load();
+  while (seen < t && !last_sweep_success_.compare_exchange_weak(seen, t)) {
+  }
+}
+
+void HttpMetrics::Merge(RequestCounts* requests, Latencies* latency) const {
   for (Shard& shard : shards_) {
     std::lock_guard<std::mutex> lock(shard.mu);
     for (const auto& [route, rs] : shard.routes) {
       for (const auto& [key, n] : rs.requests) {
-        requests[std::make_tuple(route, key.first, key.second)] += n;
+        (*requests)[std::make_tuple(route, key.first, key.second)] += n;
       }
-      const Histogram& h = rs.latency;
-      Histogram& sum = latency[route];
-      if (sum.buckets.empty()) sum.buckets.assign(bounds_.size(), 0);
-      for (std::size_t i = 0; i < bounds_.size(); ++i) sum.buckets[i] += h.buckets[i];
-      sum.count += h.count;
-      sum.sum += h.sum;
+      for (const auto& [method, h] : rs.latency) (*latency)[{route, method}].Add(h);
     }
   }
-  std::ostringstream out;
-  {
-    out << "# HELP vault_http_requests_total HTTP requests by route pattern, method and status.\n"
-        << "# TYPE vault_http_requests_total counter\n";
-    for (const auto& [key, n] : requests) {
-      out << "vault_http_requests_total{route=\"" << Escape(std::get<0>(key)) << "\",method=\""
-          << Escape(std::get<1>(key)) << "\",status=\"" << std::get<2>(key) << "\"} " << n << "\n";
-    }
-    out << "# HELP vault_http_request_duration_seconds HTTP request latency by route pattern.\n"
-        << "# TYPE vault_http_request_duration_seconds histogram\n";
-    for (const auto& [route, h] : latency) {
-      const std::string label = "route=\"" + Escape(route) + "\"";
-      std::uint64_t cumulative = 0;
-      for (std::size_t i = 0; i < bounds_.size(); ++i) {
-        cumulative += h.buckets[i];
-        out << "vault_http_request_duration_seconds_bucket{" << label << ",le=\""
-            << FormatDouble(bounds_[i]) << "\"} " << cumulative << "\n";
-      }
-      out << "vault_http_request_duration_seconds_bucket{" << label << ",le=\"+Inf\"} " << h.count
-          << "\n";
-      out << "vault_http_request_duration_seconds_sum{" << label << "} " << FormatDouble(h.sum)
-          << "\n";
-      out << "vault_http_request_duration_seconds_count{" << label << "} " << h.count << "\n";
-    }
+}
+
+void HttpMetrics::RenderSweeps(std::string* out) const {
+  Header(out, "lethe_sweeps_total", "counter", "Sweeps finished, by outcome.");
+  *out += "lethe_sweeps_total{outcome=\"ok\"} " + std::to_string(sweeps_ok_.load()) + "\n";
+  *out += "lethe_sweeps_total{outcome=\"error\"} " + std::to_string(sweeps_failed_.load()) + "\n";
+  Gauge(out, "lethe_sweep_last_success_timestamp_seconds", "gauge",
+        "Unix time of the last successful sweep; 0 before the first.",
+        FormatExact(last_sweep_success_.load()));
+  Gauge(out, "lethe_sweep_interval_seconds", "gauge",
+        "Period of the background sweeper; 0 when it is off.",
+        std::to_string(sweep_interval_.count()));
+}
+
+std::string HttpMetrics::Render(const ServerState& state) const {
+  RequestCounts requests;
+  Latencies latency;
+  Merge(&requests, &latency);
+  std::string out;
+  Header(&out, "lethe_http_requests_total", "counter",
+         "HTTP requests by route pattern, method and status.");
+  for (const auto& [key, n] : requests) {
+    out += "lethe_http_requests_total{route=\"" + Escape(std::get<0>(key)) + "\",method=\"" +
+           Escape(std::get<1>(key)) + "\",status=\"" + std::to_string(std::get<2>(key)) + "\"} " +
+           std::to_string(n) + "\n";
   }
-  if (stats != nullptr) {
-    auto gauge = [&out](const char* name, const char* type, const char* help, std::uint64_t v) {
-      out << "# HELP " << name << " " << help << "\n# TYPE " << name << " " << type << "\n"
-          << name << " " << v << "\n";
-    };
-    gauge("vault_records", "gauge", "Records stored.", stats->records);
-    gauge("vault_subjects", "gauge", "Subjects known.", stats->subjects);
-    gauge("vault_pending_erasures", "gauge", "Erasures scheduled and not yet executed.",
-          stats->pending_erasures);
-    gauge("vault_keys_shredded_total", "counter", "Data keys destroyed.", stats->keys_shredded);
-    gauge("vault_keys_live", "gauge", "Data keys alive.", stats->keys_live);
-    gauge("vault_epoch", "gauge", "Current key epoch.", stats->epoch);
+  constexpr std::string_view kLatency = "lethe_http_request_duration_seconds";
+  Header(&out, kLatency, "histogram", "HTTP request latency by route pattern and method.");
+  for (const auto& [key, h] : latency) {
+    const std::string labels =
+        "route=\"" + Escape(key.first) + "\",method=\"" + Escape(key.second) + "\"";
+    const std::string prefix = std::string(kLatency);
+    std::uint64_t cumulative = 0;
+    for (std::size_t i = 0; i < kLatencyBounds.size(); ++i) {
+      cumulative += h.buckets[i];
+      out += prefix + "_bucket{" + labels + ",le=\"" + FormatDouble(kLatencyBounds[i]) + "\"} " +
+             std::to_string(cumulative) + "\n";
+    }
+    out += prefix + "_bucket{" + labels + ",le=\"+Inf\"} " + std::to_string(h.count) + "\n";
+    out += prefix + "_sum{" + labels + "} " + FormatExact(h.sum) + "\n";
+    out += prefix + "_count{" + labels + "} " + std::to_string(h.count) + "\n";
   }
-  return out.str();
+  Header(&out, "lethe_build_info", "gauge", "Build of the running server; always 1.");
+  out += "lethe_build_info{version=\"" + Escape(VAULT_VERSION) + "\"} 1\n";
+  Gauge(&out, "lethe_ready", "gauge", "1 when GET /readyz answers 200, else 0.",
+        state.ready ? "1" : "0");
+  RenderSweeps(&out);
+  if (state.stats != nullptr) EngineGauges(&out, *state.stats);
+  StoreMapGauges(&out);
+  AppendProcessMetrics(&out);
+  return out;
 }
 
 }  // namespace vault::api

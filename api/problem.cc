@@ -1,4 +1,5 @@
-// Maps engine Status codes and HTTP failures to RFC 9457 problem+json responses.
+// Maps engine Status codes and HTTP failures to RFC 9457 problem+json responses, and the
+// problem types those responses name.
 #include "api/problem.h"
 
 #include <nlohmann/json.hpp>
@@ -7,49 +8,62 @@
 namespace vault::api {
 namespace {
 
-struct ProblemType {
-  std::string_view slug;  // "" means about:blank
-  std::string_view title;
+// Problem types: a slug (the last segment of /problems/<slug>), the title every problem of
+// that type carries, its HTTP status and what a client should do about it.
+constexpr ProblemTypeInfo kTypes[] = {
+    {"bad-request", "Malformed request", 400,
+     "Fix the request: the detail names the field, parameter or framing rule it breaks."},
+    {"unauthenticated", "Missing or invalid bearer token", 401,
+     "Send Authorization: Bearer <token> with a token that exists and is not revoked."},
+    {"forbidden", "Role or purpose not allowed", 403,
+     "Use a token whose role, and for app tokens whose purposes, admit this request."},
+    {"not-found", "Not found", 404,
+     "Check the path: the endpoint, subject, record, erasure, hold or token does not exist."},
+    {"method-not-allowed", "Method not allowed", 405,
+     "Use one of the methods the Allow header lists for this path."},
+    {"conflict", "Conflicting state", 409,
+     "Read the resource's current state and retry the request if it still applies."},
+    {"gone", "Subject erased or erasure pending", 410,
+     "Do not retry: the subject is erased or its erasure is scheduled; cancel the erasure "
+     "first if it was a mistake."},
+    {"length-required", "Content-Length required", 411,
+     "Send the body with a Content-Length or as a chunked body."},
+    {"payload-too-large", "Request body too large", 413,
+     "Send a smaller body; the server's limit is set by --max-body-bytes."},
+    {"uri-too-long", "Request URI too long", 414, "Send a shorter request target."},
+    {"unsupported-media-type", "Unsupported media type", 415,
+     "Send the body as application/json, or send no body."},
+    {"policy-violation", "Request breaks the policy", 422,
+     "Change the request to fit the active policy (GET /v1/policy): declared categories and "
+     "retention that is not already over."},
+    {"locked", "Processing restricted or blocked by a legal hold", 423,
+     "Wait until the legal hold is released or lapses, or until the restriction is lifted."},
+    {"throttled", "Too many requests", 429, "Slow down and retry after the Retry-After delay."},
+    {"internal", "Internal error", 500,
+     "Retry later; if it persists, the operator finds the cause in the server's log."},
+    {"unavailable", "Service unavailable", 503,
+     "Retry after the Retry-After delay: the server is busy, shutting down or its store is "
+     "unavailable."},
 };
 
-ProblemType TypeFor(int http_status) {
-  switch (http_status) {
-    case 400:
-      return {"bad-request", "Malformed request"};
-    case 401:
-      return {"unauthenticated", "Missing or invalid bearer token"};
-    case 403:
-      return {"forbidden", "Role or purpose not allowed"};
-    case 404:
-      return {"not-found", "Not found"};
-    case 405:
-      return {"method-not-allowed", "Method not allowed"};
-    case 409:
-      return {"conflict", "Conflicting state"};
-    case 410:
-      return {"gone", "Subject erased or erasure pending"};
-    case 411:
-      return {"length-required", "Content-Length required"};
-    case 413:
-      return {"payload-too-large", "Request body too large"};
-    case 414:
-      return {"uri-too-long", "Request URI too long"};
-    case 415:
-      return {"unsupported-media-type", "Unsupported media type"};
-    case 422:
-      return {"policy-violation", "Request breaks the policy"};
-    case 423:
-      return {"locked", "Processing restricted or blocked by a legal hold"};
-    case 429:
-      return {"throttled", "Too many requests"};
-    case 503:
-      return {"unavailable", "Service unavailable"};
-    default:
-      break;
+const ProblemTypeInfo* TypeFor(int http_status) {
+  for (const ProblemTypeInfo& t : kTypes) {
+    if (t.status == http_status) return &t;
   }
-  if (http_status >= 500) return {"internal", "Internal error"};
-  return {"", "Error"};
+  if (http_status >= 500) return FindProblemType("internal");
+  return nullptr;  // about:blank
 }
+
+}  // namespace
+
+const ProblemTypeInfo* FindProblemType(std::string_view slug) {
+  for (const ProblemTypeInfo& t : kTypes) {
+    if (t.slug == slug) return &t;
+  }
+  return nullptr;
+}
+
+namespace {
 
 std::string DefaultDetail(int http_status) {
   switch (http_status) {
@@ -107,16 +121,16 @@ int HttpStatusFor(Code code) {
 }
 
 void WriteProblem(HttpResponse& res, int http_status, const std::string& detail) {
-  const ProblemType type = TypeFor(http_status);
+  const ProblemTypeInfo* type = TypeFor(http_status);
   nlohmann::json body = {
-      {"type", type.slug.empty() ? std::string("about:blank")
-                                 : "https://vault.dev/problems/" + std::string(type.slug)},
-      {"title", std::string(type.title)},
+      {"type", type == nullptr ? std::string("about:blank")
+                               : std::string(kProblemTypeBase) + std::string(type->slug)},
+      {"title", type == nullptr ? std::string("Error") : std::string(type->title)},
       {"status", http_status},
       {"detail", detail.empty() ? DefaultDetail(http_status) : detail},
   };
   res.status = http_status;
-  if (http_status == 401) res.set_header("WWW-Authenticate", "Bearer realm=\"vault\"");
+  if (http_status == 401) res.set_header("WWW-Authenticate", "Bearer realm=\"lethe\"");
   res.set_content(body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
                   kProblemContentType);
 }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "api/http_message.h"
 #include "vault/status.h"
@@ -9,6 +10,20 @@
 namespace vault::api {
 
 inline constexpr const char* kProblemContentType = "application/problem+json";
+// Problem `type` URIs are relative references under the server's own base URL (RFC 9457
+// 3.1.1: resolved against the request URI), served by GET /problems/<slug>.
+inline constexpr const char* kProblemTypeBase = "/problems/";
+
+// One problem type: what GET /problems/<slug> describes.
+struct ProblemTypeInfo {
+  std::string_view slug;
+  std::string_view title;
+  int status;
+  std::string_view what_to_do;
+};
+
+// The problem type of that slug, or null when there is none.
+const ProblemTypeInfo* FindProblemType(std::string_view slug);
 
 // HTTP status for an engine code (kOk maps to 200).
 int HttpStatusFor(Code code);

@@ -20,6 +20,9 @@ namespace {
 
 using nlohmann::json;
 
+// The admin route whose outcome /metrics reports as a sweep, like the background sweeper's.
+constexpr std::string_view kSweepRoute = "/v1/admin/sweep";
+
 std::string ToLower(std::string s) {
   for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return s;
@@ -130,10 +133,14 @@ bool DecodeParamsStep(const RouteMatch& match, RequestContext& ctx, HttpResponse
 }
 
 // read body: for routes that take one, a JSON object of at most max_bytes, with no repeated
-// key and no NUL byte.
+// key and no NUL byte. Routes that take none ignore a JSON body and refuse any other (415).
 bool BodyStep(const Route& route, const HttpRequest& req, std::size_t max_bytes,
               RequestContext& ctx, HttpResponse& res) {
-  if (route.body != BodyKind::kJsonObject) return true;
+  if (route.body != BodyKind::kJsonObject) {
+    if (req.body.empty() || IsJsonContentType(req.get_header_value("Content-Type"))) return true;
+    WriteProblem(res, 415, "");
+    return false;
+  }
   if (req.body.size() > max_bytes) {
     WriteProblem(res, 413, "");
     return false;
@@ -166,10 +173,36 @@ void RunStep(const Route& route, RequestContext& ctx, HttpResponse& res) {
   WriteReply(res, *reply);
 }
 
+// A 503 problem with Retry-After, as a handler's reply.
+Reply UnavailableReply(const std::string& detail) {
+  HttpResponse problem;
+  WriteProblem(problem, 503, detail);
+  Reply r;
+  r.status = 503;
+  r.text = std::move(problem.body);
+  r.content_type = kProblemContentType;
+  r.headers = {{"Retry-After", "1"}};
+  return r;
+}
+
+// GET /problems/<slug>: a plain-text page describing one problem type.
+StatusOr<Reply> ProblemPage(RequestContext& ctx) {
+  const ProblemTypeInfo* type = FindProblemType(ctx.Param("slug"));
+  if (type == nullptr) return NotFound("no such problem type");
+  Reply r;
+  r.text = std::string(kProblemTypeBase) + std::string(type->slug) + "\n\n" +
+           std::string(type->title) + "\n\nHTTP status: " + std::to_string(type->status) +
+           "\n\nWhat to do: " + std::string(type->what_to_do) +
+           "\n\nProblem responses are application/problem+json (RFC 9457); their `detail` says "
+           "what was wrong with this request.\n";
+  r.content_type = "text/plain; charset=utf-8";
+  return r;
+}
+
 }  // namespace
 
 ApiServer::ApiServer(Vault* vault, ServerOptions options)
-    : vault_(vault), options_(std::move(options)) {
+    : vault_(vault), options_(std::move(options)), metrics_(options_.sweep_interval) {
   if (options_.access_log) access_log_ = std::make_unique<AccessLog>(STDERR_FILENO);
 }
 
@@ -198,8 +231,10 @@ StatusOr<std::unique_ptr<ApiServer>> ApiServer::Create(Vault* vault, ServerOptio
   ApiServer* self = server.get();
   ListenerHooks hooks;
   hooks.handle = [self](const HttpRequest& req) { return self->Handle(req); };
-  hooks.refused = [self](const HttpRequest& req, const HttpResponse& res) {
-    self->LogAndMeasure(req, res, RequestTrace{});
+  hooks.refused = [self](const HttpRequest& req, HttpResponse& res) {
+    const RequestTrace trace = StartTrace(req);
+    res.set_header(kRequestIdHeader, trace.request_id);
+    self->LogAndMeasure(req, res, trace);
   };
   VAULT_ASSIGN_OR_RETURN(server->listener_,
                          HttpListener::Create(server->EdgeOptions(), std::move(hooks)));
@@ -237,14 +272,39 @@ void ApiServer::AddSystemRoutes() {
                     [](RequestContext&) -> StatusOr<Reply> {
                       return Reply::Json(200, {{"status", "ok"}});
                     }});
+  router_.Add(Route{"GET", "/readyz", Access::Public(), BodyKind::kNone,
+                    [this](RequestContext&) { return Readyz(); }});
   router_.Add(Route{"GET", "/metrics", Access::Public(), BodyKind::kNone,
-                    [this](RequestContext&) -> StatusOr<Reply> {
-                      StatusOr<VaultStats> stats = vault_->Stats();
-                      Reply r;
-                      r.text = metrics_.Render(stats.ok() ? &stats.value() : nullptr);
-                      r.content_type = "text/plain; version=0.0.4; charset=utf-8";
-                      return r;
-                    }});
+                    [this](RequestContext&) { return Metrics(); }});
+  router_.Add(Route{"GET", "/problems/{slug}", Access::Public(), BodyKind::kNone, ProblemPage});
+}
+
+std::optional<std::string> ApiServer::NotReady(StatusOr<VaultStats>* stats) const {
+  if (draining_.load()) return "the server is shutting down";
+  *stats = vault_->Stats();
+  if (!stats->ok()) return "the store cannot be read";
+  if ((*stats)->epoch == 0) return "the keyring has no current epoch";
+  return std::nullopt;
+}
+
+bool ApiServer::Ready() const {
+  StatusOr<VaultStats> stats = Status(Code::kUnavailable, "");
+  return !NotReady(&stats).has_value();
+}
+
+StatusOr<Reply> ApiServer::Readyz() const {
+  StatusOr<VaultStats> stats = Status(Code::kUnavailable, "");
+  if (std::optional<std::string> why = NotReady(&stats)) return UnavailableReply(*why);
+  return Reply::Json(200, {{"status", "ready"}});
+}
+
+StatusOr<Reply> ApiServer::Metrics() const {
+  StatusOr<VaultStats> stats = Status(Code::kUnavailable, "");
+  const bool ready = !NotReady(&stats).has_value();
+  Reply r;
+  r.text = metrics_.Render(ServerState{stats.ok() ? &stats.value() : nullptr, ready});
+  r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+  return r;
 }
 
 void ApiServer::Dispatch(const HttpRequest& req, HttpResponse& res) {
@@ -252,10 +312,18 @@ void ApiServer::Dispatch(const HttpRequest& req, HttpResponse& res) {
   Dispatch(req, res, trace);
 }
 
+ApiServer::RequestTrace ApiServer::StartTrace(const HttpRequest& req) {
+  RequestTrace trace;
+  trace.request_id = RequestIdFor(req);
+  trace.traceparent = TraceParentFor(req);
+  return trace;
+}
+
 HttpResponse ApiServer::Handle(const HttpRequest& req) {
   HttpResponse res;
-  RequestTrace trace;
+  RequestTrace trace = StartTrace(req);
   Dispatch(req, res, trace);
+  res.set_header(kRequestIdHeader, trace.request_id);
   LogAndMeasure(req, res, trace);
   return res;
 }
@@ -273,6 +341,9 @@ void ApiServer::Dispatch(const HttpRequest& req, HttpResponse& res, RequestTrace
       return;
     }
     RunStep(route, ctx, res);
+    if (route.pattern == kSweepRoute && route.method == "POST") {
+      metrics_.RecordSweep(res.status == 200, std::chrono::system_clock::now());
+    }
   } catch (...) {
     // Nothing a library throws is shown to the client.
     res = HttpResponse{};
@@ -297,6 +368,11 @@ void ApiServer::LogAndMeasure(const HttpRequest& req, const HttpResponse& res,
       e.status = res.status;
       e.duration_ms = seconds * 1e3;
       e.token_id = trace.token_id;
+      e.request_id = trace.request_id;
+      if (trace.traceparent) {
+        e.trace_id = trace.traceparent->trace_id;
+        e.parent_id = trace.traceparent->parent_id;
+      }
       access_log_->Write(e);
     }
   } catch (...) {
@@ -317,6 +393,9 @@ Status ApiServer::Listen(const std::string& host, int port) {
   return Run();
 }
 
-void ApiServer::Stop() { listener_->Stop(); }
+void ApiServer::Stop() {
+  draining_.store(true);
+  listener_->Stop();
+}
 
 }  // namespace vault::api

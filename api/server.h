@@ -7,14 +7,17 @@
 // Lifetime: the Vault passed to Create must outlive the ApiServer.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "api/access_log.h"
 #include "api/http_listener.h"
 #include "api/http_message.h"
+#include "api/http_trace.h"
 #include "api/metrics.h"
 #include "api/router.h"
 #include "vault/status.h"
@@ -46,9 +49,12 @@ struct ServerOptions {
   // TLS when both are set (PEM files).
   std::string tls_cert;
   std::string tls_key;
-  // JSON access-log lines on stderr: {"ts","method","route","status","duration_ms","token_id"},
-  // written in batches by a background thread (api/access_log.h).
+  // JSON access-log lines on stderr: {"ts","method","route","status","duration_ms","token_id",
+  // "request_id","trace_id","parent_id"}, written in batches by a background thread
+  // (api/access_log.h).
   bool access_log = true;
+  // The background sweeper's period (0: none); /metrics exports it for the sweep alert.
+  std::chrono::seconds sweep_interval{0};
 };
 
 class ApiServer {
@@ -72,7 +78,15 @@ class ApiServer {
   // Serves until Stop(); in-flight requests finish before it returns. REQUIRES: Bind().
   Status Run();
   Status Listen(const std::string& host, int port);
+  // Also makes GET /readyz answer 503 from now on.
   void Stop();
+
+  // Ready: not draining, the store readable and the keyring loaded (what GET /readyz says).
+  bool Ready() const;
+  // A sweep ended (the background sweeper calls this after each Vault::Sweep).
+  void RecordSweep(bool ok, std::chrono::system_clock::time_point at) {
+    metrics_.RecordSweep(ok, at);
+  }
 
   const HttpMetrics& metrics() const { return metrics_; }
 
@@ -81,11 +95,18 @@ class ApiServer {
   struct RequestTrace {
     std::string route;
     std::string token_id;
+    std::string request_id;
+    std::optional<TraceParent> traceparent;
   };
+  static RequestTrace StartTrace(const HttpRequest& req);
 
   ApiServer(Vault* vault, ServerOptions options);
   void RegisterRoutes();
   void AddSystemRoutes();
+  // Why the server is not ready (fixed text), or nullopt; *stats gets the engine's stats.
+  std::optional<std::string> NotReady(StatusOr<VaultStats>* stats) const;
+  StatusOr<Reply> Readyz() const;
+  StatusOr<Reply> Metrics() const;
   void Dispatch(const HttpRequest& req, HttpResponse& res, RequestTrace& trace);
   void LogAndMeasure(const HttpRequest& req, const HttpResponse& res, const RequestTrace& trace);
   ListenerOptions EdgeOptions() const;
@@ -96,6 +117,7 @@ class ApiServer {
   HttpMetrics metrics_;
   std::unique_ptr<AccessLog> access_log_;  // null when options_.access_log is off
   std::unique_ptr<HttpListener> listener_;
+  std::atomic<bool> draining_{false};
 };
 
 }  // namespace vault::api

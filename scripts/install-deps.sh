@@ -13,6 +13,8 @@ packages=(
 if [ "${VAULT_WITH_TEST_TOOLS:-0}" = 1 ]; then
   # Fuzzing, sanitizers, static analysis and the OpenAPI linter.
   packages+=(clang libclang-rt-dev clang-tidy clang-format python3)
+  # promtool (tests/e2e/ops_test.cc: /metrics, the alert rules and their tests).
+  packages+=(prometheus)
   # Node may come from elsewhere (a newer release than Debian's); Debian's npm would conflict.
   command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 fi

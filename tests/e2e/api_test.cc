@@ -298,13 +298,16 @@ TEST_F(ApiTest, MetricsUseRoutePatternsAndEngineGauges) {
   const HttpResult r = Call("GET", "/metrics", "");
   ASSERT_EQ(r.status, 200);
   EXPECT_EQ(r.content_type.rfind("text/plain", 0), 0u);
-  EXPECT_NE(r.body.find("vault_http_requests_total{route=\"/v1/subjects/{sid}/records/{category}/"
+  EXPECT_NE(r.body.find("lethe_http_requests_total{route=\"/v1/subjects/{sid}/records/{category}/"
                         "{rid}\",method=\"PUT\",status=\"201\"}"),
             std::string::npos)
       << r.body;
-  EXPECT_NE(r.body.find("vault_http_request_duration_seconds_bucket{route="), std::string::npos);
-  for (const char* gauge : {"vault_records ", "vault_subjects ", "vault_pending_erasures ",
-                            "vault_keys_shredded_total ", "vault_keys_live ", "vault_epoch "}) {
+  EXPECT_NE(
+      r.body.find("lethe_http_request_duration_seconds_bucket{route=\"/v1/subjects/{sid}/records/"
+                  "{category}/{rid}\",method=\"PUT\",le=\"5e-05\"}"),
+      std::string::npos);
+  for (const char* gauge : {"lethe_records ", "lethe_subjects ", "lethe_pending_erasures ",
+                            "lethe_keys_shredded_total ", "lethe_keys_live ", "lethe_epoch "}) {
     EXPECT_NE(r.body.find(std::string("\n") + gauge), std::string::npos) << gauge;
   }
   EXPECT_EQ(r.body.find("metrics-subject-77"), std::string::npos);

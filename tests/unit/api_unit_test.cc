@@ -17,6 +17,7 @@
 
 #include "api/access_log.h"
 #include "api/http_message.h"
+#include "api/http_trace.h"
 #include "api/json_codec.h"
 #include "api/json_strict.h"
 #include "api/metrics.h"
@@ -83,7 +84,7 @@ TEST(AccessLogTest, LineIsJsonWithTheDocumentedFields) {
   EXPECT_EQ(j["status"], 200);
   EXPECT_DOUBLE_EQ(j["duration_ms"].get<double>(), 0.25);
   EXPECT_EQ(j["token_id"], "0123456789abcdef");
-  EXPECT_EQ(j.size(), 6u);
+  EXPECT_EQ(j.size(), 9u);  // + request_id, trace_id, parent_id
 
   line.clear();
   AccessLogEntry odd = Entry(404, "");
@@ -153,22 +154,119 @@ TEST(HttpMetricsTest, ObservationsFromManyThreadsAreAllCounted) {
   }
   for (auto& t : threads) t.join();
   const std::string text = m.Render(nullptr);
-  EXPECT_NE(text.find("vault_http_requests_total{route=\"/v1/x\",method=\"GET\",status=\"200\"} "
+  EXPECT_NE(text.find("lethe_http_requests_total{route=\"/v1/x\",method=\"GET\",status=\"200\"} "
                       "3000\n"),
             std::string::npos)
       << text;
-  EXPECT_NE(text.find("vault_http_requests_total{route=\"/v1/x\",method=\"OTHER\","
+  EXPECT_NE(text.find("lethe_http_requests_total{route=\"/v1/x\",method=\"OTHER\","
                       "status=\"200\"} 3000\n"),
             std::string::npos)
       << text;
-  EXPECT_NE(text.find("vault_http_request_duration_seconds_count{route=\"/v1/x\"} 6000\n"),
+  // One histogram per method: GET and OTHER are never mixed.
+  const std::string get = "lethe_http_request_duration_seconds_";
+  EXPECT_NE(text.find(get + "count{route=\"/v1/x\",method=\"GET\"} 3000\n"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find(get + "count{route=\"/v1/x\",method=\"OTHER\"} 3000\n"), std::string::npos);
+  EXPECT_NE(text.find(get + "bucket{route=\"/v1/x\",method=\"GET\",le=\"0.001\"} 0\n"),
             std::string::npos);
-  EXPECT_NE(text.find("vault_http_request_duration_seconds_bucket{route=\"/v1/x\",le=\"0.001\"} "
-                      "0\n"),
+  EXPECT_NE(text.find(get + "bucket{route=\"/v1/x\",method=\"GET\",le=\"0.0025\"} 3000\n"),
             std::string::npos);
-  EXPECT_NE(text.find("vault_http_request_duration_seconds_bucket{route=\"/v1/x\",le=\"0.0025\"} "
-                      "6000\n"),
-            std::string::npos);
+}
+
+TEST(HttpMetricsTest, LatencyBucketsStartAt50Microseconds) {
+  HttpMetrics m;
+  m.Observe("/healthz", "GET", 200, 0.00004);
+  m.Observe("/healthz", "GET", 200, 0.00007);
+  m.Observe("/healthz", "GET", 200, 0.0003);
+  const std::string text = m.Render(nullptr);
+  const std::string b =
+      "lethe_http_request_duration_seconds_bucket{route=\"/healthz\",method=\"GET\",";
+  EXPECT_NE(text.find(b + "le=\"5e-05\"} 1\n"), std::string::npos) << text;
+  EXPECT_NE(text.find(b + "le=\"0.0001\"} 2\n"), std::string::npos) << text;
+  EXPECT_NE(text.find(b + "le=\"0.00025\"} 2\n"), std::string::npos) << text;
+  EXPECT_NE(text.find(b + "le=\"0.0005\"} 3\n"), std::string::npos) << text;
+  EXPECT_NE(text.find(b + "le=\"10\"} 3\n"), std::string::npos) << text;
+  EXPECT_NE(text.find(b + "le=\"+Inf\"} 3\n"), std::string::npos) << text;
+}
+
+TEST(HttpMetricsTest, SweepsKeepTheLastSuccessAndCountFailures) {
+  HttpMetrics m(std::chrono::seconds(60));
+  std::string text = m.Render(nullptr);
+  EXPECT_NE(text.find("\nlethe_sweep_last_success_timestamp_seconds 0\n"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("\nlethe_sweep_interval_seconds 60\n"), std::string::npos) << text;
+  const auto t = std::chrono::system_clock::time_point(std::chrono::seconds(1700000000));
+  m.RecordSweep(true, t);
+  m.RecordSweep(false, t + std::chrono::seconds(60));
+  m.RecordSweep(true, t - std::chrono::seconds(5));  // an older success never moves it back
+  text = m.Render(nullptr);
+  EXPECT_NE(text.find("\nlethe_sweep_last_success_timestamp_seconds 1.7e+09\n"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("\nlethe_sweeps_total{outcome=\"ok\"} 2\n"), std::string::npos);
+  EXPECT_NE(text.find("\nlethe_sweeps_total{outcome=\"error\"} 1\n"), std::string::npos);
+  EXPECT_NE(text.find("\nlethe_build_info{version=\""), std::string::npos);
+  EXPECT_NE(text.find("\nprocess_resident_memory_bytes "), std::string::npos);
+}
+
+TEST(RequestIdTest, ValidIdsAreKeptAndGeneratedOnesAre128BitHex) {
+  EXPECT_TRUE(IsValidRequestId("a"));
+  EXPECT_TRUE(IsValidRequestId("Req-1.2_3:4"));
+  EXPECT_TRUE(IsValidRequestId(std::string(128, 'z')));
+  EXPECT_FALSE(IsValidRequestId(""));
+  EXPECT_FALSE(IsValidRequestId(std::string(129, 'z')));
+  for (const char* bad : {"a b", "a/b", "a\"b", "a\nb", "a%20", "\xc3\xa9"}) {
+    EXPECT_FALSE(IsValidRequestId(bad)) << bad;
+  }
+  const std::string a = NewRequestId(), b = NewRequestId();
+  EXPECT_EQ(a.size(), 32u);
+  EXPECT_EQ(a.find_first_not_of("0123456789abcdef"), std::string::npos) << a;
+  EXPECT_NE(a, b);
+  HttpRequest req;
+  req.set_header("X-Request-Id", "kept-1");
+  EXPECT_EQ(RequestIdFor(req), "kept-1");
+  req.headers.emplace_back("x-request-id", "second");  // two fields: neither is trusted
+  EXPECT_EQ(RequestIdFor(req).size(), 32u);
+}
+
+TEST(TraceParentTest, OnlyWellFormedVersion00ValuesParse) {
+  const auto t = ParseTraceParent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+  ASSERT_TRUE(t.has_value());
+  EXPECT_EQ(t->trace_id, "4bf92f3577b34da6a3ce929d0e0e4736");
+  EXPECT_EQ(t->parent_id, "00f067aa0ba902b7");
+  EXPECT_EQ(t->flags, "01");
+  for (const char* bad : {"", "00", "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+                          "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+                          "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+                          "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",
+                          "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
+                          "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-0g",
+                          "00_4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+                          "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-",
+                          "00-4bf92f3577b34da6a3ce929d0e0e473-00f067aa0ba902b7a-01"}) {
+    EXPECT_FALSE(ParseTraceParent(bad).has_value()) << bad;
+  }
+}
+
+TEST(AccessLogTest, LinesCarryTheRequestIdAndTraceContext) {
+  AccessLogEntry e;
+  e.unix_seconds = 0;
+  e.method = "GET";
+  e.route = "/healthz";
+  e.status = 200;
+  e.request_id = "r-1";
+  std::string line;
+  FormatAccessLogLine(e, &line);
+  json j = json::parse(line);
+  EXPECT_EQ(j["request_id"], "r-1");
+  EXPECT_TRUE(j["trace_id"].is_null());
+  EXPECT_TRUE(j["parent_id"].is_null());
+  e.trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+  e.parent_id = "00f067aa0ba902b7";
+  line.clear();
+  FormatAccessLogLine(e, &line);
+  j = json::parse(line);
+  EXPECT_EQ(j["trace_id"], "4bf92f3577b34da6a3ce929d0e0e4736");
+  EXPECT_EQ(j["parent_id"], "00f067aa0ba902b7");
 }
 
 TEST(BoundedWorkerPoolTest, TrySubmitRefusesWhileTheQueueIsFullAndShutdownDrainsIt) {
