@@ -89,6 +89,7 @@ int SettingsFromFlags(const Command& cmd, const Flags& flags, ServeSettings* s) 
   if (!ReadNumberFlag(flags, "sweep-interval", 0, 86400ull * 365, &s->sweep_interval)) {
     return UsageError(cmd, "--sweep-interval must be a number of seconds (0 disables)");
   }
+  s->server.sweep_interval = s->sweep_interval;  // lethe_sweep_interval_seconds
   if (flags.Has("tls-cert") != flags.Has("tls-key")) {
     return UsageError(cmd, "--tls-cert and --tls-key go together");
   }
@@ -179,8 +180,8 @@ class SignalWatcher {
 // or failed; the destructor wakes and joins it.
 class BackgroundSweeper {
  public:
-  BackgroundSweeper(Vault* vault, std::chrono::seconds interval)
-      : vault_(vault), interval_(interval) {
+  BackgroundSweeper(Vault* vault, api::ApiServer* server, std::chrono::seconds interval)
+      : vault_(vault), server_(server), interval_(interval) {
     if (interval_.count() > 0) thread_ = std::thread([this] { Loop(); });
   }
   ~BackgroundSweeper() {
@@ -202,6 +203,7 @@ class BackgroundSweeper {
 
   void SweepOnce() {
     StatusOr<SweepResult> r = vault_->Sweep(Actor{"sweeper", Role::kAdmin});
+    server_->RecordSweep(r.ok(), std::chrono::system_clock::now());  // lethe_sweep_* metrics
     if (!r.ok()) {
       LogEvent({{"event", "sweep"}, {"error", CodeName(r.status().code())}});
     } else if (r->erasures_executed > 0 || r->scopes_shredded > 0 || r->epoch_rotated) {
@@ -213,6 +215,7 @@ class BackgroundSweeper {
   }
 
   Vault* const vault_;
+  api::ApiServer* const server_;
   const std::chrono::seconds interval_;
   std::mutex mu_;
   std::condition_variable cv_;
@@ -321,7 +324,7 @@ int RunServe(const Command& cmd, const Flags& flags) {
   bool stop_requested = false;
   {
     SignalWatcher watcher(signals, server.get());
-    BackgroundSweeper sweeper(vault.get(), settings.sweep_interval);
+    BackgroundSweeper sweeper(vault.get(), server.get(), settings.sweep_interval);
     served = server->Run();
     stop_requested = watcher.stop_requested();
   }  // the sweeper stops, then the watcher

@@ -20,7 +20,67 @@ export interface paths {
         post?: never;
         delete?: never;
         options?: never;
-        head?: never;
+        /**
+         * Liveness check: header fields only
+         * @description As GET on this path, with the same status and header fields and no body.
+         */
+        head: operations["headHealth"];
+        patch?: never;
+        trace?: never;
+    };
+    "/readyz": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Readiness check
+         * @description No token needed. 200 when the store can be read, the keyring has a
+         *     current epoch and the server is not shutting down; 503 (with
+         *     `Retry-After`) otherwise, including from the moment a shutdown
+         *     begins, so a load balancer stops sending new requests while those in
+         *     flight finish.
+         */
+        get: operations["getReadiness"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        /**
+         * Readiness check: header fields only
+         * @description As GET on this path, with the same status and header fields and no body.
+         */
+        head: operations["headReadiness"];
+        patch?: never;
+        trace?: never;
+    };
+    "/problems/{slug}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The last segment of a problem `type`. */
+                slug: "bad-request" | "unauthenticated" | "forbidden" | "not-found" | "method-not-allowed" | "conflict" | "gone" | "length-required" | "payload-too-large" | "uri-too-long" | "unsupported-media-type" | "policy-violation" | "locked" | "throttled" | "internal" | "unavailable";
+            };
+            cookie?: never;
+        };
+        /**
+         * Describe a problem type
+         * @description No token needed. A short plain-text page: the problem type's title,
+         *     its HTTP status and what a client should do. 404 for an unknown slug.
+         */
+        get: operations["getProblemType"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        /**
+         * Describe a problem type: header fields only
+         * @description As GET on this path, with the same status and header fields and no body.
+         */
+        head: operations["headProblemType"];
         patch?: never;
         trace?: never;
     };
@@ -43,7 +103,11 @@ export interface paths {
         post?: never;
         delete?: never;
         options?: never;
-        head?: never;
+        /**
+         * Prometheus metrics: header fields only
+         * @description As GET on this path, with the same status and header fields and no body.
+         */
+        head: operations["headMetrics"];
         patch?: never;
         trace?: never;
     };
@@ -66,7 +130,11 @@ export interface paths {
         post?: never;
         delete?: never;
         options?: never;
-        head?: never;
+        /**
+         * The active policy: header fields only
+         * @description As GET on this path, with the same status and header fields and no body.
+         */
+        head: operations["headPolicy"];
         patch?: never;
         trace?: never;
     };
@@ -96,7 +164,11 @@ export interface paths {
         post?: never;
         delete?: never;
         options?: never;
-        head?: never;
+        /**
+         * Subject summary: header fields only
+         * @description As GET on this path, with the same status and header fields and no body.
+         */
+        head: operations["headSubject"];
         patch?: never;
         trace?: never;
     };
@@ -127,7 +199,11 @@ export interface paths {
         post?: never;
         delete?: never;
         options?: never;
-        head?: never;
+        /**
+         * List a subject's records in a category: header fields only
+         * @description As GET on this path, with the same status and header fields and no body.
+         */
+        head: operations["headListRecords"];
         patch?: never;
         trace?: never;
     };
@@ -191,7 +267,11 @@ export interface paths {
          */
         delete: operations["deleteRecord"];
         options?: never;
-        head?: never;
+        /**
+         * Read a record: header fields only
+         * @description As GET on this path, with the same status and header fields and no body.
+         */
+        head: operations["headRecord"];
         patch?: never;
         trace?: never;
     };
@@ -268,7 +348,11 @@ export interface paths {
         post?: never;
         delete?: never;
         options?: never;
-        head?: never;
+        /**
+         * An erasure and its receipt: header fields only
+         * @description As GET on this path, with the same status and header fields and no body.
+         */
+        head: operations["headErasure"];
         patch?: never;
         trace?: never;
     };
@@ -293,7 +377,11 @@ export interface paths {
         post?: never;
         delete?: never;
         options?: never;
-        head?: never;
+        /**
+         * Receipt verification key: header fields only
+         * @description As GET on this path, with the same status and header fields and no body.
+         */
+        head: operations["headReceiptPublicKey"];
         patch?: never;
         trace?: never;
     };
@@ -316,7 +404,8 @@ export interface paths {
          *     While any hold is in place, neither erasure nor retention shreds any
          *     key of the subject: due erasures wait (and say so with
          *     `blocked_by_hold`), and the sweeper skips the subject's expired
-         *     retention buckets. Deleting a single record is not blocked. A hold with
+         *     retention buckets. Deleting a record of the subject is refused with 423
+         *     too (it destroys a key). A hold with
          *     `until` lapses at that time; one without lasts until released.
          *
          *     `reason` is required (1 to 1024 bytes); `until`, when given, must be
@@ -484,7 +573,11 @@ export interface paths {
         post?: never;
         delete?: never;
         options?: never;
-        head?: never;
+        /**
+         * Read the audit log: header fields only
+         * @description As GET on this path, with the same status and header fields and no body.
+         */
+        head: operations["headListAudit"];
         patch?: never;
         trace?: never;
     };
@@ -507,7 +600,11 @@ export interface paths {
         post?: never;
         delete?: never;
         options?: never;
-        head?: never;
+        /**
+         * Verify the audit chain: header fields only
+         * @description As GET on this path, with the same status and header fields and no body.
+         */
+        head: operations["headVerifyAudit"];
         patch?: never;
         trace?: never;
     };
@@ -518,7 +615,7 @@ export interface components {
         /**
          * @description RFC 9457 problem details.
          * @example {
-         *       "type": "https://vault.dev/problems/policy-violation",
+         *       "type": "/problems/policy-violation",
          *       "title": "Request breaks the policy",
          *       "status": 422,
          *       "detail": "the category is not declared in the policy"
@@ -527,7 +624,8 @@ export interface components {
         Problem: {
             /**
              * Format: uri-reference
-             * @description A URI reference naming the problem type.
+             * @description A relative URI reference, `/problems/<slug>`, naming the problem type
+             *     (`about:blank` for a status without one); `GET` it for a description.
              */
             type: string;
             /** @description Short summary of the problem type. */
@@ -544,6 +642,10 @@ export interface components {
          * @example 2026-11-22T21:08:00Z
          */
         Timestamp: string;
+        Readiness: {
+            /** @constant */
+            status: "ready";
+        };
         Health: {
             /** @constant */
             status: "ok";
@@ -883,9 +985,21 @@ export interface components {
         };
     };
     responses: {
+        /** @description The path exists but does not serve this method. */
+        MethodNotAllowed: {
+            headers: {
+                "X-Request-Id": components["headers"]["RequestId"];
+                Allow: components["headers"]["Allow"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
         /** @description Malformed input, or a path parameter that is not a valid id. */
         BadRequest: {
             headers: {
+                "X-Request-Id": components["headers"]["RequestId"];
                 [name: string]: unknown;
             };
             content: {
@@ -895,6 +1009,7 @@ export interface components {
         /** @description No token, or a bad one. */
         Unauthorized: {
             headers: {
+                "X-Request-Id": components["headers"]["RequestId"];
                 [name: string]: unknown;
             };
             content: {
@@ -904,15 +1019,17 @@ export interface components {
         /** @description The token's role or purposes do not allow this. */
         Forbidden: {
             headers: {
+                "X-Request-Id": components["headers"]["RequestId"];
                 [name: string]: unknown;
             };
             content: {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description Unknown subject, record, erasure, hold or token. */
+        /** @description Unknown path, subject, record, erasure, hold, token or problem type. */
         NotFound: {
             headers: {
+                "X-Request-Id": components["headers"]["RequestId"];
                 [name: string]: unknown;
             };
             content: {
@@ -922,6 +1039,7 @@ export interface components {
         /** @description Conflicting state. */
         Conflict: {
             headers: {
+                "X-Request-Id": components["headers"]["RequestId"];
                 [name: string]: unknown;
             };
             content: {
@@ -931,6 +1049,7 @@ export interface components {
         /** @description A legal hold (or a restriction) blocks the operation. */
         Locked: {
             headers: {
+                "X-Request-Id": components["headers"]["RequestId"];
                 [name: string]: unknown;
             };
             content: {
@@ -940,6 +1059,7 @@ export interface components {
         /** @description The subject is erased or its erasure is pending. */
         Gone: {
             headers: {
+                "X-Request-Id": components["headers"]["RequestId"];
                 [name: string]: unknown;
             };
             content: {
@@ -949,6 +1069,7 @@ export interface components {
         /** @description Request body or record data too large. */
         TooLarge: {
             headers: {
+                "X-Request-Id": components["headers"]["RequestId"];
                 [name: string]: unknown;
             };
             content: {
@@ -958,6 +1079,7 @@ export interface components {
         /** @description The policy refuses the request (category not declared, or retention already over). */
         PolicyViolation: {
             headers: {
+                "X-Request-Id": components["headers"]["RequestId"];
                 [name: string]: unknown;
             };
             content: {
@@ -967,6 +1089,7 @@ export interface components {
         /** @description The body is not `application/json`. */
         UnsupportedMediaType: {
             headers: {
+                "X-Request-Id": components["headers"]["RequestId"];
                 [name: string]: unknown;
             };
             content: {
@@ -976,15 +1099,21 @@ export interface components {
         /** @description Internal error. The detail never shows internals. */
         InternalError: {
             headers: {
+                "X-Request-Id": components["headers"]["RequestId"];
                 [name: string]: unknown;
             };
             content: {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description The server is shutting down or the store is full. */
+        /**
+         * @description The server is shutting down, not ready (GET /readyz), busy (every worker
+         *     taken and the queue full) or the store is full. `Retry-After` says when
+         *     to retry where the condition is passing.
+         */
         Unavailable: {
             headers: {
+                "X-Request-Id": components["headers"]["RequestId"];
                 [name: string]: unknown;
             };
             content: {
@@ -1007,7 +1136,12 @@ export interface components {
         TokenId: components["schemas"]["Id"];
     };
     requestBodies: never;
-    headers: never;
+    headers: {
+        /** @description The request's `X-Request-Id` when well formed, else one the server made. */
+        RequestId: string;
+        /** @description The methods this path serves. */
+        Allow: string;
+    };
     pathItems: never;
 }
 export type $defs = Record<string, never>;
@@ -1030,6 +1164,129 @@ export interface operations {
                     "application/json": components["schemas"]["Health"];
                 };
             };
+            404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
+        };
+    };
+    headHealth: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The server is up (header fields only). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
+        };
+    };
+    getReadiness: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Ready to serve. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Readiness"];
+                };
+            };
+            404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    headReadiness: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Ready to serve (header fields only). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getProblemType: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The last segment of a problem `type`. */
+                slug: "bad-request" | "unauthenticated" | "forbidden" | "not-found" | "method-not-allowed" | "conflict" | "gone" | "length-required" | "payload-too-large" | "uri-too-long" | "unsupported-media-type" | "policy-violation" | "locked" | "throttled" | "internal" | "unavailable";
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The problem type's description. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example /problems/locked
+                     *
+                     *     Processing restricted or blocked by a legal hold
+                     *
+                     *     HTTP status: 423
+                     *
+                     *     What to do: Wait until the legal hold is released or lapses, or until the restriction is lifted.
+                     */
+                    "text/plain": string;
+                };
+            };
+            404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
+        };
+    };
+    headProblemType: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The last segment of a problem `type`. */
+                slug: "bad-request" | "unauthenticated" | "forbidden" | "not-found" | "method-not-allowed" | "conflict" | "gone" | "length-required" | "payload-too-large" | "uri-too-long" | "unsupported-media-type" | "policy-violation" | "locked" | "throttled" | "internal" | "unavailable";
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The problem type's description (header fields only). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
         };
     };
     getMetrics: {
@@ -1048,12 +1305,35 @@ export interface operations {
                 };
                 content: {
                     /**
-                     * @example # TYPE vault_records gauge
-                     *     vault_records 1234
+                     * @example # TYPE lethe_records gauge
+                     *     lethe_records 1234
                      */
                     "text/plain": string;
                 };
             };
+            404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    headMetrics: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Metrics in Prometheus text format (header fields only). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -1076,6 +1356,30 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    headPolicy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The active policy (header fields only). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -1104,6 +1408,34 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    headSubject: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Subject id (the application's user id). */
+                sid: components["parameters"]["Sid"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The subject summary (header fields only). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -1134,6 +1466,38 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
+            410: components["responses"]["Gone"];
+            422: components["responses"]["PolicyViolation"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    headListRecords: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Subject id (the application's user id). */
+                sid: components["parameters"]["Sid"];
+                /** @description A category declared in the active policy. */
+                category: components["parameters"]["Category"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The records, possibly none (header fields only). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
             410: components["responses"]["Gone"];
             422: components["responses"]["PolicyViolation"];
             500: components["responses"]["InternalError"];
@@ -1168,6 +1532,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
             410: components["responses"]["Gone"];
             422: components["responses"]["PolicyViolation"];
             500: components["responses"]["InternalError"];
@@ -1214,6 +1579,8 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
             409: components["responses"]["Conflict"];
             410: components["responses"]["Gone"];
             413: components["responses"]["TooLarge"];
@@ -1250,11 +1617,46 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
             410: components["responses"]["Gone"];
+            415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["PolicyViolation"];
             423: components["responses"]["Locked"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["Unavailable"];
+        };
+    };
+    headRecord: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Subject id (the application's user id). */
+                sid: components["parameters"]["Sid"];
+                /** @description A category declared in the active policy. */
+                category: components["parameters"]["Category"];
+                /** @description Record id, chosen by the client. */
+                rid: components["parameters"]["Rid"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The record (header fields only). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
+            410: components["responses"]["Gone"];
+            422: components["responses"]["PolicyViolation"];
+            500: components["responses"]["InternalError"];
         };
     };
     requestErasure: {
@@ -1295,6 +1697,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
             409: components["responses"]["Conflict"];
             410: components["responses"]["Gone"];
             413: components["responses"]["TooLarge"];
@@ -1328,7 +1731,9 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
             409: components["responses"]["Conflict"];
+            415: components["responses"]["UnsupportedMediaType"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["Unavailable"];
         };
@@ -1358,6 +1763,34 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    headErasure: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Erasure id, as returned by the erasure request. */
+                erasure_id: components["parameters"]["ErasureId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The erasure (header fields only). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -1380,6 +1813,30 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    headReceiptPublicKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The public key (header fields only). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -1412,6 +1869,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
             410: components["responses"]["Gone"];
             413: components["responses"]["TooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
@@ -1444,6 +1902,8 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
+            415: components["responses"]["UnsupportedMediaType"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["Unavailable"];
         };
@@ -1473,6 +1933,8 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
             413: components["responses"]["TooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             500: components["responses"]["InternalError"];
@@ -1502,6 +1964,8 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
+            415: components["responses"]["UnsupportedMediaType"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["Unavailable"];
         };
@@ -1526,6 +1990,9 @@ export interface operations {
             };
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
+            415: components["responses"]["UnsupportedMediaType"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["Unavailable"];
         };
@@ -1550,6 +2017,9 @@ export interface operations {
             };
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
+            415: components["responses"]["UnsupportedMediaType"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["Unavailable"];
         };
@@ -1580,6 +2050,32 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    headListAudit: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of audit entries (header fields only). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -1603,6 +2099,31 @@ export interface operations {
             };
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    headVerifyAudit: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The verification result (header fields only). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
             500: components["responses"]["InternalError"];
         };
     };
