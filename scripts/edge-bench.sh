@@ -3,12 +3,12 @@
 # and runs bench/edge_load.py in five scenarios: no load, IDLE idle keep-alive connections,
 # SLOW slow-header clients, both at once, and a header bomb; prints one JSON line each.
 #
-# Environment: VAULT_BIN (default build/api/lethe)  IDLE (1000)  SLOW (256)  DURATION (20)
+# Environment: LETHE_BIN (default build/api/lethe)  IDLE (1000)  SLOW (256)  DURATION (20)
 #              BOMB_LINES (30000)  OUT (default: stdout only)
 # Loopback only; every scenario is bounded by DURATION; the server is killed on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bin=${VAULT_BIN:-build/api/lethe}
+bin=${LETHE_BIN:-build/api/lethe}
 idle=${IDLE:-1000}
 slow=${SLOW:-256}
 duration=${DURATION:-20}

@@ -10,7 +10,7 @@ packages=(
   curl jq openssl wrk
   debootstrap python3  # tests/package/deb_test.sh: a fresh Debian 12 root, a NOTIFY_SOCKET
 )
-if [ "${VAULT_WITH_TEST_TOOLS:-0}" = 1 ]; then
+if [ "${LETHE_WITH_TEST_TOOLS:-0}" = 1 ]; then
   # Fuzzing, sanitizers, static analysis and the OpenAPI linter.
   packages+=(clang libclang-rt-dev clang-tidy clang-format python3)
   # promtool (tests/e2e/ops_test.cc: /metrics, the alert rules and their tests).

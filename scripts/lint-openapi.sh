@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Lints docs/openapi.yaml with Redocly CLI (pinned in tools/openapi-lint/package.json).
 # Exits non-zero on any lint error. Needs node and npm: scripts/install-deps.sh installs
-# them with VAULT_WITH_TEST_TOOLS=1.
+# them with LETHE_WITH_TEST_TOOLS=1.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -11,7 +11,7 @@ tool=tools/openapi-lint
 for bin in node npm npx; do
   if ! command -v "$bin" >/dev/null 2>&1; then
     echo "lint-openapi: $bin not found; install node and npm" \
-         "(VAULT_WITH_TEST_TOOLS=1 scripts/install-deps.sh)" >&2
+         "(LETHE_WITH_TEST_TOOLS=1 scripts/install-deps.sh)" >&2
     exit 1
   fi
 done

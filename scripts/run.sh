@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # The start command (README.md): installs what is missing, builds, initialises ./data with a
 # development root key on first run, and serves on 127.0.0.1:8270.
-#   VAULT_DATA_DIR (default ./data)   VAULT_LISTEN (default 127.0.0.1:8270)
+#   LETHE_DATA_DIR (default ./data)   LETHE_LISTEN (default 127.0.0.1:8270)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-data=${VAULT_DATA_DIR:-./data}
-listen=${VAULT_LISTEN:-127.0.0.1:8270}
+data=${LETHE_DATA_DIR:-./data}
+listen=${LETHE_LISTEN:-127.0.0.1:8270}
 
 scripts/install-deps.sh
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVAULT_BUILD_BENCH=OFF >/dev/null

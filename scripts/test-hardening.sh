@@ -4,18 +4,18 @@
 #   2. clang build with ASan+UBSan (and the libFuzzer targets): the whole ctest suite under it
 #   3. each libFuzzer target for a bounded time on a copy of its seed corpus
 #   4. a TSan build running the concurrency-relevant tests (concurrent writers, crash, e2e)
-# Stages 1, 2 and 4 are skipped with VAULT_SKIP_SANITIZERS=1, stage 3 with VAULT_SKIP_FUZZ=1,
-# stage 1 alone with VAULT_SKIP_TIDY=1. VAULT_FUZZ_SECONDS (default 60) bounds each fuzzer;
-# VAULT_JOBS (default: nproc) bounds parallelism. Build trees: build-asan/, build-tsan/.
+# Stages 1, 2 and 4 are skipped with LETHE_SKIP_SANITIZERS=1, stage 3 with LETHE_SKIP_FUZZ=1,
+# stage 1 alone with LETHE_SKIP_TIDY=1. LETHE_FUZZ_SECONDS (default 60) bounds each fuzzer;
+# LETHE_JOBS (default: nproc) bounds parallelism. Build trees: build-asan/, build-tsan/.
 # See docs/fuzzing.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
-jobs=${VAULT_JOBS:-$(nproc)}
-fuzz_seconds=${VAULT_FUZZ_SECONDS:-60}
-skip_san=${VAULT_SKIP_SANITIZERS:-0}
-skip_fuzz=${VAULT_SKIP_FUZZ:-0}
-skip_tidy=${VAULT_SKIP_TIDY:-0}
+jobs=${LETHE_JOBS:-$(nproc)}
+fuzz_seconds=${LETHE_FUZZ_SECONDS:-60}
+skip_san=${LETHE_SKIP_SANITIZERS:-0}
+skip_fuzz=${LETHE_SKIP_FUZZ:-0}
+skip_tidy=${LETHE_SKIP_TIDY:-0}
 asan_dir="$root/build-asan"
 tsan_dir="$root/build-tsan"
 script_start=$SECONDS
@@ -36,7 +36,7 @@ if [ "$skip_san" = 1 ] && [ "$skip_fuzz" = 1 ]; then
   exit 0
 fi
 for tool in clang clang++ clang-tidy; do
-  command -v "$tool" >/dev/null || die "$tool is missing (VAULT_WITH_TEST_TOOLS=1 scripts/install-deps.sh)"
+  command -v "$tool" >/dev/null || die "$tool is missing (LETHE_WITH_TEST_TOOLS=1 scripts/install-deps.sh)"
 done
 
 scratch=$(mktemp -d "${TMPDIR:-/tmp}/vault-hardening-XXXXXX")

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # The test command (README.md): installs what is missing, builds with warnings as errors,
 # and runs every test. Stages can be skipped for quick local runs:
-#   VAULT_SKIP_SANITIZERS=1  VAULT_SKIP_FUZZ=1  VAULT_SKIP_LINT=1
+#   LETHE_SKIP_SANITIZERS=1  LETHE_SKIP_FUZZ=1  LETHE_SKIP_LINT=1
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
-jobs=${VAULT_JOBS:-$(nproc)}
+jobs=${LETHE_JOBS:-$(nproc)}
 
-VAULT_WITH_TEST_TOOLS=1 scripts/install-deps.sh
+LETHE_WITH_TEST_TOOLS=1 scripts/install-deps.sh
 
 step() { printf '\n== %s\n' "$*"; }
 
@@ -18,12 +18,12 @@ cmake --build build -j "$jobs"
 step "unit and end-to-end tests (ctest)"
 (cd build && ctest --output-on-failure -j "$jobs" --timeout 600)
 
-if [ "${VAULT_SKIP_LINT:-0}" != 1 ]; then
+if [ "${LETHE_SKIP_LINT:-0}" != 1 ]; then
   step "OpenAPI lint"
   scripts/lint-openapi.sh
 fi
 
-if [ -x scripts/test-hardening.sh ] && { [ "${VAULT_SKIP_SANITIZERS:-0}" != 1 ] || [ "${VAULT_SKIP_FUZZ:-0}" != 1 ]; }; then
+if [ -x scripts/test-hardening.sh ] && { [ "${LETHE_SKIP_SANITIZERS:-0}" != 1 ] || [ "${LETHE_SKIP_FUZZ:-0}" != 1 ]; }; then
   scripts/test-hardening.sh
 fi
 echo

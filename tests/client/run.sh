@@ -4,7 +4,7 @@
 # Installs the pinned npm packages when node_modules is missing or stale, fails when
 # src/schema.d.ts no longer matches docs/openapi.yaml, type-checks and compiles into
 # WORK_DIR/dist (tsc, strict), then runs node --test. Exits 77 (skipped) only when node or
-# npm is absent; scripts/install-deps.sh installs them with VAULT_WITH_TEST_TOOLS=1.
+# npm is absent; scripts/install-deps.sh installs them with LETHE_WITH_TEST_TOOLS=1.
 set -euo pipefail
 bin=$(realpath "$1")
 work=$(mkdir -p "$2" && cd "$2" && pwd)
@@ -13,7 +13,7 @@ client=$root/clients/typescript
 
 for tool in node npm; do
   if ! command -v "$tool" >/dev/null 2>&1; then
-    echo "SKIP: $tool not found (VAULT_WITH_TEST_TOOLS=1 scripts/install-deps.sh installs it)"
+    echo "SKIP: $tool not found (LETHE_WITH_TEST_TOOLS=1 scripts/install-deps.sh installs it)"
     exit 77
   fi
 done

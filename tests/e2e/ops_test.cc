@@ -38,7 +38,7 @@ std::string PromtoolPath() {
 #define REQUIRE_PROMTOOL()                                                     \
   if (PromtoolPath().empty())                                                  \
   GTEST_SKIP() << "promtool not found: install Debian's `prometheus` package " \
-                  "(VAULT_WITH_TEST_TOOLS=1 scripts/install-deps.sh); CI has it"
+                  "(LETHE_WITH_TEST_TOOLS=1 scripts/install-deps.sh); CI has it"
 
 // Runs a shell command, returning its exit code and its merged stdout and stderr.
 std::pair<int, std::string> Shell(const std::string& command) {
