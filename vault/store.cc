@@ -119,7 +119,7 @@ StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir, std::uint64
                                              bool create, StoreHooks hooks) {
   struct stat st {};
   if (::stat(dir.c_str(), &st) != 0) {
-    if (!create) return NotFound("no store at " + dir + " (run vault init first)");
+    if (!create) return NotFound("no store at " + dir + " (run lethe init first)");
     if (::mkdir(dir.c_str(), 0700) != 0) {
       return Internal("cannot create " + dir + ": " + std::strerror(errno));
     }

@@ -57,7 +57,7 @@ Status Vault::Impl::OpenKeyFiles(bool* fresh) {
   const std::string& dir = options.data_dir;
   if (!Exists(dir)) {
     if (!options.create_if_missing) {
-      return NotFound("data directory " + dir + " does not exist (run vault init)");
+      return NotFound("data directory " + dir + " does not exist (run lethe init)");
     }
     if (::mkdir(dir.c_str(), 0700) != 0) return Internal("cannot create data directory " + dir);
   }
@@ -67,7 +67,7 @@ Status Vault::Impl::OpenKeyFiles(bool* fresh) {
     VAULT_ASSIGN_OR_RETURN(keyring, Keyring::Open(keyring_file, std::move(root)));
   } else {
     if (!options.create_if_missing) {
-      return NotFound("no keyring in " + dir + " (run vault init, or restore one)");
+      return NotFound("no keyring in " + dir + " (run lethe init, or restore one)");
     }
     VAULT_ASSIGN_OR_RETURN(keyring, Keyring::Create(keyring_file, std::move(root), clock->Now()));
   }

@@ -39,7 +39,7 @@ struct Options {
   std::shared_ptr<RootKeyProvider> root_key;
   // Defaults to SystemClock.
   std::shared_ptr<Clock> clock;
-  // Create the data directory, store and keyring if missing (vault init).
+  // Create the data directory, store and keyring if missing (lethe init).
   bool create_if_missing = false;
   // Largest the LMDB map may grow to.
   std::uint64_t map_size_bytes = 64ull << 30;
