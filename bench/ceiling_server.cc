@@ -41,7 +41,7 @@ int main(int argc, char** argv) {
 
   httplib::Server s;
   s.set_payload_max_length(1 << 20);
-  s.new_task_queue = [threads] { return new vault::bench::BoundedWorkerPool(threads, 256); };
+  s.new_task_queue = [threads] { return new vault::bench::CeilingTaskQueue(threads, 256); };
   s.set_read_timeout(10);
   s.set_write_timeout(10);
   s.set_keep_alive_timeout(5);

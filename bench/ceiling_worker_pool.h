@@ -1,52 +1,35 @@
-// The ceiling server's worker pool (the pool api/server.cc used with cpp-httplib, kept as the
-// yardstick's): a fixed number of threads and a bounded queue of accepted
-// connections waiting for one.
+// The ceiling server's task queue: cpp-httplib's TaskQueue over the server's own bounded pool
+// (api/worker_pool.h), so the yardstick runs its handler on the same kind of pool.
 //
 // cpp-httplib hands each accepted connection to TaskQueue::enqueue, which cannot refuse it
-// (the connection's socket is owned by the task). Its own ThreadPool queues without limit;
-// this one makes enqueue wait while the queue is full, so the accept loop stops accepting
-// and further clients wait in the kernel's listen backlog (bounded by net.core.somaxconn)
-// instead of in an ever-growing queue in memory.
+// (the task owns the socket). When the pool's queue is full, the task runs on the accept
+// thread, which stops accepting meanwhile: further clients wait in the kernel's listen
+// backlog instead of in an ever-growing queue in memory (as the pool the server used with
+// cpp-httplib did by blocking the accept loop).
 #pragma once
 
 #include <httplib.h>
 
-#include <condition_variable>
 #include <cstddef>
-#include <deque>
 #include <functional>
-#include <mutex>
-#include <thread>
-#include <vector>
+#include <memory>
+
+#include "api/worker_pool.h"
 
 namespace vault::bench {
 
-class BoundedWorkerPool : public httplib::TaskQueue {
+class CeilingTaskQueue : public httplib::TaskQueue {
  public:
-  // REQUIRES: threads >= 1, max_queued >= 1.
-  BoundedWorkerPool(std::size_t threads, std::size_t max_queued);
-  ~BoundedWorkerPool() override;
-  BoundedWorkerPool(const BoundedWorkerPool&) = delete;
-  BoundedWorkerPool& operator=(const BoundedWorkerPool&) = delete;
+  CeilingTaskQueue(std::size_t threads, std::size_t max_queued) : pool_(threads, max_queued) {}
 
-  // Waits while max_queued tasks are waiting. After shutdown() tasks still run (the accept
-  // loop may hand over one last connection), on the calling thread.
-  void enqueue(std::function<void()> fn) override;
-  // Runs every queued task, then joins the threads (in-flight requests finish).
-  void shutdown() override;
-
-  std::size_t queued() const;
+  void enqueue(std::function<void()> fn) override {
+    auto task = std::make_shared<std::function<void()>>(std::move(fn));
+    if (!pool_.TrySubmit([task] { (*task)(); })) (*task)();
+  }
+  void shutdown() override { pool_.Shutdown(); }
 
  private:
-  void Work();
-
-  const std::size_t max_queued_;
-  mutable std::mutex mu_;
-  std::condition_variable has_work_;
-  std::condition_variable has_room_;
-  std::deque<std::function<void()>> queue_;
-  bool shutdown_ = false;
-  std::vector<std::thread> threads_;
+  api::BoundedWorkerPool pool_;
 };
 
 }  // namespace vault::bench
