@@ -90,7 +90,12 @@ bool MatchStep(const RouteMatch& match, HttpResponse& res) {
   }
   if (match.kind == RouteMatch::Kind::kWrongMethod) {
     std::string allow;
-    for (const std::string& m : match.allowed_methods) allow += (allow.empty() ? "" : ", ") + m;
+    bool has_get = false;
+    for (const std::string& m : match.allowed_methods) {
+      allow += (allow.empty() ? "" : ", ") + m;
+      has_get = has_get || m == "GET";
+    }
+    if (has_get) allow += ", HEAD";  // HEAD is answered wherever GET is
     res.set_header("Allow", allow);
     WriteProblem(res, 405, "this endpoint does not accept that method");
     return false;

@@ -320,6 +320,7 @@ TEST_F(HostileInputTest, UnknownRoutesAndMethods) {
   ExpectRefused(r, 405, "PATCH record");
   ASSERT_NE(r.headers.find("Allow"), r.headers.end());
   EXPECT_NE(r.headers.find("Allow")->second.find("PUT"), std::string::npos);
+  EXPECT_NE(r.headers.find("Allow")->second.find("HEAD"), std::string::npos);  // served with GET
   ExpectRefused(server_->Call("POST", "/healthz", "", std::string("{}")), 405, "POST healthz");
   ExpectRefused(server_->Call("DELETE", "/v1/policy", admin_), 405, "DELETE policy");
   const std::string raw =
