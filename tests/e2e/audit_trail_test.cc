@@ -49,6 +49,13 @@ class AuditTrailTest : public ::testing::Test {
   static HttpResult Put(const std::string& path, const std::string& who, const json& data) {
     return server_->CallJson("PUT", path, tokens_[who].secret, {{"data", data}});
   }
+  // An immediate erasure of sid by the dpo; its status.
+  static int EraseNow(const std::string& sid) {
+    return server_
+        ->CallJson("POST", "/v1/subjects/" + sid + "/erasure", tokens_["dpo"].secret,
+                   {{"mode", "immediate"}, {"reason", "asked"}})
+        .status;
+  }
 
   // Every audit entry, paged through as an auditor.
   static std::vector<json> AuditLog() {
@@ -140,10 +147,7 @@ TEST_F(AuditTrailTest, FailedDeletesAreAudited) {
                 .status,
             204);
 
-  ASSERT_EQ(server_->CallJson("POST", "/v1/subjects/" + sid + "/erasure", tokens_["dpo"].secret,
-                              {{"mode", "immediate"}, {"reason", "asked"}})
-                .status,
-            200);
+  ASSERT_EQ(EraseNow(sid), 200);
   EXPECT_TRUE(IsProblem(Call("DELETE", base + "billing/b", "billing"), 410));
   EXPECT_EQ(LastEntry(bill, "record.delete")["outcome"], "gone");
   EXPECT_EQ(LastEntry(bill, "record.delete")["category"], "billing");
@@ -153,10 +157,7 @@ TEST_F(AuditTrailTest, AnAppCannotDeleteARetainedRecordOfAnErasedSubject) {
   const std::string sid = "retained-delete";
   const std::string rec = "/v1/subjects/" + sid + "/records/billing/invoice-1";
   ASSERT_EQ(Put(rec, "admin", {{"amount", 12}}).status, 201);
-  ASSERT_EQ(server_->CallJson("POST", "/v1/subjects/" + sid + "/erasure", tokens_["dpo"].secret,
-                              {{"mode", "immediate"}, {"reason", "asked"}})
-                .status,
-            200);
+  ASSERT_EQ(EraseNow(sid), 200);
   EXPECT_TRUE(IsProblem(Call("GET", rec, "billing"), 410));
   EXPECT_TRUE(IsProblem(Call("DELETE", rec, "billing"), 410));
   // The record is still there for the dpo, who may read and delete it.
@@ -215,10 +216,7 @@ TEST_F(AuditTrailTest, SummaryShowsAnAppOnlyItsPurposesAndNoHoldReasonOrReceipt)
                               tokens_["dpo"].secret, {{"reason", "SECRET-HOLD-REASON"}})
                 .status,
             201);
-  ASSERT_EQ(server_->CallJson("POST", "/v1/subjects/" + erased + "/erasure", tokens_["dpo"].secret,
-                              {{"mode", "immediate"}, {"reason", "asked"}})
-                .status,
-            200);
+  ASSERT_EQ(EraseNow(erased), 200);
   auto categories = [](const json& summary) {
     std::set<std::string> out;
     for (const json& c : summary["categories"]) out.insert(c["category"].get<std::string>());
