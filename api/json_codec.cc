@@ -236,13 +236,16 @@ json ErasureJson(const ErasureView& e) {
   };
 }
 
-json SubjectJson(const SubjectSummary& s) {
+json SubjectJson(const SubjectSummary& s, bool privileged) {
   json categories = json::array();
   for (const auto& [name, count] : s.records_by_category) {
     categories.push_back({{"category", name}, {"records", count}});
   }
   json holds = json::array();
-  for (const HoldView& h : s.legal_holds) holds.push_back(HoldJson(h));
+  for (const HoldView& h : s.legal_holds) {
+    holds.push_back(HoldJson(h));
+    if (!privileged) holds.back().erase("reason");
+  }
   return {
       {"subject_id", s.subject_id},
       {"state", SubjectStateName(s.state)},

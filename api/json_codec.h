@@ -55,7 +55,9 @@ nlohmann::json PutResultJson(const std::string& subject_id, const std::string& c
                              const std::string& record_id, const PutResult& r);
 nlohmann::json HoldJson(const HoldView& h);
 nlohmann::json ErasureJson(const ErasureView& e);
-nlohmann::json SubjectJson(const SubjectSummary& s);
+// privileged false (an app token): holds without their `reason` (the engine left the
+// categories of other purposes and the receipt out already).
+nlohmann::json SubjectJson(const SubjectSummary& s, bool privileged = true);
 nlohmann::json PolicyJson(const Policy& p);
 nlohmann::json AuditEntryJson(const AuditEntry& e);
 

@@ -12,6 +12,18 @@ using nlohmann::json;
 
 const std::vector<Role> kRecordRoles = {Role::kApp, Role::kDpo, Role::kAdmin};
 
+// The category check of a record route. A purpose denial is an audited attempt: an entry
+// with the route's action and outcome permission_denied.
+Status CheckPurpose(Vault& vault, const RequestContext& ctx, const char* action) {
+  const Principal& caller = ctx.Caller();
+  const std::string& category = ctx.Param("category");
+  Status s = CheckCategoryAccess(vault, caller, category);
+  if (s.code() == Code::kPermissionDenied) {
+    vault.AuditRefusal(caller.actor, action, ctx.Param("sid"), category, s.code());
+  }
+  return s;
+}
+
 StatusOr<Reply> PutRecord(Vault* vault, RequestContext& ctx) {
   const Principal& caller = ctx.Caller();
   VAULT_RETURN_IF_ERROR(RejectUnknownFields(ctx.body, {"data", "event_time"}));
@@ -24,7 +36,7 @@ StatusOr<Reply> PutRecord(Vault* vault, RequestContext& ctx) {
   const std::string& sid = ctx.Param("sid");
   const std::string& category = ctx.Param("category");
   const std::string& rid = ctx.Param("rid");
-  VAULT_RETURN_IF_ERROR(CheckCategoryAccess(*vault, caller, category));
+  VAULT_RETURN_IF_ERROR(CheckPurpose(*vault, ctx, "record.put"));
   VAULT_ASSIGN_OR_RETURN(PutResult put,
                          vault->PutRecord(caller.actor, sid, category, rid, *data, event_time));
   return Reply::Json(put.created ? 201 : 200, PutResultJson(sid, category, rid, put));
@@ -33,7 +45,7 @@ StatusOr<Reply> PutRecord(Vault* vault, RequestContext& ctx) {
 StatusOr<Reply> GetRecord(Vault* vault, RequestContext& ctx) {
   const Principal& caller = ctx.Caller();
   const std::string& category = ctx.Param("category");
-  VAULT_RETURN_IF_ERROR(CheckCategoryAccess(*vault, caller, category));
+  VAULT_RETURN_IF_ERROR(CheckPurpose(*vault, ctx, "record.get"));
   const ReadOptions opts = ReadOptionsFor(caller);
   VAULT_ASSIGN_OR_RETURN(RecordView record, vault->GetRecord(caller.actor, ctx.Param("sid"),
                                                              category, ctx.Param("rid"), opts));
@@ -43,7 +55,7 @@ StatusOr<Reply> GetRecord(Vault* vault, RequestContext& ctx) {
 StatusOr<Reply> ListRecords(Vault* vault, RequestContext& ctx) {
   const Principal& caller = ctx.Caller();
   const std::string& category = ctx.Param("category");
-  VAULT_RETURN_IF_ERROR(CheckCategoryAccess(*vault, caller, category));
+  VAULT_RETURN_IF_ERROR(CheckPurpose(*vault, ctx, "record.list"));
   const ReadOptions opts = ReadOptionsFor(caller);
   VAULT_ASSIGN_OR_RETURN(std::vector<RecordView> records,
                          vault->ListRecords(caller.actor, ctx.Param("sid"), category, opts));
@@ -59,16 +71,21 @@ StatusOr<Reply> ListRecords(Vault* vault, RequestContext& ctx) {
 StatusOr<Reply> DeleteRecord(Vault* vault, RequestContext& ctx) {
   const Principal& caller = ctx.Caller();
   const std::string& category = ctx.Param("category");
-  VAULT_RETURN_IF_ERROR(CheckCategoryAccess(*vault, caller, category));
+  VAULT_RETURN_IF_ERROR(CheckPurpose(*vault, ctx, "record.delete"));
   VAULT_RETURN_IF_ERROR(
       vault->DeleteRecord(caller.actor, ctx.Param("sid"), category, ctx.Param("rid")));
   return Reply::NoContent();
 }
 
+// An app token sees the categories of its purposes, holds without reasons and no receipt.
 StatusOr<Reply> GetSubject(Vault* vault, RequestContext& ctx) {
+  const Principal& caller = ctx.Caller();
+  SummaryOptions opts;
+  opts.privileged = ReadOptionsFor(caller).privileged;
+  if (!opts.privileged) opts.purposes = caller.token.purposes;
   VAULT_ASSIGN_OR_RETURN(SubjectSummary summary,
-                         vault->GetSubject(ctx.Caller().actor, ctx.Param("sid")));
-  return Reply::Json(200, SubjectJson(summary));
+                         vault->GetSubject(caller.actor, ctx.Param("sid"), opts));
+  return Reply::Json(200, SubjectJson(summary, opts.privileged));
 }
 
 }  // namespace

@@ -11,15 +11,23 @@ namespace {
 
 using nlohmann::json;
 
-StatusOr<Reply> RequestErasure(Vault* vault, RequestContext& ctx) {
-  VAULT_RETURN_IF_ERROR(RejectUnknownFields(ctx.body, {"mode", "reason"}));
-  std::optional<std::string> mode;
-  VAULT_RETURN_IF_ERROR(ReadString(ctx.body, "mode", true, 16, &mode));
-  if (*mode != "grace" && *mode != "immediate") {
+Status ReadErasureRequest(const json& body, std::optional<std::string>* mode,
+                          std::optional<std::string>* reason) {
+  VAULT_RETURN_IF_ERROR(RejectUnknownFields(body, {"mode", "reason"}));
+  VAULT_RETURN_IF_ERROR(ReadString(body, "mode", true, 16, mode));
+  if (**mode != "grace" && **mode != "immediate") {
     return InvalidArgument("field 'mode' must be \"grace\" or \"immediate\"");
   }
-  std::optional<std::string> reason;
-  VAULT_RETURN_IF_ERROR(ReadString(ctx.body, "reason", true, kMaxReasonBytes, &reason));
+  return ReadString(body, "reason", true, kMaxReasonBytes, reason);
+}
+
+// A refused request is audited: here when its body is refused, in the engine otherwise.
+StatusOr<Reply> RequestErasure(Vault* vault, RequestContext& ctx) {
+  std::optional<std::string> mode, reason;
+  if (Status s = ReadErasureRequest(ctx.body, &mode, &reason); !s.ok()) {
+    vault->AuditRefusal(ctx.Caller().actor, "erasure.request", ctx.Param("sid"), "", s.code());
+    return s;
+  }
   VAULT_ASSIGN_OR_RETURN(ErasureView view, vault->RequestErasure(ctx.Caller().actor,
                                                                  ctx.Param("sid"), *mode, *reason));
   // Completed now: 200. Scheduled (grace, or immediate held back by a legal hold): 202.
@@ -33,7 +41,8 @@ StatusOr<Reply> CancelErasure(Vault* vault, RequestContext& ctx) {
 }
 
 StatusOr<Reply> GetErasure(Vault* vault, RequestContext& ctx) {
-  VAULT_ASSIGN_OR_RETURN(ErasureView view, vault->GetErasure(ctx.Param("erasure_id")));
+  VAULT_ASSIGN_OR_RETURN(ErasureView view,
+                         vault->GetErasure(ctx.Caller().actor, ctx.Param("erasure_id")));
   return Reply::Json(200, ErasureJson(view));
 }
 

@@ -38,9 +38,9 @@ Status AuditLog::Append(Txn& txn, const Actor& actor, std::string_view action, c
   return Status::Ok();
 }
 
-void AuditLog::AppendAsync(const Actor& actor, const char* action, std::optional<Uid> uid,
+void AuditLog::AppendAsync(const Actor& actor, std::string_view action, std::optional<Uid> uid,
                            const std::string& category, Code outcome) {
-  store_.WriteAsync([this, actor, action, uid, category, outcome](Txn& txn) {
+  store_.WriteAsync([this, actor, action = std::string(action), uid, category, outcome](Txn& txn) {
     return Append(txn, actor, action, uid ? &*uid : nullptr, category, CodeName(outcome));
   });
 }
@@ -95,29 +95,49 @@ StatusOr<std::vector<AuditEntry>> AuditLog::List(std::uint64_t after_seq,
   return ReadPage(after_seq, limit);
 }
 
+StatusOr<AuditLog::StoredHead> AuditLog::ReadHead() const {
+  StoredHead head;
+  VAULT_RETURN_IF_ERROR(store_.Read([&](Txn& txn) -> Status {
+    head.seq = MetaU64(txn, kMetaAuditSeq);
+    head.hash.assign(32, '\0');
+    if (auto h = txn.Get(Table::kMeta, kMetaAuditHead)) head.hash = *h;
+    head.rows = txn.Count(Table::kAudit);
+    return Status::Ok();
+  }));
+  return head;
+}
+
+// Walks entries 1..head.seq and checks the chain ends at the stored head, which every append
+// updates in its own transaction: removed trailing entries are found, not just edited ones.
 StatusOr<AuditVerifyResult> AuditLog::Verify() const {
+  VAULT_RETURN_IF_ERROR(store_.Flush());
+  VAULT_ASSIGN_OR_RETURN(const StoredHead stored, ReadHead());
   AuditVerifyResult res;
   std::string prev(32, '\0');
-  std::uint64_t after = 0;
-  VAULT_RETURN_IF_ERROR(store_.Flush());
-  for (;;) {
-    VAULT_ASSIGN_OR_RETURN(auto page, ReadPage(after, kMaxPage));
+  while (res.entries < stored.seq) {
+    VAULT_ASSIGN_OR_RETURN(auto page,
+                           ReadPage(res.entries, std::min<std::uint64_t>(kMaxPage,
+                                                                          stored.seq - res.entries)));
     if (page.empty()) break;
     for (const auto& e : page) {
       const auto want = ChainHash(prev, e);
       if (e.seq != res.entries + 1 || crypto::ToHex(want) != e.hash) {
-        res.ok = false;
-        res.first_bad_seq = e.seq;
+        res.first_bad_seq = std::min(e.seq, res.entries + 1);
         res.head = e.hash;
         return res;
       }
       prev = Bytes(want);
       res.head = e.hash;
       ++res.entries;
-      after = e.seq;
     }
   }
-  res.ok = true;
+  if (res.entries < stored.seq || prev != stored.hash) {
+    // Entries missing at the end (the first of them), or a last entry that is not the head.
+    res.first_bad_seq = res.entries < stored.seq ? res.entries + 1 : stored.seq;
+  } else if (stored.rows != stored.seq) {
+    res.first_bad_seq = stored.seq + 1;  // entries beyond the stored head
+  }
+  res.ok = !res.first_bad_seq.has_value();
   return res;
 }
 

@@ -26,7 +26,7 @@ class AuditLog {
   Status Append(Txn& txn, const Actor& actor, std::string_view action, const Uid* uid,
                 std::string_view category, std::string_view outcome);
   // Queues an entry without waiting for its commit: reads, and writes that were refused.
-  void AppendAsync(const Actor& actor, const char* action, std::optional<Uid> uid,
+  void AppendAsync(const Actor& actor, std::string_view action, std::optional<Uid> uid,
                    const std::string& category, Code outcome);
 
   // Store hooks. A batch's entries read and write the tail's two meta rows once, not per
@@ -36,6 +36,7 @@ class AuditLog {
 
   // One page of committed entries after after_seq (queued entries are flushed first).
   StatusOr<std::vector<AuditEntry>> List(std::uint64_t after_seq, std::size_t limit) const;
+  // The chain from the first entry to the stored head (meta audit_seq, audit_head).
   StatusOr<AuditVerifyResult> Verify() const;
 
  private:
@@ -45,6 +46,14 @@ class AuditLog {
     std::uint64_t seq = 0;
     std::string head;
   };
+  // The chain's head as the last append stored it, and how many entries the table holds,
+  // read in one snapshot.
+  struct StoredHead {
+    std::uint64_t seq = 0;
+    std::string hash;
+    std::uint64_t rows = 0;
+  };
+  StatusOr<StoredHead> ReadHead() const;
   crypto::Digest ChainHash(std::string_view prev, const AuditEntry& e) const;
   StatusOr<std::vector<AuditEntry>> ReadPage(std::uint64_t after_seq, std::size_t limit) const;
 

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <vector>
 
 #include "crypto/primitives.h"
 #include "vault/layout.h"
@@ -33,6 +34,61 @@ Status FsyncPath(const std::string& path) {
   return rc == 0 ? Status::Ok() : Internal("cannot sync " + path);
 }
 
+// A file that does not exist yet, created 0600 whatever the umask: every file of a backup
+// is as private as the store it copies.
+class PrivateFile {
+ public:
+  explicit PrivateFile(const std::string& path)
+      : path_(path), fd_(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) {
+    if (fd_ >= 0 && ::fchmod(fd_, 0600) != 0) Close();
+  }
+  ~PrivateFile() { Close(); }
+  PrivateFile(const PrivateFile&) = delete;
+  PrivateFile& operator=(const PrivateFile&) = delete;
+  int fd() const { return fd_; }
+  Status Opened() const { return fd_ >= 0 ? Status::Ok() : Internal("cannot create " + path_); }
+  // Writes all of data; false on any failure.
+  bool WriteAll(const char* data, std::size_t n) const {
+    while (n > 0) {
+      const ssize_t w = ::write(fd_, data, n);
+      if (w < 0 && errno == EINTR) continue;
+      if (w <= 0) return false;
+      data += w;
+      n -= static_cast<std::size_t>(w);
+    }
+    return true;
+  }
+
+ private:
+  void Close() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+  std::string path_;
+  int fd_;
+};
+
+// Copies from into a new private file to.
+Status CopyPrivate(const std::string& from, const std::string& to) {
+  std::ifstream in(from, std::ios::binary);
+  if (!in) return Internal("cannot read " + from);
+  PrivateFile out(to);
+  VAULT_RETURN_IF_ERROR(out.Opened());
+  std::vector<char> buf(std::size_t{1} << 20);
+  while (in) {
+    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+    if (!out.WriteAll(buf.data(), static_cast<std::size_t>(in.gcount()))) {
+      return Internal("cannot write " + to);
+    }
+  }
+  return in.eof() ? Status::Ok() : Internal("cannot read " + from);
+}
+
+Status CopyStorePrivate(const Store& store, const std::string& to) {
+  PrivateFile out(to);
+  VAULT_RETURN_IF_ERROR(out.Opened());
+  return store.CopyCompactTo(out.fd());
+}
 
 // The store (compacted) and the key slot file into out_dir. Slots freed while the copy runs
 // stay whole until both files are copied (the store's snapshot may still reference them);
@@ -40,11 +96,9 @@ Status FsyncPath(const std::string& path) {
 Status CopyStoreAndSlots(Store& store, DekTable& deks, const std::string& data_dir,
                          const std::string& out_dir) {
   VAULT_RETURN_IF_ERROR(deks.PauseSlotZeroing(true));
-  Status copied = store.CopyCompact(out_dir);
+  Status copied = CopyStorePrivate(store, layout::BackupDataFile(out_dir));
   if (copied.ok()) {
-    std::error_code ec;
-    fs::copy_file(layout::KeySlotsFile(data_dir), layout::BackupKeySlotsFile(out_dir), ec);
-    if (ec) copied = Internal("cannot copy key slots: " + ec.message());
+    copied = CopyPrivate(layout::KeySlotsFile(data_dir), layout::BackupKeySlotsFile(out_dir));
   }
   Status resumed = deks.PauseSlotZeroing(false);
   if (!resumed.ok() && copied.ok()) copied = resumed;
@@ -80,9 +134,10 @@ Status WriteManifest(const std::string& out_dir, const BackupManifest& m) {
       {"slots_sha256", m.slots_sha256}};
   const std::string manifest = layout::BackupManifestFile(out_dir);
   {
-    std::ofstream out(manifest, std::ios::trunc);
-    out << j.dump(2) << "\n";
-    if (!out) return Internal("cannot write " + manifest);
+    const std::string text = j.dump(2) + "\n";
+    PrivateFile out(manifest);
+    VAULT_RETURN_IF_ERROR(out.Opened());
+    if (!out.WriteAll(text.data(), text.size())) return Internal("cannot write " + manifest);
   }
   VAULT_RETURN_IF_ERROR(FsyncPath(manifest));
   return FsyncPath(out_dir);

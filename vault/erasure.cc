@@ -46,19 +46,26 @@ StatusOr<ErasureRow> ReadRow(const Txn& txn, const std::string& key) {
 
 }  // namespace
 
+Status Erasures::Refused(const Actor& actor, const char* action, const std::string& subject_id,
+                         const Status& s) const {
+  p_.audit.AppendAsync(actor, action, p_.subjects.UidOf(p_.store, subject_id), "", s.code());
+  return s;
+}
+
 StatusOr<ErasureView> Erasures::Request(const Actor& actor, const std::string& subject_id,
                                         const std::string& mode, const std::string& reason) {
-  VAULT_RETURN_IF_ERROR(CheckId("subject id", subject_id));
-  if (mode != "grace" && mode != "immediate") {
-    return InvalidArgument("mode must be \"grace\" or \"immediate\"");
+  Status valid = CheckId("subject id", subject_id);
+  if (valid.ok() && mode != "grace" && mode != "immediate") {
+    valid = InvalidArgument("mode must be \"grace\" or \"immediate\"");
   }
-  if (reason.size() > kMaxReasonBytes) {
-    return InvalidArgument("reason is longer than " + std::to_string(kMaxReasonBytes) + " bytes");
+  if (valid.ok() && reason.size() > kMaxReasonBytes) {
+    valid = InvalidArgument("reason is longer than " + std::to_string(kMaxReasonBytes) + " bytes");
   }
+  if (!valid.ok()) return Refused(actor, "erasure.request", subject_id, valid);
   const std::string pseudonym = p_.subjects.Pseudonym(subject_id);
   ErasureView view;
   bool executed = false;
-  VAULT_RETURN_IF_ERROR(p_.store.Write([&](Txn& txn) -> Status {
+  Status s = p_.store.Write([&](Txn& txn) -> Status {
     executed = false;
     std::string key;
     VAULT_ASSIGN_OR_RETURN(ErasureRow row, Schedule(txn, actor, pseudonym, mode, reason, &key));
@@ -68,7 +75,8 @@ StatusOr<ErasureView> Erasures::Request(const Actor& actor, const std::string& s
     }
     view = ToView(crypto::ToHex(crypto::AsBytes(key)), row);
     return Status::Ok();
-  }));
+  });
+  if (!s.ok()) return Refused(actor, "erasure.request", subject_id, s);
   if (executed) VAULT_RETURN_IF_ERROR(p_.deks.ZeroFreedSlotsNow());
   return view;
 }
@@ -109,7 +117,7 @@ StatusOr<ErasureView> Erasures::Cancel(const Actor& actor, const std::string& su
   VAULT_RETURN_IF_ERROR(CheckId("subject id", subject_id));
   const std::string pseudonym = p_.subjects.Pseudonym(subject_id);
   ErasureView view;
-  VAULT_RETURN_IF_ERROR(p_.store.Write([&](Txn& txn) -> Status {
+  Status s = p_.store.Write([&](Txn& txn) -> Status {
     VAULT_ASSIGN_OR_RETURN(SubjectRow subject, p_.subjects.Get(txn, pseudonym));
     if (subject.state == StoredState::kErased) {
       return Conflict("the erasure has already been executed and cannot be cancelled");
@@ -126,22 +134,30 @@ StatusOr<ErasureView> Erasures::Cancel(const Actor& actor, const std::string& su
     VAULT_RETURN_IF_ERROR(p_.subjects.Save(txn, pseudonym, subject));
     view = ToView(subject.erasure_id, row);
     return p_.audit.Append(txn, actor, "erasure.cancel", &subject.uid, "", "ok");
-  }));
+  });
+  if (!s.ok()) return Refused(actor, "erasure.cancel", subject_id, s);
   return view;
 }
 
-StatusOr<ErasureView> Erasures::Get(const std::string& erasure_id) const {
-  auto id = crypto::FromHex(erasure_id);
-  if (!id || id->size() != 16) return NotFound("no such erasure");
+StatusOr<ErasureView> Erasures::Get(const Actor& actor, const std::string& erasure_id) const {
   ErasureView view;
-  VAULT_RETURN_IF_ERROR(p_.store.Read([&](Txn& txn) -> Status {
-    auto v = txn.Get(Table::kErasures, Bytes(*id));
-    if (!v) return NotFound("no such erasure");
-    ErasureRow row;
-    if (!DecodeErasure(*v, &row)) return DataLoss("an erasure row is corrupt");
-    view = ToView(erasure_id, row);
-    return Status::Ok();
-  }));
+  std::optional<Uid> uid;
+  auto id = crypto::FromHex(erasure_id);
+  Status s = NotFound("no such erasure");
+  if (id && id->size() == 16) {
+    s = p_.store.Read([&](Txn& txn) -> Status {
+      auto v = txn.Get(Table::kErasures, Bytes(*id));
+      if (!v) return NotFound("no such erasure");
+      ErasureRow row;
+      if (!DecodeErasure(*v, &row)) return DataLoss("an erasure row is corrupt");
+      uid = row.uid;
+      view = ToView(erasure_id, row);
+      return Status::Ok();
+    });
+  }
+  // The erasure may carry the receipt, which links the subject to the audit log.
+  p_.audit.AppendAsync(actor, "erasure.get", uid, "", s.code());
+  if (!s.ok()) return s;
   return view;
 }
 

@@ -41,7 +41,8 @@ class Erasures {
   StatusOr<ErasureView> Request(const Actor& actor, const std::string& subject_id,
                                 const std::string& mode, const std::string& reason);
   StatusOr<ErasureView> Cancel(const Actor& actor, const std::string& subject_id);
-  StatusOr<ErasureView> Get(const std::string& erasure_id) const;
+  // Audited (erasure.get): the erasure may carry the receipt.
+  StatusOr<ErasureView> Get(const Actor& actor, const std::string& erasure_id) const;
   // The subject's erasure, if it has one that can be read.
   std::optional<ErasureView> Of(const Txn& txn, const SubjectRow& subject) const;
 
@@ -52,6 +53,9 @@ class Erasures {
                                      const HoldCheck& held);
 
  private:
+  // Audits a refused request or cancellation (outcome: its code) and returns s.
+  Status Refused(const Actor& actor, const char* action, const std::string& subject_id,
+                 const Status& s) const;
   StatusOr<ErasureRow> Schedule(Txn& txn, const Actor& actor, const std::string& pseudonym,
                                 const std::string& mode, const std::string& reason,
                                 std::string* key);

@@ -66,14 +66,15 @@ StatusOr<bool> LegalHolds::IsHeld(const Txn& txn, const Uid& uid) const {
   return held;
 }
 
-StatusOr<std::vector<HoldView>> LegalHolds::List(const Txn& txn, const Uid& uid) const {
+StatusOr<std::vector<HoldView>> LegalHolds::List(const Txn& txn, const Uid& uid,
+                                                 bool with_reasons) const {
   std::vector<HoldView> out;
   VAULT_RETURN_IF_ERROR(txn.ScanPrefix(Table::kHolds, Bytes(uid), [&](std::string_view k, std::string_view v) {
     HoldRow h;
     if (!DecodeHold(v, &h)) return true;
     HoldView hv;
     hv.hold_id = std::string(k.substr(16));
-    hv.reason = sealer_.Open("hold", k, h.sealed_reason);
+    if (with_reasons) hv.reason = sealer_.Open("hold", k, h.sealed_reason);
     hv.placed_at = h.placed_at;
     if (h.has_until) hv.until = h.until;
     out.push_back(std::move(hv));

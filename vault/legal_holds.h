@@ -29,8 +29,10 @@ class LegalHolds {
   // Whether a hold in force suspends destruction of the subject's data. Fails closed: a
   // hold row that cannot be read is kDataLoss, which callers treat as a hold.
   StatusOr<bool> IsHeld(const Txn& txn, const Uid& uid) const;
-  // The subject's holds with their reasons (rows that cannot be read are left out).
-  StatusOr<std::vector<HoldView>> List(const Txn& txn, const Uid& uid) const;
+  // The subject's holds, with their reasons unless with_reasons is false (then the reasons
+  // are not even decrypted); rows that cannot be read are left out.
+  StatusOr<std::vector<HoldView>> List(const Txn& txn, const Uid& uid,
+                                       bool with_reasons = true) const;
 
  private:
   Store& store_;

@@ -241,14 +241,20 @@ Status Records::Delete(const Actor& actor, const std::string& subject_id,
   VAULT_RETURN_IF_ERROR(CheckId("record id", record_id));
   VAULT_ASSIGN_OR_RETURN(const Category* cat, FindCategory(category));
   const std::string pseudonym = p_.subjects.Pseudonym(subject_id);
-  VAULT_RETURN_IF_ERROR(p_.store.Write([&](Txn& txn) -> Status {
-    VAULT_ASSIGN_OR_RETURN(SubjectRow subject,
-                           p_.subjects.GetFor(txn, pseudonym, actor, {cat->survives_erasure}));
+  // A record that survives erasure is the dpo's and admin's to delete, as it is theirs to read.
+  const Access access{cat->survives_erasure && actor.role != Role::kApp};
+  Status s = p_.store.Write([&](Txn& txn) -> Status {
+    VAULT_ASSIGN_OR_RETURN(SubjectRow subject, p_.subjects.GetFor(txn, pseudonym, actor, access));
     VAULT_ASSIGN_OR_RETURN(bool held, p_.holds.IsHeld(txn, subject.uid));
     if (held) return Status(Code::kLocked, "a legal hold suspends deletion of this subject's data");
     return DeleteRow(txn, actor, subject, category,
                      p_.keys.RecordKey(subject.uid, category, record_id));
-  }));
+  });
+  if (!s.ok()) {
+    p_.audit.AppendAsync(actor, "record.delete", p_.subjects.UidOf(p_.store, subject_id), category,
+                         s.code());
+    return s;
+  }
   return p_.deks.ZeroFreedSlotsNow();
 }
 

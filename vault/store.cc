@@ -388,9 +388,9 @@ void Store::RunBatch(Batch& batch) {
   }
 }
 
-Status Store::CopyCompact(const std::string& dir) const {
-  const int rc = mdb_env_copy2(env_, dir.c_str(), MDB_CP_COMPACT);
-  return rc == 0 ? Status::Ok() : LmdbError(("backup copy to " + dir).c_str(), rc);
+Status Store::CopyCompactTo(int fd) const {
+  const int rc = mdb_env_copyfd2(env_, fd, MDB_CP_COMPACT);
+  return rc == 0 ? Status::Ok() : LmdbError("backup copy", rc);
 }
 
 }  // namespace vault

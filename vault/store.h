@@ -134,8 +134,9 @@ class Store {
   // table lock (shared by every thread) to find a reader slot.
   Status Read(const std::function<Status(Txn&)>& fn) const EXCLUDES(read_mu_);
 
-  // Compacted, consistent copy of the data file into dir.
-  Status CopyCompact(const std::string& dir) const;
+  // Compacted, consistent copy of the data file into fd (a new, empty file the caller
+  // opened with the mode it wants; LMDB's own copy by path would create it 0644).
+  Status CopyCompactTo(int fd) const;
 
  private:
   struct Op {

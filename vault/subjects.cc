@@ -21,6 +21,18 @@ StatusOr<SubjectRow> Subjects::Get(const Txn& txn, const std::string& pseudonym)
   return std::move(*found);
 }
 
+std::optional<Uid> Subjects::UidOf(const Store& store, const std::string& subject_id) const {
+  if (!CheckId("subject id", subject_id).ok()) return std::nullopt;
+  const std::string pseudonym = Pseudonym(subject_id);
+  std::optional<Uid> uid;
+  const Status s = store.Read([&](Txn& txn) -> Status {
+    VAULT_ASSIGN_OR_RETURN(auto found, Find(txn, pseudonym));
+    if (found) uid = found->uid;
+    return Status::Ok();
+  });
+  return s.ok() ? uid : std::nullopt;
+}
+
 Status Subjects::Save(Txn& txn, const std::string& pseudonym, const SubjectRow& row) {
   return txn.Put(Table::kSubjects, pseudonym, EncodeSubject(row));
 }

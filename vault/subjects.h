@@ -30,6 +30,9 @@ class Subjects {
   StatusOr<std::optional<SubjectRow>> Find(const Txn& txn, const std::string& pseudonym) const;
   // kNotFound when there is no such subject.
   StatusOr<SubjectRow> Get(const Txn& txn, const std::string& pseudonym) const;
+  // The uid of the subject subject_id names, if the id is valid and the subject known: how
+  // a refused attempt names its subject in the audit log.
+  std::optional<Uid> UidOf(const Store& store, const std::string& subject_id) const;
   Status Save(Txn& txn, const std::string& pseudonym, const SubjectRow& row);
   // The subject, if the actor may touch its data: kNotFound, kGone (erased), kLocked
   // (restricted).

@@ -54,7 +54,8 @@ Status Vault::DeleteRecord(const Actor& actor, const std::string& subject_id,
   return impl_->records->Delete(actor, subject_id, category, record_id);
 }
 
-StatusOr<SubjectSummary> Vault::GetSubject(const Actor& actor, const std::string& subject_id) {
+StatusOr<SubjectSummary> Vault::GetSubject(const Actor& actor, const std::string& subject_id,
+                                           const SummaryOptions& opts) {
   VAULT_RETURN_IF_ERROR(CheckId("subject id", subject_id));
   Impl& v = *impl_;
   const std::string pseudonym = v.subjects->Pseudonym(subject_id);
@@ -67,11 +68,14 @@ StatusOr<SubjectSummary> Vault::GetSubject(const Actor& actor, const std::string
     sum.state = PublicState(subject.state);
     sum.restricted = subject.restricted;
     for (const auto& [name, cat] : v.policy.categories) {
+      if (!opts.privileged && !v.policy.PurposeAllows(cat, opts.purposes)) continue;
       VAULT_ASSIGN_OR_RETURN(sum.records_by_category[name],
                              v.records->CountLive(txn, subject.uid, name));
     }
-    VAULT_ASSIGN_OR_RETURN(sum.legal_holds, v.holds->List(txn, subject.uid));
+    VAULT_ASSIGN_OR_RETURN(sum.legal_holds, v.holds->List(txn, subject.uid, opts.privileged));
     sum.erasure = v.erasures->Of(txn, subject);
+    // The receipt names the subject_ref, which links the subject to the audit log.
+    if (sum.erasure && !opts.privileged) sum.erasure->receipt_json.clear();
     return Status::Ok();
   });
   v.audit->AppendAsync(actor, "subject.get", uid, "", s.code());
@@ -88,8 +92,8 @@ StatusOr<ErasureView> Vault::CancelErasure(const Actor& actor, const std::string
   return impl_->erasures->Cancel(actor, subject_id);
 }
 
-StatusOr<ErasureView> Vault::GetErasure(const std::string& erasure_id) {
-  return impl_->erasures->Get(erasure_id);
+StatusOr<ErasureView> Vault::GetErasure(const Actor& actor, const std::string& erasure_id) {
+  return impl_->erasures->Get(actor, erasure_id);
 }
 
 StatusOr<HoldView> Vault::PlaceLegalHold(const Actor& actor, const std::string& subject_id,
@@ -152,5 +156,11 @@ StatusOr<std::vector<AuditEntry>> Vault::ListAudit(std::uint64_t after_seq,
 }
 
 StatusOr<AuditVerifyResult> Vault::VerifyAudit() const { return impl_->audit->Verify(); }
+
+void Vault::AuditRefusal(const Actor& actor, const std::string& action,
+                         const std::string& subject_id, const std::string& category, Code outcome) {
+  impl_->audit->AppendAsync(actor, action, impl_->subjects->UidOf(*impl_->store, subject_id),
+                            category, outcome);
+}
 
 }  // namespace vault

@@ -1,5 +1,7 @@
-// Backups: restore before the horizon, refused after it, and a tampered copy refused.
+// Backups: restore before the horizon, refused after it, a tampered copy refused, and every
+// file of a backup private (0600 in a 0700 directory).
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include "test_util.h"
 
@@ -45,6 +47,24 @@ TEST(BackupTest, RestoresBeforeTheHorizonAndIsRefusedAfter) {
   EXPECT_EQ(late.status().code(), Code::kGone);
   EXPECT_NE(late.status().message().find("epoch 1 (destroyed"), std::string::npos)
       << late.status().message();
+}
+
+TEST(BackupTest, EveryFileIsPrivateWhateverTheUmask) {
+  auto t = TestVault::Make("backupmodes");
+  ASSERT_TRUE(t->vault->PutRecord(t->admin, "u", "account", "p", json{{"a", 1}}).ok());
+  const mode_t old_umask = ::umask(0022);  // what most services run with
+  auto m = t->vault->Backup(t->dir + "/bk");
+  ::umask(old_umask);
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  auto mode = [](const std::string& path) {
+    struct stat st {};
+    EXPECT_EQ(::stat(path.c_str(), &st), 0) << path;
+    return st.st_mode & 07777;
+  };
+  EXPECT_EQ(mode(t->dir + "/bk"), 0700u);
+  const auto files = testing::FilesBelow(t->dir + "/bk");
+  EXPECT_EQ(files.size(), 3u);  // data.mdb, keyslots, manifest.json
+  for (const auto& f : files) EXPECT_EQ(mode(f), 0600u) << f;
 }
 
 }  // namespace

@@ -67,7 +67,7 @@ TEST(ErasureTest, ImmediateErasureDestroysKeysInTheLiveFileAndSignsAReceipt) {
     tampered[field] = field == "shredded" ? json::array() : json("x");
     EXPECT_FALSE(Vault::VerifyReceipt(tampered, pk.public_key_base64)) << field;
   }
-  EXPECT_TRUE(json::parse(v.GetErasure(e->erasure_id)->receipt_json) == receipt);
+  EXPECT_TRUE(json::parse(v.GetErasure(t->admin, e->erasure_id)->receipt_json) == receipt);
 
   // Forensics on the live file: every KEK the vault still holds, against every wrapped-key
   // shaped blob anywhere in the data file, free pages included.
@@ -138,7 +138,7 @@ TEST(ErasureTest, LegalHoldBlocksUntilReleased) {
   auto sw = v.Sweep(t->admin);
   ASSERT_TRUE(sw.ok());
   EXPECT_EQ(sw->erasures_executed, 1u);
-  auto done = v.GetErasure(e->erasure_id);
+  auto done = v.GetErasure(t->admin, e->erasure_id);
   EXPECT_EQ(done->state, "completed");
   EXPECT_EQ(json::parse(done->receipt_json)["delayed_by_legal_hold"], true);
 }

@@ -158,6 +158,13 @@ export interface paths {
          *     (null if none was requested). Erased subjects are still summarised
          *     (`state: erased`); a subject the vault has never seen answers 404. No
          *     record data is returned.
+         *
+         *     Purpose limitation applies: an app token sees only the categories
+         *     whose purposes it holds, its legal holds without their `reason`
+         *     (hold id and times stay, so an app can tell that deletion will
+         *     answer 423), and the erasure's state and times with `receipt: null`
+         *     (the receipt's `subject_ref` links the subject to the audit log).
+         *     admin and dpo see everything.
          */
         get: operations["getSubject"];
         put?: never;
@@ -263,7 +270,10 @@ export interface paths {
          *     scope are re-encrypted under a new key and the old key is destroyed, so
          *     a deleted record carries the same guarantee as an erasure. A legal hold
          *     on the subject refuses it (423). 410 while the subject's erasure is
-         *     pending or done, except in categories that survive erasure.
+         *     pending or done, except in categories that survive erasure, whose
+         *     records admin and dpo may delete; an app token gets 410 for them too,
+         *     as it does reading them. A refused deletion (403, 404, 410, 423) is
+         *     an audit entry (`record.delete`, outcome the error code name).
          */
         delete: operations["deleteRecord"];
         options?: never;
@@ -341,7 +351,8 @@ export interface paths {
          *
          *     The erasure's state and, once completed, its signed receipt. Erasure
          *     ids are 32 hex characters; any other id answers 404 (or 400 if it
-         *     breaks the path parameter syntax).
+         *     breaks the path parameter syntax). Every call is an audit entry
+         *     (`erasure.get`), found or not.
          */
         get: operations["getErasure"];
         put?: never;
@@ -592,8 +603,12 @@ export interface paths {
          * Verify the audit chain
          * @description Roles: admin, auditor.
          *
-         *     Recomputes the HMAC chain over the whole log. `ok: false` (still 200)
-         *     means an entry was changed, removed or inserted.
+         *     Recomputes the HMAC chain over the whole log and checks that it ends
+         *     at the head the vault stores with every append (entry count and last
+         *     hash). `ok: false` (still 200) means an entry was changed, reordered,
+         *     removed or inserted, including entries removed from the end;
+         *     `first_bad_seq` says where. Entries appended while it runs are left
+         *     to the next verification.
          */
         get: operations["verifyAudit"];
         put?: never;
@@ -765,7 +780,8 @@ export interface components {
         LegalHold: {
             /** @description 16 hex characters. */
             hold_id: string;
-            reason: string;
+            /** @description Always present, except in a subject summary read by an app token. */
+            reason?: string;
             placed_at: components["schemas"]["Timestamp"];
             /**
              * Format: date-time
@@ -777,7 +793,7 @@ export interface components {
             subject_id: components["schemas"]["Id"];
             /** @enum {string} */
             state: "active" | "erasure_pending" | "erased";
-            /** @description Every category of the policy, with the subject's record count. */
+            /** @description Every category of the policy (for an app token, those of its purposes), with the subject's record count. */
             categories: {
                 category: string;
                 /** Format: int64 */
@@ -830,7 +846,7 @@ export interface components {
             completed_at: string | null;
             /** @description True when the erasure is due (or was immediate) but a legal hold keeps it from running. */
             blocked_by_hold: boolean;
-            /** @description The signed receipt, or null until the erasure completes. */
+            /** @description The signed receipt, or null until the erasure completes (and always null in a subject summary read by an app token). */
             receipt: null | components["schemas"]["Receipt"];
         };
         /**
@@ -963,7 +979,12 @@ export interface components {
             subject_ref: string;
             /** @description The category concerned; empty when none. */
             category: string;
-            /** @description `ok` or an error code name. */
+            /**
+             * @description `ok` or an error code name. Refused and failed attempts are entries
+             *     too: purpose denials (`permission_denied`) on record reads, lists,
+             *     writes and deletes, failed deletes, refused erasure requests and
+             *     cancellations, and reads of an erasure.
+             */
             outcome: string;
             /** @description Hex HMAC chaining this entry to the previous one. */
             hash: string;
@@ -979,7 +1000,9 @@ export interface components {
             head: string;
             /**
              * Format: int64
-             * @description The first entry that fails verification, when `ok` is false.
+             * @description When `ok` is false: the first entry that fails verification or is
+             *     missing (entries removed from the end: `entries + 1`); one past the
+             *     stored head when the log holds entries beyond it.
              */
             first_bad_seq?: number;
         };

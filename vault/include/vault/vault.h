@@ -99,6 +99,14 @@ struct SubjectSummary {
   std::optional<ErasureView> erasure;
 };
 
+// What a subject summary shows. dpo/admin (privileged) see everything; an app sees the
+// categories of its purposes only, holds without their reasons, and an erasure without its
+// receipt (whose subject_ref links the subject to the audit log).
+struct SummaryOptions {
+  bool privileged = true;
+  std::vector<std::string> purposes;  // when not privileged: whose categories are shown
+};
+
 struct TokenInfo {
   std::string token_id;
   Role role = Role::kApp;
@@ -204,9 +212,12 @@ class Vault {
   StatusOr<std::vector<RecordView>> ListRecords(const Actor& actor, const std::string& subject_id,
                                                 const std::string& category, ReadOptions opts = {});
   // Deletes one record and rekeys its scope: the old DEK is destroyed.
+  // An app may not delete a record of an erased subject, even in a category that survives
+  // erasure (kGone, as its read); dpo/admin may.
   Status DeleteRecord(const Actor& actor, const std::string& subject_id,
                       const std::string& category, const std::string& record_id);
-  StatusOr<SubjectSummary> GetSubject(const Actor& actor, const std::string& subject_id);
+  StatusOr<SubjectSummary> GetSubject(const Actor& actor, const std::string& subject_id,
+                                      const SummaryOptions& opts = {});
 
   // --- Rights.
   // mode "immediate" executes now (unless a legal hold blocks it); "grace" schedules it at
@@ -214,7 +225,8 @@ class Vault {
   StatusOr<ErasureView> RequestErasure(const Actor& actor, const std::string& subject_id,
                                        const std::string& mode, const std::string& reason);
   StatusOr<ErasureView> CancelErasure(const Actor& actor, const std::string& subject_id);
-  StatusOr<ErasureView> GetErasure(const std::string& erasure_id);
+  // An audited read: the erasure may carry the receipt.
+  StatusOr<ErasureView> GetErasure(const Actor& actor, const std::string& erasure_id);
   StatusOr<HoldView> PlaceLegalHold(const Actor& actor, const std::string& subject_id,
                                     const std::string& reason, std::optional<UnixSeconds> until);
   Status ReleaseLegalHold(const Actor& actor, const std::string& subject_id,
@@ -252,7 +264,15 @@ class Vault {
 
   // --- Audit log: every read, write and rights action, chained with an HMAC.
   StatusOr<std::vector<AuditEntry>> ListAudit(std::uint64_t after_seq, std::size_t limit) const;
+  // Walks the chain and checks it ends at the stored head (entry count and last hash), so
+  // removed trailing entries are found too.
   StatusOr<AuditVerifyResult> VerifyAudit() const;
+  // Records an attempt refused before it reached the engine (a purpose denial, a malformed
+  // rights request): action as the operation's own entries name it, outcome the refusal's
+  // code. The subject is named by its subject_ref when subject_id names a known subject, else
+  // not at all; never by the id.
+  void AuditRefusal(const Actor& actor, const std::string& action, const std::string& subject_id,
+                    const std::string& category, Code outcome);
 
  private:
   class Impl;
