@@ -20,8 +20,9 @@ double RateLimiter::Refilled(const Bucket& b, TimePoint now) const {
 void RateLimiter::MakeRoom(Shard& shard, TimePoint now) {
   std::erase_if(shard.buckets, [&](const auto& kv) { return Refilled(kv.second, now) >= burst_; });
   if (shard.buckets.size() < max_per_shard_) return;
-  auto oldest = std::min_element(shard.buckets.begin(), shard.buckets.end(),
-                                 [](const auto& a, const auto& b) { return a.second.at < b.second.at; });
+  auto oldest =
+      std::min_element(shard.buckets.begin(), shard.buckets.end(),
+                       [](const auto& a, const auto& b) { return a.second.at < b.second.at; });
   shard.buckets.erase(oldest);
 }
 

@@ -52,7 +52,6 @@ StatusOr<Reply> Sweep(Vault* vault, RequestContext& ctx) {
   return Reply::Json(200, SweepJson(r));
 }
 
-
 StatusOr<Reply> ListAudit(Vault* vault, RequestContext& ctx) {
   VAULT_ASSIGN_OR_RETURN(std::optional<std::uint64_t> after, QueryNumber(ctx.http, "after"));
   VAULT_ASSIGN_OR_RETURN(std::optional<std::uint64_t> limit, QueryNumber(ctx.http, "limit"));

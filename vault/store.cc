@@ -13,8 +13,8 @@ namespace {
 
 constexpr std::size_t kMaxBatch = 512;
 
-// A full map or a full disk (or an I/O error) is kUnavailable (503: retry later, nothing was written; the
-// transaction is aborted); anything else is internal.
+// A full map or a full disk (or an I/O error) is kUnavailable (503: retry later, nothing was
+// written; the transaction is aborted); anything else is internal.
 Status LmdbError(const char* what, int rc) {
   if (rc == MDB_MAP_FULL) {
     return Status(Code::kUnavailable, std::string(what) + ": store is full (raise the map size)");

@@ -71,11 +71,10 @@ class PaginationTest : public ::testing::Test {
   }
   static void PutRecords(const std::string& subject, int n) {
     for (int i = 0; i < n; ++i) {
-      const std::string path =
-          "/v1/subjects/" + subject + "/records/account/r" + std::to_string(i);
-      ASSERT_EQ(server_->CallJson("PUT", path, server_->admin_token(), {{"data", {{"i", i}}}})
-                    .status,
-                201);
+      const std::string path = "/v1/subjects/" + subject + "/records/account/r" + std::to_string(i);
+      ASSERT_EQ(
+          server_->CallJson("PUT", path, server_->admin_token(), {{"data", {{"i", i}}}}).status,
+          201);
     }
   }
   static ServerProcess* server_;
@@ -86,8 +85,8 @@ ServerProcess* PaginationTest::server_ = nullptr;
 TEST_F(PaginationTest, TwoHundredFiftyRecordsComeInThreePagesEachOnce) {
   PutRecords("paged", 250);
   std::size_t pages = 0;
-  const std::vector<json> records = ListAllPages(
-      *server_, "/v1/subjects/paged/records/account", server_->admin_token(), 100, &pages);
+  const std::vector<json> records = ListAllPages(*server_, "/v1/subjects/paged/records/account",
+                                                 server_->admin_token(), 100, &pages);
   EXPECT_EQ(pages, 3u);
   std::set<std::string> ids;
   for (const json& r : records) ids.insert(r["record_id"].get<std::string>());
@@ -95,8 +94,8 @@ TEST_F(PaginationTest, TwoHundredFiftyRecordsComeInThreePagesEachOnce) {
   EXPECT_EQ(ids.size(), 250u);
 
   // The default page is 100 records; the order is stable from call to call.
-  const json first = server_->Call("GET", "/v1/subjects/paged/records/account",
-                                   server_->admin_token()).Json();
+  const json first =
+      server_->Call("GET", "/v1/subjects/paged/records/account", server_->admin_token()).Json();
   ASSERT_EQ(first["records"].size(), 100u);
   EXPECT_TRUE(first["next"].is_string());
   for (std::size_t i = 0; i < 100; ++i) {
@@ -116,8 +115,9 @@ TEST_F(PaginationTest, ASmallScopeFitsOnePageWithNextNull) {
 TEST_F(PaginationTest, BadLimitsAndCursorsAre400) {
   PutRecords("bad", 2);
   const std::string base = "/v1/subjects/bad/records/account";
-  for (const std::string& q : std::vector<std::string>{"?limit=0", "?limit=1001", "?limit=-1", "?limit=ten", "?after=", "?after=!!!",
-        "?after=AAAA", "?after=" + std::string(40, 'A'), "?limit=1&after=%00%01"}) {
+  for (const std::string& q : std::vector<std::string>{
+           "?limit=0", "?limit=1001", "?limit=-1", "?limit=ten", "?after=", "?after=!!!",
+           "?after=AAAA", "?after=" + std::string(40, 'A'), "?limit=1&after=%00%01"}) {
     EXPECT_TRUE(IsProblem(server_->Call("GET", base + q, server_->admin_token()), 400)) << q;
   }
   EXPECT_EQ(server_->Call("GET", base + "?limit=1000", server_->admin_token()).status, 200);
@@ -127,8 +127,9 @@ TEST_F(PaginationTest, BadLimitsAndCursorsAre400) {
 TEST_F(PaginationTest, ACursorNeverLeavesItsSubject) {
   PutRecords("alice", 5);
   PutRecords("bob", 5);
-  const json page = server_->Call("GET", "/v1/subjects/alice/records/account?limit=2",
-                                  server_->admin_token()).Json();
+  const json page =
+      server_->Call("GET", "/v1/subjects/alice/records/account?limit=2", server_->admin_token())
+          .Json();
   ASSERT_TRUE(page["next"].is_string());
   // Alice's cursor on Bob's list positions within Bob's rows only: every record it returns is
   // Bob's, none is Alice's.
@@ -162,8 +163,10 @@ TEST_F(PaginationTest, ListingALargeScopeKeepsMemoryBounded) {
     for (int t = 0; t < 64; ++t) {
       writers.emplace_back([&] {
         for (int i = next++; i < kRecords; i = next++) {
-          if (!(*vault)->PutRecord(Actor{"test", Role::kAdmin}, "big", "account",
-                                   "r" + std::to_string(i), data).ok()) {
+          if (!(*vault)
+                   ->PutRecord(Actor{"test", Role::kAdmin}, "big", "account",
+                               "r" + std::to_string(i), data)
+                   .ok()) {
             ++failures;
           }
         }
@@ -177,13 +180,13 @@ TEST_F(PaginationTest, ListingALargeScopeKeepsMemoryBounded) {
   long peak = before;
   const auto started = Clock::now();
   std::size_t pages = 0;
-  const std::vector<json> records = ListAllPages(
-      *server_, "/v1/subjects/big/records/account", server_->admin_token(), 1000, &pages, &peak);
+  const std::vector<json> records = ListAllPages(*server_, "/v1/subjects/big/records/account",
+                                                 server_->admin_token(), 1000, &pages, &peak);
   EXPECT_EQ(records.size(), static_cast<std::size_t>(kRecords));
   EXPECT_EQ(pages, 20u);
   EXPECT_LT(peak - before, 50 * 1024) << "RssAnon " << before << " KiB -> " << peak << " KiB";
-  std::printf("listing %d records in %zu pages: server RssAnon %ld KiB -> peak %ld KiB\n",
-              kRecords, pages, before, peak);
+  std::printf("listing %d records in %zu pages: server RssAnon %ld KiB -> peak %ld KiB\n", kRecords,
+              pages, before, peak);
   EXPECT_LT(Clock::now() - started, std::chrono::seconds(20));
 }
 
@@ -223,8 +226,7 @@ TEST(RateLimitTest, ATokenPastItsBurstGets429WithRetryAfterAndOthersGoOn) {
 // --- Per-token storage quotas --------------------------------------------------------------
 
 TEST(QuotaTest, APutPastTheQuotaGets429AndStoresNothing) {
-  auto server =
-      ServerProcess::Start({"", {"--sweep-interval", "0", "--quota-bytes", "4096"}});
+  auto server = ServerProcess::Start({"", {"--sweep-interval", "0", "--quota-bytes", "4096"}});
   const std::string a = server->CreateToken("app", {"service"});
   const std::string b = server->CreateToken("app", {"service"});
   const json data = {{"data", {{"blob", std::string(1000, 'q')}}}};

@@ -17,7 +17,8 @@ TEST(ResourcesTest, PagesCoverEveryRecordOnceInAStableOrder) {
   auto t = TestVault::Make("pages");
   auto& v = *t->vault;
   for (int i = 0; i < 25; ++i) {
-    ASSERT_TRUE(v.PutRecord(t->admin, "u", "account", "r" + std::to_string(i), json{{"i", i}}).ok());
+    ASSERT_TRUE(
+        v.PutRecord(t->admin, "u", "account", "r" + std::to_string(i), json{{"i", i}}).ok());
   }
   ASSERT_TRUE(v.PutRecord(t->admin, "other", "account", "x", json{{"i", 0}}).ok());
   std::set<std::string> seen;
@@ -49,9 +50,9 @@ TEST(ResourcesTest, BadLimitsAndCursorsAreInvalidArguments) {
   auto t = TestVault::Make("badpages");
   auto& v = *t->vault;
   ASSERT_TRUE(v.PutRecord(t->admin, "u", "account", "r", json{{"i", 1}}).ok());
-  for (const PageRequest& p : {PageRequest{0, ""}, PageRequest{kMaxPageLimit + 1, ""},
-                               PageRequest{10, "AAAA"}, PageRequest{10, "not base64!"},
-                               PageRequest{10, std::string(23, 'A')}}) {
+  for (const PageRequest& p :
+       {PageRequest{0, ""}, PageRequest{kMaxPageLimit + 1, ""}, PageRequest{10, "AAAA"},
+        PageRequest{10, "not base64!"}, PageRequest{10, std::string(23, 'A')}}) {
     auto r = v.ListRecords(t->admin, "u", "account", p);
     EXPECT_EQ(r.status().code(), Code::kInvalidArgument) << p.limit << " " << p.after;
   }
@@ -81,8 +82,7 @@ TEST(ResourcesTest, AQuotaRefusesGrowthPastItAndWritesNothing) {
   // The counter survives a reopen.
   t->vault.reset();
   t->vault = std::move(Vault::Open(o)).value();
-  EXPECT_EQ(t->vault->PutRecord(app, "u", "account", "r4", data).status().code(),
-            Code::kThrottled);
+  EXPECT_EQ(t->vault->PutRecord(app, "u", "account", "r4", data).status().code(), Code::kThrottled);
   EXPECT_TRUE(t->vault->DeleteRecord(app, "u", "account", "r2").ok());
   EXPECT_TRUE(t->vault->PutRecord(app, "u", "account", "r4", data).ok());
 }
