@@ -140,6 +140,9 @@ void WriteStatusProblem(HttpResponse& res, const Status& status) {
   // Server-side failures never show their message: it may describe internals.
   const std::string detail = http_status >= 500 && http_status != 503 ? "" : status.message();
   WriteProblem(res, http_status, detail);
+  // Over quota (429) or a full or unavailable store (503): worth retrying, but not at once.
+  if (http_status == 429) res.set_header("Retry-After", "60");
+  if (http_status == 503) res.set_header("Retry-After", "30");
 }
 
 bool HasProblemBody(const HttpResponse& res) {

@@ -33,7 +33,8 @@ int HttpStatusFor(Code code);
 void WriteProblem(HttpResponse& res, int http_status, const std::string& detail);
 
 // Writes the problem for a non-OK engine Status. Internal and data-loss errors get a
-// generic detail so that internals never reach a client; 401 adds WWW-Authenticate.
+// generic detail so that internals never reach a client; 401 adds WWW-Authenticate, 429
+// (quota) Retry-After: 60 and 503 (store full or unavailable) Retry-After: 30.
 void WriteStatusProblem(HttpResponse& res, const Status& status);
 
 // True if res already carries a problem+json body (so error handlers leave it alone).

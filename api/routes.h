@@ -15,5 +15,7 @@ void AddAdminRoutes(Router& router, Vault* vault);  // policy, tokens, epochs, s
 Status CheckCategoryAccess(const Vault& vault, const Principal& caller,
                            const std::string& category);
 ReadOptions ReadOptionsFor(const Principal& caller);
+// A query parameter that must be a non-negative decimal integer when present.
+StatusOr<std::optional<std::uint64_t>> QueryNumber(const HttpRequest& req, const char* name);
 
 }  // namespace vault::api

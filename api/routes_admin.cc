@@ -52,19 +52,6 @@ StatusOr<Reply> Sweep(Vault* vault, RequestContext& ctx) {
   return Reply::Json(200, SweepJson(r));
 }
 
-// A query parameter that must be a non-negative decimal integer when present.
-StatusOr<std::optional<std::uint64_t>> QueryNumber(const HttpRequest& req, const char* name) {
-  if (!req.has_param(name)) return std::optional<std::uint64_t>();
-  const std::string text = req.get_param_value(name);
-  std::uint64_t value = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (text.empty() || ec != std::errc() || end != text.data() + text.size()) {
-    return InvalidArgument(std::string("query parameter '") + name +
-                           "' must be a non-negative integer");
-  }
-  return std::optional<std::uint64_t>(value);
-}
-
 StatusOr<Reply> ListAudit(Vault* vault, RequestContext& ctx) {
   VAULT_ASSIGN_OR_RETURN(std::optional<std::uint64_t> after, QueryNumber(ctx.http, "after"));
   VAULT_ASSIGN_OR_RETURN(std::optional<std::uint64_t> limit, QueryNumber(ctx.http, "limit"));
@@ -86,6 +73,19 @@ StatusOr<Reply> VerifyAudit(Vault* vault, RequestContext&) {
 }
 
 }  // namespace
+
+// A query parameter that must be a non-negative decimal integer when present.
+StatusOr<std::optional<std::uint64_t>> QueryNumber(const HttpRequest& req, const char* name) {
+  if (!req.has_param(name)) return std::optional<std::uint64_t>();
+  const std::string text = req.get_param_value(name);
+  std::uint64_t value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size()) {
+    return InvalidArgument(std::string("query parameter '") + name +
+                           "' must be a non-negative integer");
+  }
+  return std::optional<std::uint64_t>(value);
+}
 
 void AddAdminRoutes(Router& router, Vault* vault) {
   const Access anyone = Access::Roles({Role::kAdmin, Role::kDpo, Role::kApp, Role::kAuditor});

@@ -52,19 +52,37 @@ StatusOr<Reply> GetRecord(Vault* vault, RequestContext& ctx) {
   return Reply::JsonText(200, RecordJsonText(record));
 }
 
+// ?limit= (1..1000, default 100) and ?after= (the previous page's cursor).
+StatusOr<PageRequest> PageFromQuery(const HttpRequest& req) {
+  PageRequest page;
+  VAULT_ASSIGN_OR_RETURN(std::optional<std::uint64_t> limit, QueryNumber(req, "limit"));
+  if (limit && (*limit == 0 || *limit > kMaxPageLimit)) {
+    return InvalidArgument("query parameter 'limit' must be 1.." + std::to_string(kMaxPageLimit));
+  }
+  page.limit = static_cast<std::size_t>(limit.value_or(kDefaultPageLimit));
+  if (req.has_param("after")) {
+    page.after = req.get_param_value("after");
+    if (page.after.empty()) return InvalidArgument("query parameter 'after' must not be empty");
+  }
+  return page;
+}
+
 StatusOr<Reply> ListRecords(Vault* vault, RequestContext& ctx) {
   const Principal& caller = ctx.Caller();
   const std::string& category = ctx.Param("category");
   VAULT_RETURN_IF_ERROR(CheckPurpose(*vault, ctx, "record.list"));
+  VAULT_ASSIGN_OR_RETURN(PageRequest page, PageFromQuery(ctx.http));
   const ReadOptions opts = ReadOptionsFor(caller);
-  VAULT_ASSIGN_OR_RETURN(std::vector<RecordView> records,
-                         vault->ListRecords(caller.actor, ctx.Param("sid"), category, opts));
+  VAULT_ASSIGN_OR_RETURN(RecordPage listed,
+                         vault->ListRecords(caller.actor, ctx.Param("sid"), category, page, opts));
   std::string text = "{\"records\":[";
-  for (std::size_t i = 0; i < records.size(); ++i) {
+  for (std::size_t i = 0; i < listed.records.size(); ++i) {
     if (i > 0) text += ',';
-    text += RecordJsonText(records[i]);
+    text += RecordJsonText(listed.records[i]);
   }
-  text += "]}";
+  text += "],\"next\":";
+  text += listed.next ? nlohmann::json(*listed.next).dump() : "null";
+  text += '}';
   return Reply::JsonText(200, std::move(text));
 }
 

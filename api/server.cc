@@ -123,6 +123,16 @@ bool AuthorizeStep(const Vault& vault, const Route& route, const HttpRequest& re
   return true;
 }
 
+// rate: the caller's token has a request left in its bucket, else 429 with Retry-After.
+bool RateStep(RateLimiter& limiter, const std::string& token_id, HttpResponse& res) {
+  if (token_id.empty() || !limiter.enabled()) return true;
+  const std::chrono::seconds wait = limiter.Acquire(token_id, std::chrono::steady_clock::now());
+  if (wait.count() == 0) return true;
+  res.set_header("Retry-After", std::to_string(wait.count()));
+  WriteProblem(res, 429, "this token's request rate limit is exceeded");
+  return false;
+}
+
 // decode params: percent-decoded path parameters that are valid ids.
 bool DecodeParamsStep(const RouteMatch& match, RequestContext& ctx, HttpResponse& res) {
   for (const auto& [name, raw] : match.raw_params) {
@@ -207,7 +217,10 @@ StatusOr<Reply> ProblemPage(RequestContext& ctx) {
 }  // namespace
 
 ApiServer::ApiServer(Vault* vault, ServerOptions options)
-    : vault_(vault), options_(std::move(options)), metrics_(options_.sweep_interval) {
+    : vault_(vault),
+      options_(std::move(options)),
+      metrics_(options_.sweep_interval),
+      rate_limiter_(options_.rate_limit, options_.rate_burst) {
   if (options_.access_log) access_log_ = std::make_unique<AccessLog>(STDERR_FILENO);
 }
 
@@ -220,6 +233,9 @@ StatusOr<std::unique_ptr<ApiServer>> ApiServer::Create(Vault* vault, ServerOptio
     return InvalidArgument("--max-queued must be at least 1");
   }
   if (options.max_body_bytes == 0) return InvalidArgument("--max-body-bytes must be at least 1");
+  if (options.rate_limit < 0 || (options.rate_limit > 0 && options.rate_burst < 1)) {
+    return InvalidArgument("--rate-limit must be >= 0 and --rate-burst at least 1");
+  }
   if (options.tls_cert.empty() != options.tls_key.empty()) {
     return InvalidArgument("TLS needs both --tls-cert and --tls-key");
   }
@@ -341,7 +357,7 @@ void ApiServer::Dispatch(const HttpRequest& req, HttpResponse& res, RequestTrace
     const Route& route = *match.route;
     RequestContext ctx{req, {}, std::nullopt, json()};
     if (!AuthorizeStep(*vault_, route, req, ctx, &trace.token_id, res) ||
-        !DecodeParamsStep(match, ctx, res) ||
+        !RateStep(rate_limiter_, trace.token_id, res) || !DecodeParamsStep(match, ctx, res) ||
         !BodyStep(route, req, options_.max_body_bytes, ctx, res)) {
       return;
     }

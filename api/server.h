@@ -19,6 +19,7 @@
 #include "api/http_message.h"
 #include "api/http_trace.h"
 #include "api/metrics.h"
+#include "api/rate_limiter.h"
 #include "api/router.h"
 #include "vault/status.h"
 #include "vault/vault.h"
@@ -53,6 +54,10 @@ struct ServerOptions {
   // "request_id","trace_id","parent_id"}, written in batches by a background thread
   // (api/access_log.h).
   bool access_log = true;
+  // Per-token request rate: a token bucket per bearer token id refilled at rate_limit
+  // requests a second, holding at most rate_burst; beyond, 429 with Retry-After. 0: no limit.
+  double rate_limit = 1000;
+  double rate_burst = 2000;
   // The background sweeper's period (0: none); /metrics exports it for the sweep alert.
   std::chrono::seconds sweep_interval{0};
 };
@@ -115,6 +120,7 @@ class ApiServer {
   ServerOptions options_;
   Router router_;
   HttpMetrics metrics_;
+  RateLimiter rate_limiter_;
   std::unique_ptr<AccessLog> access_log_;  // null when options_.access_log is off
   std::unique_ptr<HttpListener> listener_;
   std::atomic<bool> draining_{false};

@@ -61,10 +61,24 @@ Status KeySlots::Read(std::uint64_t slot, SlotBytes* out) const {
   return Status::Ok();
 }
 
+namespace {
+
+// A write or sync error: a full disk (or quota) is kUnavailable, so the request gets 503 and
+// its transaction aborts (recovery zeroes a slot written for it); anything else is internal.
+Status WriteError(const char* what, int err) {
+  if (err == ENOSPC || err == EDQUOT) {
+    return Status(Code::kUnavailable, std::string(what) + ": the disk is full or over quota");
+  }
+  return Internal(std::string(what) + ": " + std::strerror(err));
+}
+
+}  // namespace
+
 Status KeySlots::Write(std::uint64_t slot, const SlotBytes& bytes) {
   const ssize_t n = ::pwrite(fd_, bytes.data(), kSlotBytes, static_cast<off_t>(slot * kSlotBytes));
   if (n != static_cast<ssize_t>(kSlotBytes)) {
-    return Internal(std::string("cannot write key slot: ") + std::strerror(errno));
+    // A short write to a regular file means the disk filled up during it.
+    return WriteError("cannot write key slot", n < 0 ? errno : ENOSPC);
   }
   NoteLength((slot + 1) * kSlotBytes);
   dirty_ = true;
@@ -77,7 +91,7 @@ Status KeySlots::Sync() {
   if (!dirty_.exchange(false)) return Status::Ok();
   if (::fdatasync(fd_) != 0) {
     dirty_ = true;
-    return Internal(std::string("cannot sync key slot file: ") + std::strerror(errno));
+    return WriteError("cannot sync key slot file", errno);
   }
   return Status::Ok();
 }

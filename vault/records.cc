@@ -17,6 +17,9 @@ using nlohmann::json;
 // 9999-12-31T23:59:59Z: the last time RFC 3339 can write.
 constexpr UnixSeconds kLastWritableTime = 253402300799;
 
+// A page cursor: the record mac that ends a record key (RecordMac).
+constexpr std::size_t kRecordMacBytes = 16;
+
 UnixSeconds EndOfUtcDay(UnixSeconds t) {
   const std::int64_t day = t >= 0 ? t / 86400 : (t - 86399) / 86400;
   return t % 86400 == 0 ? t : (day + 1) * 86400;
@@ -111,7 +114,9 @@ Status Records::WriteRow(Txn& txn, const Actor& actor, const std::string& pseudo
   RecordRow row;
   row.version = 1;
   row.created_at = now;
+  std::uint64_t old_bytes = 0;
   if (auto existing = txn.Get(Table::kRecords, rkey)) {
+    old_bytes = existing->size();
     RecordRow old;
     if (!DecodeRecord(*existing, &old)) return DataLoss("a record row is corrupt");
     row.version = old.version + 1;
@@ -127,7 +132,9 @@ Status Records::WriteRow(Txn& txn, const Actor& actor, const std::string& pseudo
                                              w.retain_until, &row.key_id, &dek));
   row.envelope = crypto::Seal(crypto::EnvelopeKind::kRecord, cipher_, dek, row.key_id, plaintext,
                               RecordContext(rkey));
-  VAULT_RETURN_IF_ERROR(txn.Put(Table::kRecords, rkey, EncodeRecord(row)));
+  const std::string encoded = EncodeRecord(row);
+  VAULT_RETURN_IF_ERROR(quota_.Charge(txn, actor, old_bytes, encoded.size()));
+  VAULT_RETURN_IF_ERROR(txn.Put(Table::kRecords, rkey, encoded));
   if (!w.cat.index.empty()) {
     VAULT_RETURN_IF_ERROR(p_.blind.IndexRecord(txn, w.cat, subject.uid, rkey, w.data));
   }
@@ -235,6 +242,73 @@ StatusOr<std::vector<RecordView>> Records::List(const Actor& actor, const std::s
   return out;
 }
 
+Status Records::ReadPage(const Txn& txn, const std::string& prefix, const std::string& from,
+                         std::size_t page_limit, RecordPage* page) const {
+  Status failed;
+  std::string last_key;
+  VAULT_RETURN_IF_ERROR(
+      txn.ScanFrom(Table::kRecords, from, [&](std::string_view k, std::string_view v) {
+        if (!k.starts_with(prefix)) return false;
+        if (page->records.size() == page_limit) {
+          page->next = crypto::ToBase64Url(crypto::AsBytes(RecordMac(last_key)));
+          return false;
+        }
+        RecordRow row;
+        if (!DecodeRecord(v, &row)) {
+          failed = DataLoss("a record row is corrupt");
+          return false;
+        }
+        RecordView view;
+        const std::string key(k);
+        Status d = Decrypt(txn, key, row, &view);
+        if (d.code() == Code::kGone) return true;  // shredded, awaiting collection
+        if (!d.ok()) {
+          failed = d;
+          return false;
+        }
+        page->records.push_back(std::move(view));
+        last_key = key;
+        return true;
+      }));
+  return failed;
+}
+
+StatusOr<RecordPage> Records::ListPage(const Actor& actor, const std::string& subject_id,
+                                       const std::string& category, const PageRequest& page,
+                                       const ReadOptions& opts) {
+  VAULT_RETURN_IF_ERROR(CheckId("subject id", subject_id));
+  VAULT_ASSIGN_OR_RETURN(const Category* cat, FindCategory(category));
+  if (page.limit == 0 || page.limit > kMaxPageLimit) {
+    return InvalidArgument("the page limit must be 1.." + std::to_string(kMaxPageLimit));
+  }
+  std::optional<std::vector<std::uint8_t>> after;
+  if (!page.after.empty()) {
+    after = crypto::FromBase64Url(page.after);
+    if (!after || after->size() != kRecordMacBytes) {
+      return InvalidArgument("the page cursor (after) is not one this list handed out");
+    }
+  }
+  const std::string pseudonym = p_.subjects.Pseudonym(subject_id);
+  const Access access{opts.privileged && cat->survives_erasure, opts.privileged};
+  RecordPage out;
+  std::optional<Uid> uid;
+  Status s = p_.store.Read([&](Txn& txn) -> Status {
+    VAULT_ASSIGN_OR_RETURN(SubjectRow subject, p_.subjects.GetFor(txn, pseudonym, actor, access));
+    uid = subject.uid;
+    const std::string prefix = CategoryPrefix(subject.uid, category);
+    // A cursor is only ever appended to this subject's own prefix: it cannot leave it.
+    const std::string from = after ? KeyAfter(prefix + std::string(AsView(*after))) : prefix;
+    return ReadPage(txn, prefix, from, page.limit, &out);
+  });
+  p_.audit.AppendAsync(actor, "record.list", uid, category, s.code());
+  if (!s.ok()) return s;
+  for (RecordView& view : out.records) {
+    view.subject_id = subject_id;
+    view.category = category;
+  }
+  return out;
+}
+
 Status Records::Delete(const Actor& actor, const std::string& subject_id,
                        const std::string& category, const std::string& record_id) {
   VAULT_RETURN_IF_ERROR(CheckId("subject id", subject_id));
@@ -264,6 +338,7 @@ Status Records::DeleteRow(Txn& txn, const Actor& actor, const SubjectRow& subjec
   if (!v) return NotFound("no such record");
   RecordRow victim;
   if (!DecodeRecord(*v, &victim)) return DataLoss("a record row is corrupt");
+  VAULT_RETURN_IF_ERROR(quota_.Charge(txn, actor, v->size(), 0));
   VAULT_ASSIGN_OR_RETURN(auto old_key, p_.deks.Row(txn, victim.key_id));
   if (!old_key) return txn.Del(Table::kRecords, rkey);  // shredded: only ciphertext is left
   SecretBytes old_dek;

@@ -16,6 +16,7 @@
 #include "vault/index_keys.h"
 #include "vault/legal_holds.h"
 #include "vault/policy.h"
+#include "vault/storage_quota.h"
 #include "vault/store.h"
 #include "vault/subjects.h"
 #include "vault/vault.h"
@@ -35,8 +36,10 @@ class Records {
     LegalHolds& holds;
     AuditLog& audit;
   };
-  Records(Parts parts, crypto::Aead cipher, std::size_t max_record_bytes)
-      : p_(parts), cipher_(cipher), max_record_bytes_(max_record_bytes) {}
+  // quota_bytes: the most record bytes one writer may have stored (0: no limit).
+  Records(Parts parts, crypto::Aead cipher, std::size_t max_record_bytes,
+          std::uint64_t quota_bytes = 0)
+      : p_(parts), cipher_(cipher), max_record_bytes_(max_record_bytes), quota_(quota_bytes) {}
 
   StatusOr<PutResult> Put(const Actor& actor, const std::string& subject_id,
                           const std::string& category, const std::string& record_id,
@@ -46,6 +49,10 @@ class Records {
                            const ReadOptions& opts);
   StatusOr<std::vector<RecordView>> List(const Actor& actor, const std::string& subject_id,
                                          const std::string& category, const ReadOptions& opts);
+  // One bounded page in row-key order; the cursor is the last row's record mac (base64url).
+  StatusOr<RecordPage> ListPage(const Actor& actor, const std::string& subject_id,
+                                const std::string& category, const PageRequest& page,
+                                const ReadOptions& opts);
   // Deletes one record and rekeys its scope: the survivors move to a new DEK and the old
   // one is destroyed.
   Status Delete(const Actor& actor, const std::string& subject_id, const std::string& category,
@@ -79,6 +86,10 @@ class Records {
   StatusOr<std::vector<std::pair<std::string, RecordRow>>> Rows(
       const Txn& txn, std::string_view prefix,
       const std::optional<crypto::KeyId>& key_id = std::nullopt) const;
+  // The rows of prefix from `from` on, decrypted into page (at most page_limit; shredded rows
+  // skipped); sets page->next when a further row exists.
+  Status ReadPage(const Txn& txn, const std::string& prefix, const std::string& from,
+                  std::size_t page_limit, RecordPage* page) const;
   Status DeleteRow(Txn& txn, const Actor& actor, const SubjectRow& subject,
                    const std::string& category, const std::string& rkey);
   Status Rekey(Txn& txn, const KeyRow& old_key, const crypto::SecretBytes& old_dek,
@@ -87,6 +98,7 @@ class Records {
   Parts p_;
   const crypto::Aead cipher_;
   const std::size_t max_record_bytes_;
+  const StorageQuota quota_;
 };
 
 }  // namespace vault

@@ -15,6 +15,7 @@
 //                "audit_head"                          fixed[32] hash of the last entry
 //                "canary"                              meta-sealed "vault" (meta_sealer.h)
 //                "gc/" uid category 0                  ""  ciphertext awaiting collection
+//                "quota/" token_id                     be64  record bytes charged (storage_quota.h)
 //   subjects     pseudonym: fixed[32]                  SubjectRow
 //   records      uid category 0 mac: fixed[16]         RecordRow
 //   scopes       uid category 0 bucket: be64           key_id: fixed[16], the live DEK

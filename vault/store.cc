@@ -13,9 +13,17 @@ namespace {
 
 constexpr std::size_t kMaxBatch = 512;
 
+// A full map or a full disk (or an I/O error) is kUnavailable (503: retry later, nothing was
+// written; the transaction is aborted); anything else is internal.
 Status LmdbError(const char* what, int rc) {
   if (rc == MDB_MAP_FULL) {
     return Status(Code::kUnavailable, std::string(what) + ": store is full (raise the map size)");
+  }
+  if (rc == ENOSPC || rc == EDQUOT) {
+    return Status(Code::kUnavailable, std::string(what) + ": the disk is full or over quota");
+  }
+  if (rc == EIO) {  // LMDB's answer to a short write, which a filling disk causes
+    return Status(Code::kUnavailable, std::string(what) + ": cannot write the store (disk full?)");
   }
   return Internal(std::string(what) + ": " + mdb_strerror(rc));
 }

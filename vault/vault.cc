@@ -49,6 +49,12 @@ StatusOr<std::vector<RecordView>> Vault::ListRecords(const Actor& actor,
   return impl_->records->List(actor, subject_id, category, opts);
 }
 
+StatusOr<RecordPage> Vault::ListRecords(const Actor& actor, const std::string& subject_id,
+                                        const std::string& category, const PageRequest& page,
+                                        ReadOptions opts) {
+  return impl_->records->ListPage(actor, subject_id, category, page, opts);
+}
+
 Status Vault::DeleteRecord(const Actor& actor, const std::string& subject_id,
                            const std::string& category, const std::string& record_id) {
   return impl_->records->Delete(actor, subject_id, category, record_id);

@@ -103,7 +103,7 @@ void Vault::Impl::BuildParts() {
   holds = std::make_unique<LegalHolds>(*store, *subjects, *sealer, *audit, *clock);
   records = std::make_unique<Records>(
       Records::Parts{*store, policy, *clock, *index_keys, *subjects, *deks, *blind, *holds, *audit},
-      cipher, options.max_record_bytes);
+      cipher, options.max_record_bytes, options.quota_bytes);
   erasures = std::make_unique<Erasures>(
       Erasures::Parts{*store, policy, *clock, *subjects, *deks, *blind, *holds, *audit, *sealer,
                       *schedule, keyring->signing_key()});

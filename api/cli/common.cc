@@ -106,12 +106,14 @@ RootKeySource ResolveRootKey(const Flags& flags, const std::string& key_dir) {
   return source;
 }
 
-StatusOr<std::unique_ptr<Vault>> OpenVault(const Flags& flags, bool create) {
+StatusOr<std::unique_ptr<Vault>> OpenVault(const Flags& flags, bool create,
+                                           const TuneOptions& tune) {
   Options options;
   options.data_dir = flags.Get("data-dir");
   options.policy_path = flags.Get("policy");
   options.root_key = ResolveRootKey(flags, options.data_dir).provider;
   options.create_if_missing = create;
+  if (tune) tune(options);
   return Vault::Open(options);
 }
 
@@ -121,9 +123,10 @@ int FailOpen(const Flags& flags, const Status& s) {
                         std::string(kRootKeyEnv) + ")");
 }
 
-std::unique_ptr<Vault> OpenExisting(const Command& cmd, const Flags& flags, int* exit_code) {
+std::unique_ptr<Vault> OpenExisting(const Command& cmd, const Flags& flags, int* exit_code,
+                                    const TuneOptions& tune) {
   if (!RequireFlags(cmd, flags, {"data-dir"}, exit_code)) return nullptr;
-  StatusOr<std::unique_ptr<Vault>> vault = OpenVault(flags, /*create=*/false);
+  StatusOr<std::unique_ptr<Vault>> vault = OpenVault(flags, /*create=*/false, tune);
   if (!vault.ok()) {
     *exit_code = FailOpen(flags, vault.status());
     return nullptr;

@@ -75,11 +75,16 @@ struct RootKeySource {
 };
 RootKeySource ResolveRootKey(const Flags& flags, const std::string& key_dir);
 
-StatusOr<std::unique_ptr<Vault>> OpenVault(const Flags& flags, bool create);
+// Engine settings a command sets beyond the flags every command shares (serve: map size,
+// storage quota); applied to the Options before the vault opens.
+using TuneOptions = std::function<void(Options&)>;
+StatusOr<std::unique_ptr<Vault>> OpenVault(const Flags& flags, bool create,
+                                           const TuneOptions& tune = {});
 int FailOpen(const Flags& flags, const Status& s);
 // A required --data-dir, then the vault in it; nullptr with *exit_code set (and the error
 // printed) on failure.
-std::unique_ptr<Vault> OpenExisting(const Command& cmd, const Flags& flags, int* exit_code);
+std::unique_ptr<Vault> OpenExisting(const Command& cmd, const Flags& flags, int* exit_code,
+                                    const TuneOptions& tune = {});
 
 // A progress bar on stderr, drawn only when stderr is a terminal.
 class ProgressBar {

@@ -37,6 +37,8 @@ struct ServeSettings {
   api::ServerOptions server;
   std::chrono::seconds sweep_interval{60};  // 0: no background sweeper
   std::optional<std::string> port_file;
+  std::uint64_t map_size_bytes = Options{}.map_size_bytes;  // largest the store may grow to
+  std::uint64_t quota_bytes = 0;  // record bytes one token may store; 0: no quota
 };
 
 void LogEvent(const json& event) {
@@ -71,6 +73,24 @@ bool ReadNumberFlag(const Flags& flags, const char* name, unsigned long long min
   return true;
 }
 
+// The resource limits: request rate and storage per token, and the store's size. kExitOk, or
+// the usage error already printed.
+int LimitsFromFlags(const Command& cmd, const Flags& flags, ServeSettings* s) {
+  if (!ReadNumberFlag(flags, "rate-limit", 0, 1'000'000, &s->server.rate_limit)) {
+    return UsageError(cmd, "--rate-limit must be 0..1000000 requests a second (0 disables)");
+  }
+  if (!ReadNumberFlag(flags, "rate-burst", 1, 10'000'000, &s->server.rate_burst)) {
+    return UsageError(cmd, "--rate-burst must be 1..10000000 requests");
+  }
+  if (!ReadNumberFlag(flags, "quota-bytes", 0, 1ull << 50, &s->quota_bytes)) {
+    return UsageError(cmd, "--quota-bytes must be 0..1125899906842624 (0 disables)");
+  }
+  if (!ReadNumberFlag(flags, "map-size", 1ull << 20, 1ull << 44, &s->map_size_bytes)) {
+    return UsageError(cmd, "--map-size must be 1048576..17592186044416 bytes");
+  }
+  return kExitOk;
+}
+
 // kExitOk, or the usage error already printed.
 int SettingsFromFlags(const Command& cmd, const Flags& flags, ServeSettings* s) {
   s->listen = flags.Get("listen", "127.0.0.1:8270");
@@ -96,7 +116,7 @@ int SettingsFromFlags(const Command& cmd, const Flags& flags, ServeSettings* s) 
   s->server.tls_cert = flags.Get("tls-cert");
   s->server.tls_key = flags.Get("tls-key");
   if (flags.Has("port-file")) s->port_file = flags.Get("port-file");
-  return kExitOk;
+  return LimitsFromFlags(cmd, flags, s);
 }
 
 bool IsLoopbackHost(const std::string& host) {
@@ -294,7 +314,11 @@ int PrintConfig(const Command& cmd, const Flags& flags, const ServeSettings& s) 
       {"max-body-bytes", s.server.max_body_bytes},
       {"threads", s.server.threads},
       {"max-queued", s.server.max_queued_connections},
-      {"sweep-interval", s.sweep_interval.count()}};
+      {"sweep-interval", s.sweep_interval.count()},
+      {"rate-limit", s.server.rate_limit},
+      {"rate-burst", s.server.rate_burst},
+      {"quota-bytes", s.quota_bytes},
+      {"map-size", s.map_size_bytes}};
   json sources = json::object();
   for (const FlagSpec& f : cmd.flags) {
     if (settings.contains(f.name)) sources[f.name] = SourceName(flags, f.name);
@@ -315,7 +339,10 @@ int RunServe(const Command& cmd, const Flags& flags) {
   WarnIfPlainHttpOffLoopback(settings);
   const sigset_t signals = HardenProcess();
 
-  std::unique_ptr<Vault> vault = OpenExisting(cmd, flags, &rc);
+  std::unique_ptr<Vault> vault = OpenExisting(cmd, flags, &rc, [&](Options& o) {
+    o.map_size_bytes = settings.map_size_bytes;
+    o.quota_bytes = settings.quota_bytes;
+  });
   if (vault == nullptr) return rc;
   std::unique_ptr<api::ApiServer> server = StartServer(vault.get(), settings, &rc);
   if (server == nullptr) return rc;
@@ -355,6 +382,10 @@ std::vector<Command> ServeCommands() {
         {"threads", "N", "worker threads that run requests (default 64)"},
         {"max-queued", "N", "requests waiting for a worker before 503 (default 1024)"},
         {"sweep-interval", "SECONDS", "background sweeper period (default 60; 0 disables)"},
+        {"rate-limit", "N", "requests a second per token before 429 (default 1000; 0 disables)"},
+        {"rate-burst", "N", "requests a token may send at once (default 2000)"},
+        {"quota-bytes", "N", "record bytes one token may store before 429 (default 0: no quota)"},
+        {"map-size", "BYTES", "largest the store may grow to (default 68719476736)"},
         {"print-config", "", "print the effective settings and their sources, then exit"},
         kConfigFlag,
         kHelpFlag,

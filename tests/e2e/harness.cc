@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -116,7 +117,7 @@ json HttpResult::Json() const { return json::parse(body, nullptr, false); }
 std::unique_ptr<ServerProcess> ServerProcess::Start(const Config& config) {
   std::unique_ptr<ServerProcess> p(new ServerProcess());
   p->dir_ = std::make_unique<TempDir>();
-  p->data_dir_ = p->dir_->Join("data");
+  p->data_dir_ = config.data_dir.empty() ? p->dir_->Join("data") : config.data_dir;
   p->log_path_ = p->dir_->Join("server.log");
   std::vector<std::string> policy_args;
   if (!config.policy_yaml.empty()) {
@@ -134,23 +135,35 @@ std::unique_ptr<ServerProcess> ServerProcess::Start(const Config& config) {
   }
   p->admin_token_ = j["admin_token"].get<std::string>();
 
-  const std::string port_file = p->dir_->Join("port");
-  std::vector<std::string> serve = {"serve",       "--data-dir",  p->data_dir_, "--listen",
+  p->policy_args_ = policy_args;
+  p->Serve(config.extra_args);
+  return p;
+}
+
+void ServerProcess::Serve(const std::vector<std::string>& extra_args) {
+  const std::string port_file = dir_->Join("port");
+  std::remove(port_file.c_str());
+  std::vector<std::string> serve = {"serve",       "--data-dir",  data_dir_, "--listen",
                                     "127.0.0.1:0", "--port-file", port_file};
-  serve.insert(serve.end(), policy_args.begin(), policy_args.end());
-  serve.insert(serve.end(), config.extra_args.begin(), config.extra_args.end());
-  p->pid_ = Spawn(serve, p->dir_->Join("server.out"), p->log_path_);
+  serve.insert(serve.end(), policy_args_.begin(), policy_args_.end());
+  serve.insert(serve.end(), extra_args.begin(), extra_args.end());
+  pid_ = Spawn(serve, dir_->Join("server.out"), log_path_);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   while (std::chrono::steady_clock::now() < deadline) {
     const std::string text = ReadFile(port_file);
     if (!text.empty()) {
-      p->port_ = std::stoi(text);
-      return p;
+      port_ = std::stoi(text);
+      return;
     }
-    if (!p->Alive()) throw std::runtime_error("lethe serve exited early: " + p->Log());
+    if (!Alive()) throw std::runtime_error("lethe serve exited early: " + Log());
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  throw std::runtime_error("lethe serve did not write its port file: " + p->Log());
+  throw std::runtime_error("lethe serve did not write its port file: " + Log());
+}
+
+void ServerProcess::Restart(const std::vector<std::string>& extra_args) {
+  Terminate();
+  Serve(extra_args);
 }
 
 ServerProcess::~ServerProcess() { Terminate(); }

@@ -59,6 +59,7 @@ class ServerProcess {
   struct Config {
     std::string policy_yaml;  // empty: the built-in policy
     std::vector<std::string> extra_args = {"--sweep-interval", "0"};
+    std::string data_dir;  // empty: a new directory under the server's temporary directory
   };
   static std::unique_ptr<ServerProcess> Start(const Config& config);
   ~ServerProcess();
@@ -72,6 +73,8 @@ class ServerProcess {
 
   // Sends SIGTERM and waits; returns the exit code (-1 if killed by a signal or timeout).
   int Terminate();
+  // Terminates the server and serves the same data directory again with extra_args.
+  void Restart(const std::vector<std::string>& extra_args);
 
   HttpResult Call(const std::string& method, const std::string& path, const std::string& token,
                   const std::optional<std::string>& body = std::nullopt,
@@ -89,10 +92,12 @@ class ServerProcess {
 
  private:
   ServerProcess() = default;
+  void Serve(const std::vector<std::string>& extra_args);
   std::unique_ptr<TempDir> dir_;
   std::string data_dir_;
   std::string log_path_;
   std::string admin_token_;
+  std::vector<std::string> policy_args_;
   int port_ = 0;
   pid_t pid_ = -1;
 };

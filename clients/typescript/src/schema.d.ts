@@ -195,8 +195,15 @@ export interface paths {
          * List a subject's records in a category
          * @description Roles: admin, dpo; app with a purpose the category lists.
          *
-         *     Returns every record of the subject in the category, decrypted and
-         *     sorted by record id; records whose key has been shredded are left out.
+         *     Returns the subject's records in the category one page at a time,
+         *     decrypted; records whose key has been shredded are left out. A page
+         *     holds at most `limit` records; `next` is the cursor for the following
+         *     page, or null on the last one. Records come in row-key order (a keyed
+         *     hash of the record id): stable from page to page and call to call, but
+         *     not alphabetical. A record written or deleted while a client pages may
+         *     or may not appear; every record present throughout appears exactly
+         *     once. The server reads no more than one page of rows per request, so
+         *     memory does not grow with the size of the category.
          *     404 if the vault has never seen the subject. While the subject's
          *     erasure is pending or done, answers 410; dpo and admin can still read
          *     categories that survive erasure.
@@ -776,6 +783,8 @@ export interface components {
         };
         RecordList: {
             records: components["schemas"]["Record"][];
+            /** @description Cursor for the next page (pass as `after`); null on the last page. */
+            next: string | null;
         };
         LegalHold: {
             /** @description 16 hex characters. */
@@ -1119,6 +1128,22 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /**
+         * @description The token sent more requests than its rate limit allows (`--rate-limit`
+         *     a second, bursts of `--rate-burst`), or a PUT would take the token's
+         *     stored record bytes past its quota (`--quota-bytes`; nothing was
+         *     stored). `Retry-After` says when to retry.
+         */
+        Throttled: {
+            headers: {
+                "X-Request-Id": components["headers"]["RequestId"];
+                "Retry-After": components["headers"]["RetryAfter"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
         /** @description Internal error. The detail never shows internals. */
         InternalError: {
             headers: {
@@ -1131,12 +1156,14 @@ export interface components {
         };
         /**
          * @description The server is shutting down, not ready (GET /readyz), busy (every worker
-         *     taken and the queue full) or the store is full. `Retry-After` says when
-         *     to retry where the condition is passing.
+         *     taken and the queue full) or the store is full (its map size or the
+         *     disk; nothing of the request was written). `Retry-After` says when to
+         *     retry.
          */
         Unavailable: {
             headers: {
                 "X-Request-Id": components["headers"]["RequestId"];
+                "Retry-After": components["headers"]["RetryAfter"];
                 [name: string]: unknown;
             };
             content: {
@@ -1162,6 +1189,8 @@ export interface components {
     headers: {
         /** @description The request's `X-Request-Id` when well formed, else one the server made. */
         RequestId: string;
+        /** @description Seconds to wait before retrying. */
+        RetryAfter: number;
         /** @description The methods this path serves. */
         Allow: string;
     };
@@ -1381,6 +1410,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
             405: components["responses"]["MethodNotAllowed"];
+            429: components["responses"]["Throttled"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -1403,6 +1433,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
             405: components["responses"]["MethodNotAllowed"];
+            429: components["responses"]["Throttled"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -1432,6 +1463,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             405: components["responses"]["MethodNotAllowed"];
+            429: components["responses"]["Throttled"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -1459,12 +1491,22 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             405: components["responses"]["MethodNotAllowed"];
+            429: components["responses"]["Throttled"];
             500: components["responses"]["InternalError"];
         };
     };
     listRecords: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Records per page, 1..1000 (400 otherwise). */
+                limit?: number;
+                /**
+                 * @description The `next` cursor of the previous page, as given (opaque). A value
+                 *     this list did not hand out is 400. A cursor only positions within
+                 *     the subject and category of the request.
+                 */
+                after?: string;
+            };
             header?: never;
             path: {
                 /** @description Subject id (the application's user id). */
@@ -1476,7 +1518,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The records (possibly none). */
+            /** @description One page of records (possibly none). */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1492,6 +1534,7 @@ export interface operations {
             405: components["responses"]["MethodNotAllowed"];
             410: components["responses"]["Gone"];
             422: components["responses"]["PolicyViolation"];
+            429: components["responses"]["Throttled"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -1523,6 +1566,7 @@ export interface operations {
             405: components["responses"]["MethodNotAllowed"];
             410: components["responses"]["Gone"];
             422: components["responses"]["PolicyViolation"];
+            429: components["responses"]["Throttled"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -1558,6 +1602,7 @@ export interface operations {
             405: components["responses"]["MethodNotAllowed"];
             410: components["responses"]["Gone"];
             422: components["responses"]["PolicyViolation"];
+            429: components["responses"]["Throttled"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -1609,6 +1654,7 @@ export interface operations {
             413: components["responses"]["TooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["PolicyViolation"];
+            429: components["responses"]["Throttled"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["Unavailable"];
         };
@@ -1645,6 +1691,7 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["PolicyViolation"];
             423: components["responses"]["Locked"];
+            429: components["responses"]["Throttled"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["Unavailable"];
         };
@@ -1679,6 +1726,7 @@ export interface operations {
             405: components["responses"]["MethodNotAllowed"];
             410: components["responses"]["Gone"];
             422: components["responses"]["PolicyViolation"];
+            429: components["responses"]["Throttled"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -1725,6 +1773,7 @@ export interface operations {
             410: components["responses"]["Gone"];
             413: components["responses"]["TooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["Throttled"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["Unavailable"];
         };
@@ -1757,6 +1806,7 @@ export interface operations {
             405: components["responses"]["MethodNotAllowed"];
             409: components["responses"]["Conflict"];
             415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["Throttled"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["Unavailable"];
         };
@@ -1787,6 +1837,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             405: components["responses"]["MethodNotAllowed"];
+            429: components["responses"]["Throttled"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -1814,6 +1865,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             405: components["responses"]["MethodNotAllowed"];
+            429: components["responses"]["Throttled"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -1838,6 +1890,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
             405: components["responses"]["MethodNotAllowed"];
+            429: components["responses"]["Throttled"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -1860,6 +1913,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
             405: components["responses"]["MethodNotAllowed"];
+            429: components["responses"]["Throttled"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -1896,6 +1950,7 @@ export interface operations {
             410: components["responses"]["Gone"];
             413: components["responses"]["TooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["Throttled"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["Unavailable"];
         };
@@ -1927,6 +1982,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
             405: components["responses"]["MethodNotAllowed"];
             415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["Throttled"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["Unavailable"];
         };
@@ -1960,6 +2016,7 @@ export interface operations {
             405: components["responses"]["MethodNotAllowed"];
             413: components["responses"]["TooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["Throttled"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["Unavailable"];
         };
@@ -1989,6 +2046,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
             405: components["responses"]["MethodNotAllowed"];
             415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["Throttled"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["Unavailable"];
         };
@@ -2016,6 +2074,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
             405: components["responses"]["MethodNotAllowed"];
             415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["Throttled"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["Unavailable"];
         };
@@ -2043,6 +2102,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
             405: components["responses"]["MethodNotAllowed"];
             415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["Throttled"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["Unavailable"];
         };
@@ -2075,6 +2135,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             405: components["responses"]["MethodNotAllowed"];
+            429: components["responses"]["Throttled"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -2099,6 +2160,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             405: components["responses"]["MethodNotAllowed"];
+            429: components["responses"]["Throttled"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -2124,6 +2186,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             405: components["responses"]["MethodNotAllowed"];
+            429: components["responses"]["Throttled"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -2147,6 +2210,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             405: components["responses"]["MethodNotAllowed"];
+            429: components["responses"]["Throttled"];
             500: components["responses"]["InternalError"];
         };
     };

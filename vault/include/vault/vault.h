@@ -49,6 +49,11 @@ struct Options {
   std::size_t shred_batch = 10000;
   // Largest serialized record data accepted.
   std::size_t max_record_bytes = std::size_t{256} * 1024;
+  // Storage quota: the most bytes of stored record rows one actor (token id) may have
+  // written; a PUT past it fails with kThrottled and stores nothing. 0: no quota. A PUT
+  // is charged the growth of the row it writes, a DELETE credits its caller; erasure and
+  // retention do not credit anyone.
+  std::uint64_t quota_bytes = 0;
 };
 
 struct PutResult {
@@ -67,6 +72,21 @@ struct RecordView {
   UnixSeconds updated_at = 0;
   std::optional<UnixSeconds> event_time;
   UnixSeconds retain_until = 0;  // 0: until erasure
+};
+
+// Which page of a category's records to list (Vault::ListRecords with a PageRequest).
+inline constexpr std::size_t kDefaultPageLimit = 100;
+inline constexpr std::size_t kMaxPageLimit = 1000;
+struct PageRequest {
+  std::size_t limit = kDefaultPageLimit;  // 1..kMaxPageLimit
+  std::string after;  // the previous page's RecordPage::next; empty: the first page
+};
+
+// One page of records, in row-key order: a keyed hash of the record id, stable across pages
+// and calls but not alphabetical.
+struct RecordPage {
+  std::vector<RecordView> records;
+  std::optional<std::string> next;  // opaque cursor for the following page; none: last page
 };
 
 enum class SubjectState { kActive, kErasurePending, kErased };
@@ -209,8 +229,17 @@ class Vault {
   StatusOr<RecordView> GetRecord(const Actor& actor, const std::string& subject_id,
                                  const std::string& category, const std::string& record_id,
                                  ReadOptions opts = {});
+  // Every record of the category, sorted by record id; memory grows with the scope (tools and
+  // tests; the HTTP API lists pages).
   StatusOr<std::vector<RecordView>> ListRecords(const Actor& actor, const std::string& subject_id,
                                                 const std::string& category, ReadOptions opts = {});
+  // One page: at most page.limit records after the cursor page.after, reading no more rows
+  // than that (plus one to learn whether more follow). kInvalidArgument for a limit outside
+  // 1..kMaxPageLimit or a cursor this call did not hand out; a cursor only ever positions
+  // within this subject's category.
+  StatusOr<RecordPage> ListRecords(const Actor& actor, const std::string& subject_id,
+                                   const std::string& category, const PageRequest& page,
+                                   ReadOptions opts = {});
   // Deletes one record and rekeys its scope: the old DEK is destroyed.
   // An app may not delete a record of an erased subject, even in a category that survives
   // erasure (kGone, as its read); dpo/admin may.
