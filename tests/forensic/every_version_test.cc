@@ -60,6 +60,14 @@ class EveryVersionTest : public ::testing::Test {
     for (const auto& f : files) testing::HarvestDeks(testing::ReadFile(f), keks, &deks);
     return deks;
   }
+  // After a rotation, what every key in the live files and the first backup opens.
+  std::set<std::string> OpenedPastTheHorizon() {
+    Rotate();
+    std::vector<std::string> files = LiveFiles();
+    files.push_back(backups_[0] + "/data.mdb");
+    files.push_back(backups_[0] + "/keyslots");
+    return Opened(Harvest(files));
+  }
   std::vector<std::string> LiveFiles() const {
     return {t_->dir + "/data/store/data.mdb", t_->dir + "/data/keyslots"};
   }
@@ -165,11 +173,7 @@ TEST_F(EveryVersionTest, ABucketMoveThenDeleteLeavesTheFirstVersionUnreadableFro
   Put("s", "billing", "inv", "VER-inv-2", kJun);
   Delete("s", "billing", "inv");
   Put("o", "billing", "inv", "VER-other-1", kJan);  // a version that must still open
-  Rotate();
-  std::vector<std::string> files = LiveFiles();
-  files.push_back(backups_[0] + "/data.mdb");
-  files.push_back(backups_[0] + "/keyslots");
-  const std::set<std::string> opened = Opened(Harvest(files));
+  const std::set<std::string> opened = OpenedPastTheHorizon();
   EXPECT_EQ(opened.count("VER-inv-1"), 0u);
   EXPECT_EQ(opened.count("VER-other-1"), 1u);
 }
@@ -178,11 +182,7 @@ TEST_F(EveryVersionTest, AnOverwriteInTheSameBucketLeavesTheOldVersionUnreadable
   Put("s", "account", "profile", "VER-profile-1");
   Backup();
   Put("s", "account", "profile", "VER-profile-2");
-  Rotate();
-  std::vector<std::string> files = LiveFiles();
-  files.push_back(backups_[0] + "/data.mdb");
-  files.push_back(backups_[0] + "/keyslots");
-  const std::set<std::string> opened = Opened(Harvest(files));
+  const std::set<std::string> opened = OpenedPastTheHorizon();
   EXPECT_EQ(opened.count("VER-profile-1"), 0u);
   EXPECT_EQ(opened.count("VER-profile-2"), 1u);
 }
