@@ -21,6 +21,10 @@ constexpr std::string_view kGcPrefix = "gc/";
 // cannot pause it for ever.
 constexpr UnixSeconds kMaxBackupPause = 3600;
 
+std::string RetiringKey(std::string_view scope, const KeyId& id) {
+  return std::string(scope) + Bytes(id);
+}
+
 std::vector<std::string> KeysOf(const Txn& txn, Table t, std::string_view prefix, Status* st) {
   std::vector<std::string> out;
   *st = txn.ScanPrefix(t, prefix, [&](std::string_view k, std::string_view) {
@@ -131,6 +135,7 @@ Status DekTable::Destroy(Txn& txn, const KeyId& id, const KeyRow& row) {
     VAULT_RETURN_IF_ERROR(txn.Del(Table::kExpiry, TimedKey(row.expires_at, key)));
   }
   VAULT_RETURN_IF_ERROR(txn.Del(Table::kKeys, key));
+  VAULT_RETURN_IF_ERROR(txn.Del(Table::kRekeys, RetiringKey(row.scope, id)));
   // The slot is zeroed once this commits (ZeroFreedSlots), not before: an aborted
   // transaction must not lose a key that is still referenced.
   VAULT_RETURN_IF_ERROR(txn.Put(Table::kSlotsFreed, BigEndianKey(row.slot), ""));
@@ -138,6 +143,43 @@ Status DekTable::Destroy(Txn& txn, const KeyId& id, const KeyRow& row) {
   VAULT_RETURN_IF_ERROR(
       txn.Put(Table::kMeta, std::string(kGcPrefix) + row.scope.substr(0, cut), ""));
   return SetMetaU64(txn, kMetaShredded, MetaU64(txn, kMetaShredded) + 1);
+}
+
+StatusOr<bool> DekTable::Retire(Txn& txn, const KeyId& id, const KeyRow& row) {
+  const std::string key = RetiringKey(row.scope, id);
+  if (txn.Get(Table::kRekeys, key)) return false;
+  if (auto cur = txn.Get(Table::kScopes, row.scope); cur && *cur == Bytes(id)) {
+    VAULT_RETURN_IF_ERROR(txn.Del(Table::kScopes, row.scope));
+  }
+  VAULT_RETURN_IF_ERROR(txn.Put(Table::kRekeys, key, ""));
+  return true;
+}
+
+StatusOr<std::vector<DekTable::Retiring>> DekTable::ListRetiring(const Txn& txn,
+                                                                 std::string_view prefix,
+                                                                 std::size_t limit) const {
+  std::vector<Retiring> out;
+  Status corrupt;
+  VAULT_RETURN_IF_ERROR(
+      txn.ScanPrefix(Table::kRekeys, prefix, [&](std::string_view k, std::string_view v) {
+        Retiring r;
+        if (k.size() <= r.id.size()) {
+          corrupt = DataLoss("a rekeys row is corrupt");
+          return false;
+        }
+        r.scope = k.substr(0, k.size() - r.id.size());
+        std::memcpy(r.id.data(), k.data() + r.scope.size(), r.id.size());
+        r.cursor = v;
+        out.push_back(std::move(r));
+        return limit == 0 || out.size() < limit;
+      }));
+  VAULT_RETURN_IF_ERROR(corrupt);
+  return out;
+}
+
+Status DekTable::SetRetiringCursor(Txn& txn, const KeyId& id, const KeyRow& row,
+                                   std::string_view cursor) {
+  return txn.Put(Table::kRekeys, RetiringKey(row.scope, id), cursor);
 }
 
 Status DekTable::Rewrap(Txn& txn, const KeyId& id, KeyRow* row) {

@@ -3,8 +3,10 @@
 // lists, the slot file, and the marks of scopes whose ciphertext awaits collection.
 //
 // Lifecycle of a DEK: created for a scope (FindOrCreate), unwrapped to read (Load), rewrapped
-// into a fresh slot when the epoch changes (Rewrap), destroyed (Destroy): its row goes, its
-// slot is zeroed once the destruction commits, and nothing can unwrap it again.
+// into a fresh slot when the epoch changes (Rewrap), retired when a version it sealed is
+// removed (Retire: the scope gets a fresh DEK, its records move off it; rekeys.h), destroyed
+// (Destroy): its row goes, its slot is zeroed once the destruction commits, and nothing can
+// unwrap it again. Owns the rekeys table too: the retired DEKs whose records still move.
 #pragma once
 
 #include <cstdint>
@@ -46,6 +48,21 @@ class DekTable {
   // entry go, its slot is freed, its scope's ciphertext is marked for collection.
   Status Destroy(Txn& txn, const crypto::KeyId& id);
   Status Destroy(Txn& txn, const crypto::KeyId& id, const KeyRow& row);
+  // Retires a DEK: it stops being its scope's live one (the next write creates a fresh one)
+  // and is listed, by subject, as retiring until Destroy. False if it already was.
+  StatusOr<bool> Retire(Txn& txn, const crypto::KeyId& id, const KeyRow& row);
+  // A retiring DEK and the record key from which its records' move resumes.
+  struct Retiring {
+    crypto::KeyId id{};
+    std::string scope;
+    std::string cursor;
+  };
+  // Retiring DEKs whose scope starts with prefix (a subject's uid, or "" for all), at most
+  // limit of them (0: all).
+  StatusOr<std::vector<Retiring>> ListRetiring(const Txn& txn, std::string_view prefix,
+                                               std::size_t limit) const;
+  Status SetRetiringCursor(Txn& txn, const crypto::KeyId& id, const KeyRow& row,
+                           std::string_view cursor);
   // Wraps the DEK of *row under the current epoch into a fresh slot (the old one is freed)
   // and updates *row; the caller writes the row.
   Status Rewrap(Txn& txn, const crypto::KeyId& id, KeyRow* row);

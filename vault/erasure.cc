@@ -218,10 +218,20 @@ Status Erasures::Execute(Txn& txn, const Actor& actor, const std::string& key, E
 }
 
 // Every scope of a category that does not survive erasure (or that the policy no longer
-// declares) loses its key; surviving categories keep theirs until their own retention.
+// declares) loses its key, and so do such scopes' retired keys whose rekey is still pending;
+// surviving categories keep theirs until their own retention.
 StatusOr<Erasures::Shredded> Erasures::DestroyKeys(Txn& txn, const Uid& uid) {
   Shredded out;
   std::vector<crypto::KeyId> doomed;
+  VAULT_ASSIGN_OR_RETURN(auto retiring, p_.deks.ListRetiring(txn, Bytes(uid), 0));
+  for (const auto& r : retiring) {
+    ScopeName scope;
+    if (!ParseScope(r.scope, &scope)) continue;
+    const Category* cat = p_.policy.Find(scope.category);
+    if (cat != nullptr && cat->survives_erasure) continue;
+    doomed.push_back(r.id);
+    out.key_ids[scope.category].push_back(crypto::ToHex(r.id));
+  }
   VAULT_RETURN_IF_ERROR(
       txn.ScanPrefix(Table::kScopes, Bytes(uid), [&](std::string_view k, std::string_view kid) {
         ScopeName scope;

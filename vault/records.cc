@@ -10,7 +10,6 @@
 namespace vault {
 namespace {
 
-using crypto::KeyId;
 using crypto::SecretBytes;
 using nlohmann::json;
 
@@ -93,20 +92,24 @@ StatusOr<PutResult> Records::Put(const Actor& actor, const std::string& subject_
   const std::string pseudonym = p_.subjects.Pseudonym(subject_id);
   const Write w{*cat, category, record_id, data, event_time, *retain_until};
   PutResult result;
+  Rekeys::Removal removal;
   Status s = p_.store.Write([&](Txn& txn) {
-    return WriteRow(txn, actor, pseudonym, subject_id, w, plaintext, &result);
+    return WriteRow(txn, actor, pseudonym, subject_id, w, plaintext, &result, &removal);
   });
   crypto::WipeBytes(plaintext);
   if (!s.ok()) {
     p_.audit.AppendAsync(actor, "record.put", std::nullopt, category, s.code());
     return s;
   }
+  VAULT_RETURN_IF_ERROR(AfterRemoval(removal));
   return result;
 }
 
 Status Records::WriteRow(Txn& txn, const Actor& actor, const std::string& pseudonym,
                          const std::string& subject_id, const Write& w,
-                         const std::vector<std::uint8_t>& plaintext, PutResult* result) {
+                         const std::vector<std::uint8_t>& plaintext, PutResult* result,
+                         Rekeys::Removal* removal) {
+  *removal = {};
   const UnixSeconds now = p_.clock.Now();
   VAULT_ASSIGN_OR_RETURN(SubjectRow subject,
                          p_.subjects.GetOrCreateForWrite(txn, pseudonym, subject_id, actor));
@@ -114,13 +117,15 @@ Status Records::WriteRow(Txn& txn, const Actor& actor, const std::string& pseudo
   RecordRow row;
   row.version = 1;
   row.created_at = now;
+  RecordRow old;
+  std::optional<KeyRow> retired;  // the previous version's DEK, retired by this write
   std::uint64_t old_bytes = 0;
   if (auto existing = txn.Get(Table::kRecords, rkey)) {
     old_bytes = existing->size();
-    RecordRow old;
     if (!DecodeRecord(*existing, &old)) return DataLoss("a record row is corrupt");
     row.version = old.version + 1;
     row.created_at = old.created_at;
+    VAULT_ASSIGN_OR_RETURN(retired, RetireKeyOf(txn, old));
   }
   result->created = row.version == 1;
   row.updated_at = now;
@@ -131,10 +136,11 @@ Status Records::WriteRow(Txn& txn, const Actor& actor, const std::string& pseudo
   VAULT_RETURN_IF_ERROR(p_.deks.FindOrCreate(txn, ScopeKey(subject.uid, w.category, w.retain_until),
                                              w.retain_until, &row.key_id, &dek));
   row.envelope = crypto::Seal(crypto::EnvelopeKind::kRecord, cipher_, dek, row.key_id, plaintext,
-                              RecordContext(rkey));
+                              RecordContext(rkey, row));
   const std::string encoded = EncodeRecord(row);
   VAULT_RETURN_IF_ERROR(quota_.Charge(txn, actor, old_bytes, encoded.size()));
   VAULT_RETURN_IF_ERROR(txn.Put(Table::kRecords, rkey, encoded));
+  if (retired) VAULT_RETURN_IF_ERROR(p_.rekeys.Settle(txn, old.key_id, *retired, removal));
   if (!w.cat.index.empty()) {
     VAULT_RETURN_IF_ERROR(p_.blind.IndexRecord(txn, w.cat, subject.uid, rkey, w.data));
   }
@@ -149,7 +155,7 @@ Status Records::Decrypt(const Txn& txn, const std::string& rkey, const RecordRow
   SecretBytes dek;
   VAULT_RETURN_IF_ERROR(p_.deks.Load(txn, row.key_id, &dek));
   std::vector<std::uint8_t> plain;
-  if (!crypto::Open(crypto::EnvelopeKind::kRecord, dek, row.envelope, RecordContext(rkey),
+  if (!crypto::Open(crypto::EnvelopeKind::kRecord, dek, row.envelope, RecordContext(rkey, row),
                     &plain)) {
     return DataLoss("a record failed authentication (corrupted or tampered)");
   }
@@ -194,7 +200,7 @@ StatusOr<RecordView> Records::Get(const Actor& actor, const std::string& subject
 }
 
 StatusOr<std::vector<std::pair<std::string, RecordRow>>> Records::Rows(
-    const Txn& txn, std::string_view prefix, const std::optional<KeyId>& key_id) const {
+    const Txn& txn, std::string_view prefix) const {
   std::vector<std::pair<std::string, RecordRow>> rows;
   Status corrupt;
   VAULT_RETURN_IF_ERROR(
@@ -204,7 +210,7 @@ StatusOr<std::vector<std::pair<std::string, RecordRow>>> Records::Rows(
           corrupt = DataLoss("a record row is corrupt");
           return false;
         }
-        if (!key_id || row.key_id == *key_id) rows.emplace_back(std::string(k), std::move(row));
+        rows.emplace_back(std::string(k), std::move(row));
         return true;
       }));
   VAULT_RETURN_IF_ERROR(corrupt);
@@ -317,60 +323,49 @@ Status Records::Delete(const Actor& actor, const std::string& subject_id,
   const std::string pseudonym = p_.subjects.Pseudonym(subject_id);
   // A record that survives erasure is the dpo's and admin's to delete, as it is theirs to read.
   const Access access{cat->survives_erasure && actor.role != Role::kApp};
+  Rekeys::Removal removal;
   Status s = p_.store.Write([&](Txn& txn) -> Status {
+    removal = {};
     VAULT_ASSIGN_OR_RETURN(SubjectRow subject, p_.subjects.GetFor(txn, pseudonym, actor, access));
     VAULT_ASSIGN_OR_RETURN(bool held, p_.holds.IsHeld(txn, subject.uid));
     if (held) return Status(Code::kLocked, "a legal hold suspends deletion of this subject's data");
     return DeleteRow(txn, actor, subject, category,
-                     p_.keys.RecordKey(subject.uid, category, record_id));
+                     p_.keys.RecordKey(subject.uid, category, record_id), &removal);
   });
   if (!s.ok()) {
     p_.audit.AppendAsync(actor, "record.delete", p_.subjects.UidOf(p_.store, subject_id), category,
                          s.code());
     return s;
   }
-  return p_.deks.ZeroFreedSlotsNow();
+  return AfterRemoval(removal);
 }
 
 Status Records::DeleteRow(Txn& txn, const Actor& actor, const SubjectRow& subject,
-                          const std::string& category, const std::string& rkey) {
+                          const std::string& category, const std::string& rkey,
+                          Rekeys::Removal* removal) {
   auto v = txn.Get(Table::kRecords, rkey);
   if (!v) return NotFound("no such record");
   RecordRow victim;
   if (!DecodeRecord(*v, &victim)) return DataLoss("a record row is corrupt");
   VAULT_RETURN_IF_ERROR(quota_.Charge(txn, actor, v->size(), 0));
-  VAULT_ASSIGN_OR_RETURN(auto old_key, p_.deks.Row(txn, victim.key_id));
-  if (!old_key) return txn.Del(Table::kRecords, rkey);  // shredded: only ciphertext is left
-  SecretBytes old_dek;
-  VAULT_RETURN_IF_ERROR(p_.deks.Unwrap(*old_key, &old_dek));
+  VAULT_ASSIGN_OR_RETURN(auto retired, RetireKeyOf(txn, victim));
   VAULT_RETURN_IF_ERROR(txn.Del(Table::kRecords, rkey));
   VAULT_RETURN_IF_ERROR(p_.blind.RemoveRecord(txn, subject.uid, rkey));
-  VAULT_ASSIGN_OR_RETURN(auto survivors,
-                         Rows(txn, CategoryPrefix(subject.uid, category), victim.key_id));
-  VAULT_RETURN_IF_ERROR(Rekey(txn, *old_key, old_dek, survivors));
-  VAULT_RETURN_IF_ERROR(p_.deks.Destroy(txn, victim.key_id, *old_key));
+  if (retired) VAULT_RETURN_IF_ERROR(p_.rekeys.Settle(txn, victim.key_id, *retired, removal));
   return p_.audit.Append(txn, actor, "record.delete", &subject.uid, category, "ok");
 }
 
-// The survivors of a scope move to a fresh DEK, which becomes the scope's live one.
-Status Records::Rekey(Txn& txn, const KeyRow& old_key, const SecretBytes& old_dek,
-                      const std::vector<std::pair<std::string, RecordRow>>& survivors) {
-  if (survivors.empty()) return Status::Ok();
-  KeyId new_id;
-  SecretBytes new_dek;
-  VAULT_RETURN_IF_ERROR(p_.deks.Create(txn, old_key.scope, old_key.expires_at, &new_id, &new_dek));
-  for (auto [k, row] : survivors) {
-    std::vector<std::uint8_t> plain;
-    if (!crypto::Open(crypto::EnvelopeKind::kRecord, old_dek, row.envelope, RecordContext(k),
-                      &plain)) {
-      return DataLoss("a record failed authentication during rekeying");
-    }
-    row.key_id = new_id;
-    row.envelope = crypto::Seal(crypto::EnvelopeKind::kRecord, cipher_, new_dek, new_id, plain,
-                                RecordContext(k));
-    crypto::WipeBytes(plain);
-    VAULT_RETURN_IF_ERROR(txn.Put(Table::kRecords, k, EncodeRecord(row)));
-  }
+StatusOr<std::optional<KeyRow>> Records::RetireKeyOf(Txn& txn, const RecordRow& removed) {
+  VAULT_ASSIGN_OR_RETURN(auto key, p_.deks.Row(txn, removed.key_id));
+  if (!key) return key;  // shredded already: only ciphertext was left
+  VAULT_ASSIGN_OR_RETURN(bool now, p_.rekeys.Retire(txn, removed.key_id, *key));
+  if (!now) return std::optional<KeyRow>();  // a pending rekey destroys it when it ends
+  return key;
+}
+
+Status Records::AfterRemoval(const Rekeys::Removal& removal) {
+  if (removal.pending) return p_.rekeys.Finish();  // zeroes each step's freed slots
+  if (removal.destroyed) return p_.deks.ZeroFreedSlotsNow();
   return Status::Ok();
 }
 

@@ -1,5 +1,6 @@
 // Records: a subject's data, one row per (subject, category, record id), each sealed under
-// the DEK of its retention bucket's scope. Owns the records table.
+// the DEK of its retention bucket's scope. Owns the records table. A version an overwrite, a
+// bucket move or a delete removes takes its DEK with it (rekeys.h).
 #pragma once
 
 #include <cstdint>
@@ -16,6 +17,7 @@
 #include "vault/index_keys.h"
 #include "vault/legal_holds.h"
 #include "vault/policy.h"
+#include "vault/rekeys.h"
 #include "vault/storage_quota.h"
 #include "vault/store.h"
 #include "vault/subjects.h"
@@ -35,6 +37,7 @@ class Records {
     BlindIndex& blind;
     LegalHolds& holds;
     AuditLog& audit;
+    Rekeys& rekeys;
   };
   // quota_bytes: the most record bytes one writer may have stored (0: no limit).
   Records(Parts parts, crypto::Aead cipher, std::size_t max_record_bytes,
@@ -53,8 +56,8 @@ class Records {
   StatusOr<RecordPage> ListPage(const Actor& actor, const std::string& subject_id,
                                 const std::string& category, const PageRequest& page,
                                 const ReadOptions& opts);
-  // Deletes one record and rekeys its scope: the survivors move to a new DEK and the old
-  // one is destroyed.
+  // Deletes one record and retires its DEK: the survivors move to a new DEK and the old one
+  // is destroyed.
   Status Delete(const Actor& actor, const std::string& subject_id, const std::string& category,
                 const std::string& record_id);
 
@@ -80,20 +83,24 @@ class Records {
                                     UnixSeconds now) const;
   Status WriteRow(Txn& txn, const Actor& actor, const std::string& pseudonym,
                   const std::string& subject_id, const Write& w,
-                  const std::vector<std::uint8_t>& plaintext, PutResult* result);
+                  const std::vector<std::uint8_t>& plaintext, PutResult* result,
+                  Rekeys::Removal* removal);
+  // Retires the DEK of a version about to be removed; the key row when it was retired now
+  // (then Settle once the version is gone), nullopt when it is destroyed or already retiring.
+  StatusOr<std::optional<KeyRow>> RetireKeyOf(Txn& txn, const RecordRow& removed);
+  // After a write that removed versions: zeroes destroyed slots, finishes pending rekeys.
+  Status AfterRemoval(const Rekeys::Removal& removal);
   Status Decrypt(const Txn& txn, const std::string& rkey, const RecordRow& row,
                  RecordView* view) const;
-  StatusOr<std::vector<std::pair<std::string, RecordRow>>> Rows(
-      const Txn& txn, std::string_view prefix,
-      const std::optional<crypto::KeyId>& key_id = std::nullopt) const;
+  StatusOr<std::vector<std::pair<std::string, RecordRow>>> Rows(const Txn& txn,
+                                                                std::string_view prefix) const;
   // The rows of prefix from `from` on, decrypted into page (at most page_limit; shredded rows
   // skipped); sets page->next when a further row exists.
   Status ReadPage(const Txn& txn, const std::string& prefix, const std::string& from,
                   std::size_t page_limit, RecordPage* page) const;
   Status DeleteRow(Txn& txn, const Actor& actor, const SubjectRow& subject,
-                   const std::string& category, const std::string& rkey);
-  Status Rekey(Txn& txn, const KeyRow& old_key, const crypto::SecretBytes& old_dek,
-               const std::vector<std::pair<std::string, RecordRow>>& survivors);
+                   const std::string& category, const std::string& rkey,
+                   Rekeys::Removal* removal);
 
   Parts p_;
   const crypto::Aead cipher_;

@@ -52,6 +52,7 @@ std::string EncodeRecord(const RecordRow& r) {
       .I64(r.retain_until)
       .Fixed(r.key_id)
       .Bytes(r.envelope);
+  if (r.format != kRecordFormatKeyOnly) w.U8(r.format);
   return Bytes(w.bytes());
 }
 
@@ -64,7 +65,9 @@ bool DecodeRecord(std::string_view v, RecordRow* r) {
     return false;
   }
   r->has_event_time = has != 0;
-  return true;
+  r->format = kRecordFormatKeyOnly;
+  if (rd.AtEnd()) return true;
+  return rd.U8(&r->format) && r->format == kRecordFormatBound && rd.AtEnd();
 }
 
 std::string EncodeErasure(const ErasureRow& r) {
@@ -155,9 +158,21 @@ bool DecodeAudit(std::string_view key, std::string_view v, AuditEntry* e) {
   return true;
 }
 
-std::vector<std::uint8_t> RecordContext(std::string_view record_key) {
+std::vector<std::uint8_t> RecordContext(std::string_view record_key, const RecordRow& row) {
   RowWriter w;
-  w.Str("record").Str(record_key);
+  if (row.format == kRecordFormatKeyOnly) {
+    w.Str("record").Str(record_key);
+    return w.Take();
+  }
+  w.Str("record/2")
+      .Str(record_key)
+      .U64(row.version)
+      .I64(row.created_at)
+      .I64(row.updated_at)
+      .U8(row.has_event_time ? 1 : 0)
+      .I64(row.event_time)
+      .I64(row.retain_until)
+      .Fixed(row.key_id);
   return w.Take();
 }
 

@@ -31,12 +31,17 @@
 //                'u' uid rk field 0 mac: fixed[32]     ""  the same entry, found by record
 //   slots_free   slot: be64                            ""  zeroed, reusable
 //   slots_freed  slot: be64                            ""  freed; zeroed after commit
+//   rekeys       scope key_id: fixed[16]               str cursor: a retired DEK whose
+//                                                      records still move (rekeys.h)
 //
 //   SubjectRow = fixed[16] uid | u8 state (0 active, 1 erasure pending, 2 erased) |
 //                i64 created_at | u8 restricted | str erasure_id (hex) | bytes sealed subject id
 //   KeyRow     = str scope | u64 epoch | u64 slot | i64 expires_at | i64 created_at
 //   RecordRow  = u64 version | i64 created_at | i64 updated_at | u8 has_event_time |
-//                i64 event_time | i64 retain_until | fixed[16] key_id | bytes envelope
+//                i64 event_time | i64 retain_until | fixed[16] key_id | bytes envelope |
+//                u8 format (2; absent in rows written before it: format 1). The envelope's
+//                associated data is RecordContext(row key, row): format 2 binds every field
+//                before the envelope, format 1 only the row key.
 //   ErasureRow = fixed[16] uid | str pseudonym | str state | str mode | i64 requested_at |
 //                i64 execute_at | i64 completed_at | u8 blocked_by_hold | str receipt_json
 //   HoldRow    = i64 placed_at | u8 has_until | i64 until | bytes sealed reason
@@ -86,7 +91,12 @@ struct KeyRow {
   UnixSeconds created_at = 0;
 };
 
+// Record row formats: how much of the row its envelope's associated data binds.
+inline constexpr std::uint8_t kRecordFormatKeyOnly = 1;  // the row key only (before 2026-11)
+inline constexpr std::uint8_t kRecordFormatBound = 2;    // the row key and every field
+
 struct RecordRow {
+  std::uint8_t format = kRecordFormatBound;
   std::uint64_t version = 0;
   UnixSeconds created_at = 0, updated_at = 0;
   bool has_event_time = false;
@@ -139,8 +149,9 @@ std::string EncodeAudit(const AuditEntry& e, const crypto::Digest& hash);
 bool DecodeAudit(std::string_view key, std::string_view v, AuditEntry* e);
 
 // The associated data a record envelope is bound to: its row key (subject uid, category,
-// keyed hash of the record id).
-std::vector<std::uint8_t> RecordContext(std::string_view record_key);
+// keyed hash of the record id) and, in format 2, the row's version, times, retention and key
+// id, so a row edited in place, or put back from an older copy, fails authentication.
+std::vector<std::uint8_t> RecordContext(std::string_view record_key, const RecordRow& row);
 
 SlotBytes EncodeSlot(std::uint64_t epoch, std::span<const std::uint8_t> wrapped);
 bool DecodeSlot(const SlotBytes& s, std::uint64_t* epoch, std::span<const std::uint8_t>* wrapped);

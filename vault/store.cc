@@ -36,7 +36,8 @@ std::string_view View(const MDB_val& v) { return {static_cast<const char*>(v.mv_
 const char* TableName(Table t) {
   static constexpr std::array<const char*, kTableCount> kNames = {
       "meta",  "subjects", "records",     "scopes", "keys",  "expiry",     "holds",
-      "erasures", "erasure_due", "tokens", "audit", "blind", "slots_free", "slots_freed"};
+      "erasures", "erasure_due", "tokens", "audit", "blind", "slots_free", "slots_freed",
+      "rekeys"};
   return kNames[static_cast<std::size_t>(t)];
 }
 

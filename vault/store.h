@@ -41,8 +41,9 @@ enum class Table : std::uint8_t {
   kBlind,
   kSlotsFree,
   kSlotsFreed,
+  kRekeys,
 };
-inline constexpr std::size_t kTableCount = 14;
+inline constexpr std::size_t kTableCount = 15;
 const char* TableName(Table t);
 
 // One transaction: a consistent snapshot (read) or an atomic change (write). Views it hands

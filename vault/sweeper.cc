@@ -17,7 +17,8 @@ StatusOr<SweepResult> Sweeper::Run(const Actor& actor) {
     VAULT_RETURN_IF_ERROR(ShredExpiredBuckets(pass));
     return CollectShredded(pass);
   }));
-  // Outside the exclusive section: a rotation takes turns with ordinary writes.
+  // Outside the exclusive section: rekeys and rotation take turns with ordinary writes.
+  VAULT_RETURN_IF_ERROR(p_.rekeys.Finish());
   VAULT_RETURN_IF_ERROR(MaintainEpochs(pass));
   VAULT_RETURN_IF_ERROR(p_.deks.ZeroFreedSlotsNow());
   VAULT_RETURN_IF_ERROR(pass.unreadable_hold);

@@ -2,7 +2,8 @@
 //   1. ExecuteDueErasures   erasures whose grace period is over (held ones stay due)
 //   2. ShredExpiredBuckets  keys of retention buckets whose time is up (held ones stay)
 //   3. CollectShredded      ciphertext whose key is gone
-//   4. MaintainEpochs       rotate an old epoch; destroy KEKs past the horizon
+//   4. FinishRekeys         retired DEKs whose records still move (rekeys.h)
+//   5. MaintainEpochs       rotate an old epoch; destroy KEKs past the horizon
 // A legal hold that cannot be read holds (nothing of its subject is destroyed) and the sweep
 // reports it as kDataLoss once the other steps are done.
 #pragma once
@@ -15,6 +16,7 @@
 #include "vault/erasure.h"
 #include "vault/legal_holds.h"
 #include "vault/records.h"
+#include "vault/rekeys.h"
 #include "vault/store.h"
 #include "vault/vault.h"
 
@@ -31,6 +33,7 @@ class Sweeper {
     Records& records;
     AuditLog& audit;
     EpochRotator& rotator;
+    Rekeys& rekeys;
   };
   // shred_batch: keys destroyed per transaction of step 2.
   Sweeper(Parts parts, std::size_t shred_batch)

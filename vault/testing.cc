@@ -48,7 +48,7 @@ StatusOr<std::vector<TEST_RecordCiphertext>> TEST_ReadRecordCiphertexts(
       return txn.ScanFrom(Table::kRecords, "", [&](std::string_view k, std::string_view v) {
         RecordRow row;
         if (!DecodeRecord(v, &row)) corrupt = DataLoss("a record row is corrupt");
-        out.push_back({std::string(k), row.envelope, RecordContext(k)});
+        out.push_back({std::string(k), row.envelope, RecordContext(k, row)});
         return corrupt.ok();
       });
     }));

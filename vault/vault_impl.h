@@ -21,6 +21,7 @@
 #include "vault/legal_holds.h"
 #include "vault/meta_sealer.h"
 #include "vault/records.h"
+#include "vault/rekeys.h"
 #include "vault/store.h"
 #include "vault/subjects.h"
 #include "vault/sweeper.h"
@@ -45,6 +46,7 @@ class Vault::Impl {
   std::unique_ptr<EpochSchedule> schedule;
   std::unique_ptr<AuditLog> audit;
   std::unique_ptr<DekTable> deks;
+  std::unique_ptr<Rekeys> rekeys;
   std::unique_ptr<Subjects> subjects;
   std::unique_ptr<BlindIndex> blind;
   std::unique_ptr<LegalHolds> holds;

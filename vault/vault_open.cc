@@ -34,6 +34,8 @@ StatusOr<std::unique_ptr<Vault::Impl>> Vault::Impl::Open(const Options& options)
   VAULT_RETURN_IF_ERROR(impl->deks->RecoverSlots());
   // Finish an epoch rotation a crash interrupted.
   VAULT_RETURN_IF_ERROR(impl->rotator->Resume(Actor{"recovery", Role::kAdmin}));
+  // Finish the rekeys a crash (or a failed step) left pending.
+  VAULT_RETURN_IF_ERROR(impl->rekeys->Finish());
   return impl;
 }
 
@@ -98,11 +100,14 @@ void Vault::Impl::BuildParts() {
   schedule = std::make_unique<EpochSchedule>(policy, *keyring);
   audit = std::make_unique<AuditLog>(*store, keyring->audit_mac(), *clock);
   deks = std::make_unique<DekTable>(*store, *keyring, *keyslots, *clock);
+  rekeys = std::make_unique<Rekeys>(*store, *deks, cipher, options.rekey_batch,
+                                    options.on_rekey_step);
   subjects = std::make_unique<Subjects>(*index_keys, *deks, cipher, *clock);
   blind = std::make_unique<BlindIndex>(*index_keys);
   holds = std::make_unique<LegalHolds>(*store, *subjects, *sealer, *audit, *clock);
   records = std::make_unique<Records>(
-      Records::Parts{*store, policy, *clock, *index_keys, *subjects, *deks, *blind, *holds, *audit},
+      Records::Parts{*store, policy, *clock, *index_keys, *subjects, *deks, *blind, *holds, *audit,
+                     *rekeys},
       cipher, options.max_record_bytes, options.quota_bytes);
   erasures = std::make_unique<Erasures>(
       Erasures::Parts{*store, policy, *clock, *subjects, *deks, *blind, *holds, *audit, *sealer,
@@ -110,7 +115,8 @@ void Vault::Impl::BuildParts() {
   rotator = std::make_unique<EpochRotator>(*store, *keyring, *deks, *audit, *schedule, *clock,
                                            options.rewrap_batch);
   sweeper = std::make_unique<Sweeper>(
-      Sweeper::Parts{*store, *clock, *erasures, *holds, *deks, *records, *audit, *rotator},
+      Sweeper::Parts{*store, *clock, *erasures, *holds, *deks, *records, *audit, *rotator,
+                     *rekeys},
       options.shred_batch);
   tokens = std::make_unique<Tokens>(*store, *sealer, *audit, *clock);
 }

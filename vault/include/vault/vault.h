@@ -47,6 +47,12 @@ struct Options {
   std::size_t rewrap_batch = 10000;
   // Expired keys destroyed per transaction of a retention sweep.
   std::size_t shred_batch = 10000;
+  // Records re-encrypted per step when a removed version's key is retired (overwrite,
+  // bucket move, delete) in a large scope; ordinary writes run between steps.
+  std::size_t rekey_batch = 1000;
+  // Told the number of steps done after each step of such a rekey commits (tests observe
+  // the steps with it); called on the thread that runs the rekey, outside the writer.
+  std::function<void(std::uint64_t steps)> on_rekey_step;
   // Largest serialized record data accepted.
   std::size_t max_record_bytes = std::size_t{256} * 1024;
   // Storage quota: the most bytes of stored record rows one actor (token id) may have
