@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <charconv>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -88,8 +89,12 @@ std::optional<StoreMapUsage> ReadStoreMapUsage() {
         line.compare(line.size() - kFile.size(), kFile.size(), kFile.data()) != 0) {
       continue;
     }
-    unsigned long long start = 0, end = 0;
-    if (std::sscanf(line.c_str(), "%llx-%llx", &start, &end) != 2 || end <= start) continue;
+    std::uint64_t start = 0, end = 0;
+    const char* const text_end = line.data() + line.size();
+    const auto [dash, ec1] = std::from_chars(line.data(), text_end, start, 16);
+    if (ec1 != std::errc() || dash == text_end || *dash != '-') continue;
+    const auto [after, ec2] = std::from_chars(dash + 1, text_end, end, 16);
+    if (ec2 != std::errc() || after == text_end || *after != ' ' || end <= start) continue;
     const std::size_t path_at = line.find('/');
     struct stat st {};
     if (path_at == std::string::npos || ::stat(line.c_str() + path_at, &st) != 0) continue;
