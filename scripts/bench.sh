@@ -12,6 +12,7 @@
 #   BUILD_DIR  (default /tmp/vault-bench-build)   ROUNDS (3)   DURATION (10s)
 #   OUT_DIR    (default $BUILD_DIR/bench-results/<timestamp>)
 #   SKIP_BUILD=1 to use an existing build
+#   SERVE_ARGS (default "--rate-limit 0": the load is one token's)
 # Needs: cmake, ninja, wrk, curl, python3. Loopback only; servers are killed on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -73,8 +74,11 @@ data=$work/data
 admin=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["admin_token"])' \
   "$work/init.json")
 
+# The load comes from one token, far above the default per-token rate limit: switch it off
+# (SERVE_ARGS="" for a binary older than the limit).
+read -r -a serve_args <<<"${SERVE_ARGS---rate-limit 0}"
 "$vault_bin" serve --data-dir "$data" --listen "$host:0" --port-file "$work/vault.port" \
-  2>"$out/vault-serve.log" &
+  "${serve_args[@]}" 2>"$out/vault-serve.log" &
 pids+=($!)
 vault_pid=$!
 wait_port_file "$work/vault.port" "${pids[-1]}"
