@@ -139,8 +139,9 @@ TEST_F(PaginationTest, ACursorNeverLeavesItsSubject) {
       "GET", "/v1/subjects/bob/records/account?after=" + page["next"].get<std::string>(),
       server_->admin_token());
   ASSERT_EQ(r.status, 200);
-  EXPECT_LE(r.Json()["records"].size(), 5u);
-  for (const json& rec : r.Json()["records"]) EXPECT_EQ(rec["subject_id"], "bob");
+  const json listed = r.Json();  // a named value: the loop must not iterate a temporary's member
+  EXPECT_LE(listed["records"].size(), 5u);
+  for (const json& rec : listed["records"]) EXPECT_EQ(rec["subject_id"], "bob");
   EXPECT_EQ(bobs.size(), 5u);
 }
 
