@@ -29,8 +29,11 @@ struct HttpListener::Impl {
   edge::EdgeContext edge;
   std::optional<net::ssl::context> tls;
   net::io_context ioc;
-  tcp::acceptor acceptor{ioc};
-  net::steady_timer retry_timer{ioc};
+  // The acceptor and its retry timer are touched by accept handlers and by BeginDrain, which
+  // run on any of the I/O threads: one strand serialises them.
+  net::strand<net::io_context::executor_type> accept_strand{net::make_strand(ioc)};
+  tcp::acceptor acceptor{accept_strand};
+  net::steady_timer retry_timer{accept_strand};
   net::steady_timer drain_timer{ioc};
   std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
   std::unique_ptr<BoundedWorkerPool> pool;
@@ -180,7 +183,7 @@ Status HttpListener::Run() {
 void HttpListener::Stop() {
   Impl& s = *impl_;
   if (s.stop_requested.exchange(true)) return;
-  net::post(s.ioc, [&s] { s.BeginDrain(); });
+  net::post(s.accept_strand, [&s] { s.BeginDrain(); });
 }
 
 }  // namespace vault::api
