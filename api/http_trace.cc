@@ -34,15 +34,15 @@ bool IsValidRequestId(std::string_view id) {
 }
 
 std::string NewRequestId() {
-  thread_local std::mt19937_64 random([] {
+  thread_local std::mt19937_64 generator([] {
     std::random_device device;
     std::seed_seq seed{device(), device(), device(), device(), device(), device()};
     return std::mt19937_64(seed);
   }());
   std::string id;
   id.reserve(32);
-  AppendHex(random(), &id);
-  AppendHex(random(), &id);
+  AppendHex(generator(), &id);
+  AppendHex(generator(), &id);
   return id;
 }
 

@@ -16,7 +16,6 @@
 #include "vault/status.h"
 #include "vault/vault.h"
 
-
 namespace vault::api {
 
 // What a handler answers when it succeeds. Errors are returned as a vault::Status and

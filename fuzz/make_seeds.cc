@@ -276,8 +276,9 @@ void HttpSeeds() {
                       "12\r\n{\"role\":\"auditor\",\r\n"
                       "f\r\n\"name\":\"chunk\"}\r\n0\r\n\r\n");
   // Two requests in one input, sent as they are.
-  Write("http_request", "pipelined",
-       "GET /healthz HTTP/1.1\r\n\r\nGET /v1/policy HTTP/1.1\r\nAuthorization: Bearer @app\r\n\r\n");
+  Write(
+      "http_request", "pipelined",
+      "GET /healthz HTTP/1.1\r\n\r\nGET /v1/policy HTTP/1.1\r\nAuthorization: Bearer @app\r\n\r\n");
   seed("get-with-body", "GET /healthz HTTP/1.1\r\nContent-Length: 5\r\n\r\nGET /");
   seed("double-length",
        "POST /v1/tokens HTTP/1.1\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\n{}");

@@ -41,8 +41,7 @@ class AuditTrailTest : public ::testing::Test {
     if (r.status != 201) throw std::runtime_error("token create failed: " + r.body);
     return {r.Json()["token_id"].get<std::string>(), r.Json()["token"].get<std::string>()};
   }
-  static HttpResult Call(const std::string& method, const std::string& path,
-                         const std::string& who,
+  static HttpResult Call(const std::string& method, const std::string& path, const std::string& who,
                          const std::optional<std::string>& body = std::nullopt) {
     return server_->Call(method, path, tokens_[who].secret, body);
   }
@@ -62,8 +61,8 @@ class AuditTrailTest : public ::testing::Test {
     std::vector<json> out;
     std::uint64_t after = 0;
     for (;;) {
-      const HttpResult r = Call("GET", "/v1/audit?limit=1000&after=" + std::to_string(after),
-                                "auditor");
+      const HttpResult r =
+          Call("GET", "/v1/audit?limit=1000&after=" + std::to_string(after), "auditor");
       EXPECT_EQ(r.status, 200) << r.body;
       const json page = r.Json()["entries"];
       if (!page.is_array() || page.empty()) return out;
@@ -116,7 +115,8 @@ TEST_F(AuditTrailTest, PurposeDenialsAreAuditedWithTheSubjectRefNeverTheId) {
     EXPECT_EQ(e["subject_ref"], ref) << action;
   }
   // A subject the vault does not know is named by nothing at all.
-  EXPECT_TRUE(IsProblem(Call("GET", "/v1/subjects/nobody-xyzzy/records/account/p", "marketing"), 403));
+  EXPECT_TRUE(
+      IsProblem(Call("GET", "/v1/subjects/nobody-xyzzy/records/account/p", "marketing"), 403));
   const json e = LastEntry(me, "record.get");
   EXPECT_EQ(e["outcome"], "permission_denied");
   EXPECT_EQ(e["subject_ref"], "");
@@ -141,11 +141,12 @@ TEST_F(AuditTrailTest, FailedDeletesAreAudited) {
   ASSERT_EQ(hold.status, 201) << hold.body;
   EXPECT_TRUE(IsProblem(Call("DELETE", base + "account/p", "service"), 423));
   EXPECT_EQ(LastEntry(svc, "record.delete")["outcome"], "locked");
-  ASSERT_EQ(Call("DELETE", "/v1/subjects/" + sid + "/legal-holds/" +
-                               hold.Json()["hold_id"].get<std::string>(),
-                 "dpo")
-                .status,
-            204);
+  ASSERT_EQ(
+      Call("DELETE",
+           "/v1/subjects/" + sid + "/legal-holds/" + hold.Json()["hold_id"].get<std::string>(),
+           "dpo")
+          .status,
+      204);
 
   ASSERT_EQ(EraseNow(sid), 200);
   EXPECT_TRUE(IsProblem(Call("DELETE", base + "billing/b", "billing"), 410));
@@ -212,8 +213,9 @@ TEST_F(AuditTrailTest, SummaryShowsAnAppOnlyItsPurposesAndNoHoldReasonOrReceipt)
     ASSERT_EQ(Put(base + "billing/b", "admin", {{"a", 1}}).status, 201);
     ASSERT_EQ(Put(base + "marketing/m", "admin", {{"a", 1}}).status, 201);
   }
-  ASSERT_EQ(server_->CallJson("POST", "/v1/subjects/" + held + "/legal-holds",
-                              tokens_["dpo"].secret, {{"reason", "SECRET-HOLD-REASON"}})
+  ASSERT_EQ(server_
+                ->CallJson("POST", "/v1/subjects/" + held + "/legal-holds", tokens_["dpo"].secret,
+                           {{"reason", "SECRET-HOLD-REASON"}})
                 .status,
             201);
   ASSERT_EQ(EraseNow(erased), 200);
@@ -223,9 +225,11 @@ TEST_F(AuditTrailTest, SummaryShowsAnAppOnlyItsPurposesAndNoHoldReasonOrReceipt)
     return out;
   };
   const std::set<std::string> all = {"account", "billing", "marketing"};
-  const std::map<std::string, std::set<std::string>> sees = {
-      {"admin", all}, {"dpo", all}, {"marketing", {"marketing"}},
-      {"billing", {"billing"}}, {"service", {"account"}}};
+  const std::map<std::string, std::set<std::string>> sees = {{"admin", all},
+                                                             {"dpo", all},
+                                                             {"marketing", {"marketing"}},
+                                                             {"billing", {"billing"}},
+                                                             {"service", {"account"}}};
   for (const auto& [who, cats] : sees) {
     const bool privileged = who == "admin" || who == "dpo";
     const HttpResult h = Call("GET", "/v1/subjects/" + held, who);

@@ -301,8 +301,8 @@ TEST_F(CliTest, ServeRefusesMissingTlsFiles) {
 TEST_F(CliTest, ConfigFileEnvironmentAndFlagsInThatOrder) {
   const std::string config = dir_.Join("lethe.yaml");
   WriteFile(config,
-                "# comment\nlisten: 127.0.0.1:9001\nthreads: 8\nmax-queued: 32\n"
-                "sweep-interval: 5\n");
+            "# comment\nlisten: 127.0.0.1:9001\nthreads: 8\nmax-queued: 32\n"
+            "sweep-interval: 5\n");
   setenv("LETHE_THREADS", "16", 1);
   setenv("LETHE_MAX_QUEUED", "64", 1);
   const CliResult r = RunVault({"serve", "--config", config, "--data-dir", dir_.Join("d"),

@@ -123,8 +123,8 @@ class EveryVersionTest : public ::testing::Test {
   std::vector<std::string> backups_;
 };
 
-const std::set<std::string> kRemoved = {"VER-profile-1", "VER-prefs-1", "VER-inv-1",
-                                        "VER-inv-2", "VER-usage-1"};
+const std::set<std::string> kRemoved = {"VER-profile-1", "VER-prefs-1", "VER-inv-1", "VER-inv-2",
+                                        "VER-usage-1"};
 const std::set<std::string> kCurrent = {"VER-profile-2", "VER-inv9-1", "VER-usage-2",
                                         "VER-other-1"};
 
