@@ -63,6 +63,25 @@ Digest Sha256(std::span<const std::uint8_t> message) {
 
 Digest Sha256(std::string_view message) { return Sha256(AsBytes(message)); }
 
+Sha256Stream::Sha256Stream() : state_(crypto_hash_sha256_statebytes()) {
+  crypto_hash_sha256_init(reinterpret_cast<crypto_hash_sha256_state*>(state_.data()));
+}
+
+void Sha256Stream::Update(std::span<const std::uint8_t> bytes) {
+  crypto_hash_sha256_update(reinterpret_cast<crypto_hash_sha256_state*>(state_.data()),
+                            bytes.data(), bytes.size());
+}
+
+void Sha256Stream::Update(std::string_view bytes) {
+  Update({reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()});
+}
+
+Digest Sha256Stream::Final() {
+  Digest out{};
+  crypto_hash_sha256_final(reinterpret_cast<crypto_hash_sha256_state*>(state_.data()), out.data());
+  return out;
+}
+
 std::optional<Digest> Sha256File(const std::string& path) {
   std::FILE* f = std::fopen(path.c_str(), "rb");
   if (f == nullptr) return std::nullopt;

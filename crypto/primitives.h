@@ -44,6 +44,18 @@ class HmacSha256Key {
   SecretBytes state_;  // a crypto_auth_hmacsha256_state
 };
 
+// SHA-256 of a stream of bytes given piece by piece (a file as it is written).
+class Sha256Stream {
+ public:
+  Sha256Stream();
+  void Update(std::span<const std::uint8_t> bytes);
+  void Update(std::string_view bytes);
+  Digest Final();  // once; the stream is spent after it
+
+ private:
+  std::vector<std::uint8_t> state_;  // a crypto_hash_sha256_state
+};
+
 // SHA-256 of a file, read in chunks; nullopt if it cannot be read.
 std::optional<Digest> Sha256File(const std::string& path);
 

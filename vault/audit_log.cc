@@ -87,8 +87,7 @@ StatusOr<std::vector<AuditEntry>> AuditLog::ReadPage(std::uint64_t after_seq,
   return out;
 }
 
-StatusOr<std::vector<AuditEntry>> AuditLog::List(std::uint64_t after_seq,
-                                                 std::size_t limit) const {
+StatusOr<std::vector<AuditEntry>> AuditLog::List(std::uint64_t after_seq, std::size_t limit) const {
   // Entries of reads are committed asynchronously; an auditor sees every read this process
   // made before the call.
   VAULT_RETURN_IF_ERROR(store_.Flush());
@@ -109,15 +108,15 @@ StatusOr<AuditLog::StoredHead> AuditLog::ReadHead() const {
 
 // Walks entries 1..head.seq and checks the chain ends at the stored head, which every append
 // updates in its own transaction: removed trailing entries are found, not just edited ones.
-StatusOr<AuditVerifyResult> AuditLog::Verify() const {
+StatusOr<AuditVerifyResult> AuditLog::Verify(const ProgressFn& progress) const {
   VAULT_RETURN_IF_ERROR(store_.Flush());
   VAULT_ASSIGN_OR_RETURN(const StoredHead stored, ReadHead());
   AuditVerifyResult res;
   std::string prev(32, '\0');
   while (res.entries < stored.seq) {
-    VAULT_ASSIGN_OR_RETURN(auto page,
-                           ReadPage(res.entries, std::min<std::uint64_t>(kMaxPage,
-                                                                          stored.seq - res.entries)));
+    VAULT_ASSIGN_OR_RETURN(
+        auto page,
+        ReadPage(res.entries, std::min<std::uint64_t>(kMaxPage, stored.seq - res.entries)));
     if (page.empty()) break;
     for (const auto& e : page) {
       const auto want = ChainHash(prev, e);
@@ -130,7 +129,9 @@ StatusOr<AuditVerifyResult> AuditLog::Verify() const {
       res.head = e.hash;
       ++res.entries;
     }
+    if (progress) progress(res.entries, stored.seq);
   }
+  if (progress && res.entries == 0) progress(0, stored.seq);
   if (res.entries < stored.seq || prev != stored.hash) {
     // Entries missing at the end (the first of them), or a last entry that is not the head.
     res.first_bad_seq = res.entries < stored.seq ? res.entries + 1 : stored.seq;

@@ -37,7 +37,7 @@ class AuditLog {
   // One page of committed entries after after_seq (queued entries are flushed first).
   StatusOr<std::vector<AuditEntry>> List(std::uint64_t after_seq, std::size_t limit) const;
   // The chain from the first entry to the stored head (meta audit_seq, audit_head).
-  StatusOr<AuditVerifyResult> Verify() const;
+  StatusOr<AuditVerifyResult> Verify(const ProgressFn& progress = {}) const;
 
  private:
   struct Tail {

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 #include <vector>
 
 #include "crypto/primitives.h"
@@ -68,56 +69,121 @@ class PrivateFile {
   int fd_;
 };
 
-// Copies from into a new private file to.
-Status CopyPrivate(const std::string& from, const std::string& to) {
+// Bytes written so far against the bytes expected, told to the caller's ProgressFn. The
+// expectation is an upper bound (a compacted copy is smaller than the pages in use), so the
+// total is corrected to what was written when the copy ends.
+class ByteProgress {
+ public:
+  ByteProgress(const ProgressFn& fn, std::uint64_t expected) : fn_(fn), total_(expected) {}
+  void Add(std::uint64_t n) {
+    done_ += n;
+    if (total_ < done_) total_ = done_;
+    if (fn_) fn_(done_, total_);
+  }
+  void Finish() {
+    total_ = done_;
+    if (fn_) fn_(done_, total_);
+  }
+
+ private:
+  const ProgressFn& fn_;
+  std::uint64_t done_ = 0;
+  std::uint64_t total_;
+};
+
+// A new private file that hashes and counts what is written to it, so a backup's checksums
+// cost no second read of the copy.
+class CountedCopy {
+ public:
+  CountedCopy(const std::string& path, ByteProgress& progress)
+      : path_(path), out_(path), progress_(progress) {}
+  Status Opened() const { return out_.Opened(); }
+  Status Write(const char* data, std::size_t n) {
+    if (!out_.WriteAll(data, n)) return Internal("cannot write " + path_);
+    sum_.Update(std::string_view(data, n));
+    progress_.Add(n);
+    return Status::Ok();
+  }
+  std::string HexDigest() { return crypto::ToHex(sum_.Final()); }
+
+ private:
+  std::string path_;
+  PrivateFile out_;
+  ByteProgress& progress_;
+  crypto::Sha256Stream sum_;
+};
+
+// Copies the file from into out.
+Status CopyFileInto(const std::string& from, CountedCopy& out) {
   std::ifstream in(from, std::ios::binary);
   if (!in) return Internal("cannot read " + from);
-  PrivateFile out(to);
-  VAULT_RETURN_IF_ERROR(out.Opened());
   std::vector<char> buf(std::size_t{1} << 20);
   while (in) {
     in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
-    if (!out.WriteAll(buf.data(), static_cast<std::size_t>(in.gcount()))) {
-      return Internal("cannot write " + to);
-    }
+    VAULT_RETURN_IF_ERROR(out.Write(buf.data(), static_cast<std::size_t>(in.gcount())));
   }
   return in.eof() ? Status::Ok() : Internal("cannot read " + from);
 }
 
-Status CopyStorePrivate(const Store& store, const std::string& to) {
-  PrivateFile out(to);
-  VAULT_RETURN_IF_ERROR(out.Opened());
-  return store.CopyCompactTo(out.fd());
+// Everything readable from fd into out; after a failure the rest is read and dropped, so the
+// writer at the other end of the pipe never writes into a closed pipe.
+Status DrainInto(int fd, CountedCopy& out) {
+  Status s = Status::Ok();
+  std::vector<char> buf(std::size_t{1} << 20);
+  for (;;) {
+    const ssize_t n = ::read(fd, buf.data(), buf.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Internal("cannot read the store copy");
+    if (n == 0) return s;
+    if (s.ok()) s = out.Write(buf.data(), static_cast<std::size_t>(n));
+  }
 }
 
-// The store (compacted) and the key slot file into out_dir. Slots freed while the copy runs
-// stay whole until both files are copied (the store's snapshot may still reference them);
-// they are zeroed right after.
+// The store's compacted copy (LMDB writes it to a pipe on a thread of its own) into out.
+Status CopyStoreInto(const Store& store, CountedCopy& out) {
+  VAULT_RETURN_IF_ERROR(out.Opened());
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return Internal("cannot create a pipe for the store copy");
+  Status copied = Status::Ok();
+  std::thread lmdb([&] {
+    copied = store.CopyCompactTo(fds[1]);
+    ::close(fds[1]);
+  });
+  Status drained = DrainInto(fds[0], out);
+  lmdb.join();
+  ::close(fds[0]);
+  return copied.ok() ? drained : copied;
+}
+
+// The store (compacted) and the key slot file into out_dir, their sums into m. Slots freed
+// while the copy runs stay whole until both files are copied (the store's snapshot may still
+// reference them); they are zeroed right after.
 Status CopyStoreAndSlots(Store& store, DekTable& deks, const std::string& data_dir,
-                         const std::string& out_dir) {
+                         const std::string& out_dir, const ProgressFn& progress,
+                         BackupManifest* m) {
+  std::error_code ec;
+  const std::uint64_t slots_size = fs::file_size(layout::KeySlotsFile(data_dir), ec);
+  ByteProgress bytes(progress, store.UsedBytes() + (ec ? 0 : slots_size));
   VAULT_RETURN_IF_ERROR(deks.PauseSlotZeroing(true));
-  Status copied = CopyStorePrivate(store, layout::BackupDataFile(out_dir));
-  if (copied.ok()) {
-    copied = CopyPrivate(layout::KeySlotsFile(data_dir), layout::BackupKeySlotsFile(out_dir));
-  }
+  CountedCopy data(layout::BackupDataFile(out_dir), bytes);
+  CountedCopy slots(layout::BackupKeySlotsFile(out_dir), bytes);
+  Status copied = CopyStoreInto(store, data);
+  if (copied.ok()) copied = slots.Opened();
+  if (copied.ok()) copied = CopyFileInto(layout::KeySlotsFile(data_dir), slots);
   Status resumed = deks.PauseSlotZeroing(false);
   if (!resumed.ok() && copied.ok()) copied = resumed;
   VAULT_RETURN_IF_ERROR(deks.ZeroFreedSlotsNow());
-  return copied;
+  VAULT_RETURN_IF_ERROR(copied);
+  bytes.Finish();
+  m->sha256 = data.HexDigest();
+  m->slots_sha256 = slots.HexDigest();
+  return Status::Ok();
 }
 
-// Syncs and sums the copied files into m.
-Status SealCopy(const std::string& out_dir, BackupManifest* m) {
-  const std::string data = layout::BackupDataFile(out_dir);
-  const std::string slots = layout::BackupKeySlotsFile(out_dir);
-  VAULT_RETURN_IF_ERROR(FsyncPath(data));
-  VAULT_RETURN_IF_ERROR(FsyncPath(slots));
-  auto digest = crypto::Sha256File(data);
-  auto slots_digest = crypto::Sha256File(slots);
-  if (!digest || !slots_digest) return Internal("cannot read back the backup files");
-  m->sha256 = crypto::ToHex(*digest);
-  m->slots_sha256 = crypto::ToHex(*slots_digest);
-  return Status::Ok();
+// Makes the copied files durable.
+Status SyncCopy(const std::string& out_dir) {
+  VAULT_RETURN_IF_ERROR(FsyncPath(layout::BackupDataFile(out_dir)));
+  return FsyncPath(layout::BackupKeySlotsFile(out_dir));
 }
 
 Status WriteManifest(const std::string& out_dir, const BackupManifest& m) {
@@ -167,14 +233,10 @@ StatusOr<BackupManifest> Vault::Backup(const std::string& out_dir, const Progres
     const UnixSeconds dies = impl_->schedule->KekDiesAt(e, m.created_at);
     if (m.readable_until == 0 || dies < m.readable_until) m.readable_until = dies;
   }
-  if (progress) progress(0, 3);
-  VAULT_RETURN_IF_ERROR(
-      CopyStoreAndSlots(*impl_->store, *impl_->deks, impl_->options.data_dir, out_dir));
-  if (progress) progress(1, 3);
-  VAULT_RETURN_IF_ERROR(SealCopy(out_dir, &m));
-  if (progress) progress(2, 3);
+  VAULT_RETURN_IF_ERROR(CopyStoreAndSlots(*impl_->store, *impl_->deks, impl_->options.data_dir,
+                                          out_dir, progress, &m));
+  VAULT_RETURN_IF_ERROR(SyncCopy(out_dir));
   VAULT_RETURN_IF_ERROR(WriteManifest(out_dir, m));
-  if (progress) progress(3, 3);
   return m;
 }
 

@@ -35,9 +35,9 @@ std::string_view View(const MDB_val& v) { return {static_cast<const char*>(v.mv_
 
 const char* TableName(Table t) {
   static constexpr std::array<const char*, kTableCount> kNames = {
-      "meta",  "subjects", "records",     "scopes", "keys",  "expiry",     "holds",
-      "erasures", "erasure_due", "tokens", "audit", "blind", "slots_free", "slots_freed",
-      "rekeys"};
+      "meta",   "subjects", "records",    "scopes",      "keys",
+      "expiry", "holds",    "erasures",   "erasure_due", "tokens",
+      "audit",  "blind",    "slots_free", "slots_freed", "rekeys"};
   return kNames[static_cast<std::size_t>(t)];
 }
 
@@ -400,6 +400,13 @@ void Store::RunBatch(Batch& batch) {
 Status Store::CopyCompactTo(int fd) const {
   const int rc = mdb_env_copyfd2(env_, fd, MDB_CP_COMPACT);
   return rc == 0 ? Status::Ok() : LmdbError("backup copy", rc);
+}
+
+std::uint64_t Store::UsedBytes() const {
+  MDB_envinfo info{};
+  MDB_stat stat{};
+  if (mdb_env_info(env_, &info) != 0 || mdb_env_stat(env_, &stat) != 0) return 0;
+  return (static_cast<std::uint64_t>(info.me_last_pgno) + 1) * stat.ms_psize;
 }
 
 }  // namespace vault

@@ -138,6 +138,9 @@ class Store {
   // Compacted, consistent copy of the data file into fd (a new, empty file the caller
   // opened with the mode it wants; LMDB's own copy by path would create it 0644).
   Status CopyCompactTo(int fd) const;
+  // Bytes of the data file in use (pages up to the last one written): an upper bound of a
+  // compacted copy's size, for progress reports.
+  std::uint64_t UsedBytes() const;
 
  private:
   struct Op {

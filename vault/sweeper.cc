@@ -9,17 +9,27 @@
 
 namespace vault {
 
-StatusOr<SweepResult> Sweeper::Run(const Actor& actor) {
+StatusOr<SweepResult> Sweeper::Run(const Actor& actor, const ProgressFn& progress) {
   Pass pass{actor, 0, {}, Status::Ok()};
+  std::uint64_t steps = 0;
+  auto stepped = [&] {
+    if (progress) progress(++steps, kSteps);
+  };
   VAULT_RETURN_IF_ERROR(p_.store.Exclusive([&]() -> Status {
     pass.now = p_.clock.Now();
     VAULT_RETURN_IF_ERROR(ExecuteDueErasures(pass));
+    stepped();
     VAULT_RETURN_IF_ERROR(ShredExpiredBuckets(pass));
-    return CollectShredded(pass);
+    stepped();
+    VAULT_RETURN_IF_ERROR(CollectShredded(pass));
+    stepped();
+    return Status::Ok();
   }));
   // Outside the exclusive section: rekeys and rotation take turns with ordinary writes.
   VAULT_RETURN_IF_ERROR(p_.rekeys.Finish());
+  stepped();
   VAULT_RETURN_IF_ERROR(MaintainEpochs(pass));
+  stepped();
   VAULT_RETURN_IF_ERROR(p_.deks.ZeroFreedSlotsNow());
   VAULT_RETURN_IF_ERROR(pass.unreadable_hold);
   return pass.result;
@@ -57,15 +67,16 @@ Status Sweeper::ShredExpiredBuckets(Pass& pass) {
 Status Sweeper::ShredBatch(Txn& txn, Pass& pass, std::string* resume, bool* more) {
   std::vector<std::string> expired;
   *more = false;
-  VAULT_RETURN_IF_ERROR(txn.ScanFrom(Table::kExpiry, *resume, [&](std::string_view k, std::string_view) {
-    if (k.size() != 24 || TimedKeyAt(k) > pass.now) return false;
-    if (expired.size() >= shred_batch_) {
-      *more = true;
-      return false;
-    }
-    expired.emplace_back(k);
-    return true;
-  }));
+  VAULT_RETURN_IF_ERROR(
+      txn.ScanFrom(Table::kExpiry, *resume, [&](std::string_view k, std::string_view) {
+        if (k.size() != 24 || TimedKeyAt(k) > pass.now) return false;
+        if (expired.size() >= shred_batch_) {
+          *more = true;
+          return false;
+        }
+        expired.emplace_back(k);
+        return true;
+      }));
   if (!expired.empty()) *resume = KeyAfter(expired.back());
   for (const auto& ekey : expired) {
     crypto::KeyId id;
@@ -97,8 +108,7 @@ Status Sweeper::CollectShredded(Pass& pass) {
 }
 
 Status Sweeper::MaintainEpochs(Pass& pass) {
-  return p_.rotator.Maintain(pass.actor, &pass.result.epoch_rotated,
-                             &pass.result.destroyed_epochs);
+  return p_.rotator.Maintain(pass.actor, &pass.result.epoch_rotated, &pass.result.destroyed_epochs);
 }
 
 }  // namespace vault

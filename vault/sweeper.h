@@ -39,7 +39,9 @@ class Sweeper {
   Sweeper(Parts parts, std::size_t shred_batch)
       : p_(parts), shred_batch_(shred_batch == 0 ? 1 : shred_batch) {}
 
-  StatusOr<SweepResult> Run(const Actor& actor);
+  static constexpr std::uint64_t kSteps = 5;
+  // progress: steps done of kSteps, after each step.
+  StatusOr<SweepResult> Run(const Actor& actor, const ProgressFn& progress = {});
 
  private:
   // One sweep's progress: its result and the first hold it could not read.

@@ -126,7 +126,9 @@ StatusOr<RotationResult> Vault::RotateEpoch(const Actor& actor, const ProgressFn
   return impl_->rotator->Rotate(actor, progress);
 }
 
-StatusOr<SweepResult> Vault::Sweep(const Actor& actor) { return impl_->sweeper->Run(actor); }
+StatusOr<SweepResult> Vault::Sweep(const Actor& actor, const ProgressFn& progress) {
+  return impl_->sweeper->Run(actor, progress);
+}
 
 StatusOr<NewToken> Vault::CreateToken(const Actor& actor, Role role,
                                       const std::vector<std::string>& purposes,
@@ -161,7 +163,9 @@ StatusOr<std::vector<AuditEntry>> Vault::ListAudit(std::uint64_t after_seq,
   return impl_->audit->List(after_seq, limit);
 }
 
-StatusOr<AuditVerifyResult> Vault::VerifyAudit() const { return impl_->audit->Verify(); }
+StatusOr<AuditVerifyResult> Vault::VerifyAudit(const ProgressFn& progress) const {
+  return impl_->audit->Verify(progress);
+}
 
 void Vault::AuditRefusal(const Actor& actor, const std::string& action,
                          const std::string& subject_id, const std::string& category, Code outcome) {

@@ -42,7 +42,7 @@ int RunBackup(const Command& cmd, const Flags& flags) {
   if (vault == nullptr) return rc;
   StatusOr<BackupManifest> manifest = Status(Code::kInternal, "not run");
   {
-    ProgressBar bar("backup");
+    ProgressBar bar("backup", flags, ProgressBar::Unit::kBytes);
     manifest = vault->Backup(flags.Get("out"), bar.Fn());
   }
   if (!manifest.ok()) {
@@ -68,7 +68,7 @@ int RunRestore(const Command& cmd, const Flags& flags) {
   if (keyring_dir.empty()) keyring_dir = ".";
   StatusOr<RestoreResult> result = Status(Code::kInternal, "not run");
   {
-    ProgressBar bar("restore");
+    ProgressBar bar("restore", flags);
     result = Vault::Restore(flags.Get("from"), flags.Get("data-dir"), keyring,
                             ResolveRootKey(flags, keyring_dir).provider, bar.Fn());
   }
@@ -92,7 +92,7 @@ int RunEpochRotate(const Command& cmd, const Flags& flags) {
   if (vault == nullptr) return rc;
   StatusOr<RotationResult> r = Status(Code::kInternal, "not run");
   {
-    ProgressBar bar("rewrapping keys");
+    ProgressBar bar("rewrapping keys", flags);
     r = vault->RotateEpoch(kCliActor, bar.Fn());
   }
   if (!r.ok()) return FailStatus("epoch rotation failed", r.status(), "retry; see the audit log");
@@ -109,7 +109,11 @@ int RunSweep(const Command& cmd, const Flags& flags) {
   int rc = 0;
   std::unique_ptr<Vault> vault = OpenExisting(cmd, flags, &rc);
   if (vault == nullptr) return rc;
-  StatusOr<SweepResult> r = vault->Sweep(kCliActor);
+  StatusOr<SweepResult> r = Status(Code::kInternal, "not run");
+  {
+    ProgressBar bar("sweep steps", flags);
+    r = vault->Sweep(kCliActor, bar.Fn());
+  }
   if (!r.ok()) return FailStatus("sweep failed", r.status(), "retry; see the audit log");
   if (flags.Has("json")) {
     PrintJson(api::SweepJson(*r));
@@ -125,7 +129,11 @@ int RunAuditVerify(const Command& cmd, const Flags& flags) {
   int rc = 0;
   std::unique_ptr<Vault> vault = OpenExisting(cmd, flags, &rc);
   if (vault == nullptr) return rc;
-  StatusOr<AuditVerifyResult> r = vault->VerifyAudit();
+  StatusOr<AuditVerifyResult> r = Status(Code::kInternal, "not run");
+  {
+    ProgressBar bar("audit entries", flags);
+    r = vault->VerifyAudit(bar.Fn());
+  }
   if (!r.ok()) return FailStatus("audit verification failed", r.status(), "see the audit log");
   if (flags.Has("json")) {
     PrintJson(api::AuditVerifyJson(*r));
@@ -160,7 +168,7 @@ std::vector<Command> AdminCommands() {
                    {"name", "NAME", "a label for the token"}}),
        0, RunTokenCreate},
       {"backup", "", "write a compacted copy of the store (no keyring), safe while serving",
-       VaultFlags({{"out", "DIR", "new directory for the backup"}}), 0, RunBackup},
+       VaultFlags({{"out", "DIR", "new directory for the backup"}, kProgressFlag}), 0, RunBackup},
       {"restore",
        "",
        "restore a backup into a new data directory against a live keyring",
@@ -168,16 +176,18 @@ std::vector<Command> AdminCommands() {
         {"data-dir", "DIR", "new data directory to restore into"},
         {"keyring", "FILE", "the live keyring file"},
         RestoreRootKeyFlag(),
+        kProgressFlag,
         kJsonFlag,
         kHelpFlag,
         kVersionFlag},
        0,
        RunRestore},
-      {"epoch rotate", "", "start a new key epoch and rewrap every live data key", VaultFlags({}),
-       0, RunEpochRotate},
+      {"epoch rotate", "", "start a new key epoch and rewrap every live data key",
+       VaultFlags({kProgressFlag}), 0, RunEpochRotate},
       {"sweep", "", "run the sweeper once: due erasures, expired retention, old epochs",
-       VaultFlags({}), 0, RunSweep},
-      {"audit verify", "", "verify the audit log's hash chain", VaultFlags({}), 0, RunAuditVerify},
+       VaultFlags({kProgressFlag}), 0, RunSweep},
+      {"audit verify", "", "verify the audit log's hash chain", VaultFlags({kProgressFlag}), 0,
+       RunAuditVerify},
   };
 }
 

@@ -134,33 +134,62 @@ std::unique_ptr<Vault> OpenExisting(const Command& cmd, const Flags& flags, int*
   return std::move(vault).value();
 }
 
-ProgressBar::ProgressBar(std::string label) : label_(std::move(label)), tty_(isatty(2) == 1) {}
+const FlagSpec kProgressFlag{"progress", "",
+                             "report progress on stderr even when it is not a terminal"};
+
+ProgressBar::ProgressBar(std::string label, const Flags& flags, Unit unit)
+    : label_(std::move(label)),
+      unit_(unit),
+      tty_(isatty(2) == 1),
+      lines_(!tty_ && flags.Has("progress")) {}
 
 ProgressBar::~ProgressBar() {
   if (tty_ && drawn_) std::fputs("\n", stderr);
 }
 
 ProgressFn ProgressBar::Fn() {
-  if (!tty_) return {};
+  if (!tty_ && !lines_) return {};
   return [this](std::uint64_t done, std::uint64_t total) { Draw(done, total); };
+}
+
+std::string ProgressBar::Amount(std::uint64_t n) const {
+  if (unit_ == Unit::kItems) return std::to_string(n);
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f MiB", static_cast<double>(n) / (1024.0 * 1024.0));
+  return buf;
 }
 
 void ProgressBar::Draw(std::uint64_t done, std::uint64_t total) {
   std::lock_guard<std::mutex> lock(mu_);
   drawn_ = true;
+  if (lines_) return WriteLine(done, total);
   constexpr int kWidth = 30;
   if (total == 0) {
-    std::fprintf(stderr, "\r%s %llu", label_.c_str(), static_cast<unsigned long long>(done));
+    std::fprintf(stderr, "\r%s %s", label_.c_str(), Amount(done).c_str());
   } else {
     const std::uint64_t shown = done > total ? total : done;
     const int filled = static_cast<int>(shown * kWidth / total);
     std::string bar(static_cast<std::size_t>(filled), '#');
     bar.resize(kWidth, ' ');
-    std::fprintf(stderr, "\r%s [%s] %3d%% (%llu/%llu)", label_.c_str(), bar.c_str(),
-                 static_cast<int>(shown * 100 / total), static_cast<unsigned long long>(shown),
-                 static_cast<unsigned long long>(total));
+    std::fprintf(stderr, "\r%s [%s] %3d%% (%s of %s)", label_.c_str(), bar.c_str(),
+                 static_cast<int>(shown * 100 / total), Amount(shown).c_str(),
+                 Amount(total).c_str());
   }
   std::fflush(stderr);
+}
+
+// A line when the work crosses a tenth of the total (or, with no total, at every call).
+void ProgressBar::WriteLine(std::uint64_t done, std::uint64_t total) {
+  if (total == 0) {
+    std::fprintf(stderr, "%s: %s\n", label_.c_str(), Amount(done).c_str());
+    return;
+  }
+  const std::uint64_t shown = done > total ? total : done;
+  const int tenth = static_cast<int>(shown * 10 / total);
+  if (tenth == last_tenth_) return;
+  last_tenth_ = tenth;
+  std::fprintf(stderr, "%s: %s of %s (%d%%)\n", label_.c_str(), Amount(shown).c_str(),
+               Amount(total).c_str(), static_cast<int>(shown * 100 / total));
 }
 
 }  // namespace vault::cli

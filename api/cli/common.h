@@ -86,10 +86,16 @@ int FailOpen(const Flags& flags, const Status& s);
 std::unique_ptr<Vault> OpenExisting(const Command& cmd, const Flags& flags, int* exit_code,
                                     const TuneOptions& tune = {});
 
-// A progress bar on stderr, drawn only when stderr is a terminal.
+// --progress: progress lines on stderr even when it is not a terminal.
+extern const FlagSpec kProgressFlag;
+
+// Progress of a long command on stderr: a bar redrawn in place when stderr is a terminal;
+// with --progress and stderr not a terminal (a log, a pipe), one line at each tenth of the
+// way and one at the end. Silent otherwise.
 class ProgressBar {
  public:
-  explicit ProgressBar(std::string label);
+  enum class Unit { kItems, kBytes };
+  ProgressBar(std::string label, const Flags& flags, Unit unit = Unit::kItems);
   ~ProgressBar();
   ProgressBar(const ProgressBar&) = delete;
   ProgressBar& operator=(const ProgressBar&) = delete;
@@ -98,10 +104,15 @@ class ProgressBar {
 
  private:
   void Draw(std::uint64_t done, std::uint64_t total);
+  void WriteLine(std::uint64_t done, std::uint64_t total);
+  std::string Amount(std::uint64_t n) const;
 
   std::string label_;
+  Unit unit_;
   bool tty_;
+  bool lines_;  // --progress on a stderr that is not a terminal
   bool drawn_ = false;
+  int last_tenth_ = -1;
   std::mutex mu_;
 };
 

@@ -183,6 +183,37 @@ TEST_F(CliTest, InitTokenOperationsBackupRestore) {
   EXPECT_EQ(r.err.rfind("lethe: ", 0), 0u) << r.err;
 }
 
+// Backup (by bytes), sweep (by steps) and audit verify (by entries) report progress on stderr
+// with --progress when stderr is not a terminal, and stay silent without it.
+TEST_F(CliTest, LongCommandsReportProgressWithTheFlag) {
+  const std::string data = dir_.Join("data");
+  ASSERT_EQ(RunVault({"init", "--data-dir", data, "--json"}).exit_code, 0);
+  CliResult r = RunVault({"backup", "--data-dir", data, "--out", dir_.Join("quiet")});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err, "");
+
+  r = RunVault({"backup", "--data-dir", data, "--out", dir_.Join("b"), "--progress"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("backup: "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(" MiB (100%)\n"), std::string::npos) << r.err;
+  // The last line's total is what was written: the backup's two files.
+  const auto written = std::filesystem::file_size(dir_.Join("b") + "/data.mdb") +
+                       std::filesystem::file_size(dir_.Join("b") + "/keyslots");
+  char last[64];
+  std::snprintf(last, sizeof last, "%.1f MiB of %.1f MiB (100%%)",
+                static_cast<double>(written) / (1024.0 * 1024.0),
+                static_cast<double>(written) / (1024.0 * 1024.0));
+  EXPECT_NE(r.err.find(last), std::string::npos) << r.err << " want " << last;
+
+  r = RunVault({"sweep", "--data-dir", data, "--progress"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("sweep steps: 5 of 5 (100%)"), std::string::npos) << r.err;
+  r = RunVault({"audit", "verify", "--data-dir", data, "--progress"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("audit entries: "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("(100%)"), std::string::npos) << r.err;
+}
+
 TEST_F(CliTest, GroupHelpListsItsCommands) {
   for (const std::vector<std::string>& cmd : std::vector<std::vector<std::string>>{
            {"token", "--help"}, {"epoch", "-h"}, {"audit", "--help"}, {"policy", "--help"}}) {

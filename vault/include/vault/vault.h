@@ -274,8 +274,9 @@ class Vault {
   StatusOr<RotationResult> RotateEpoch(const Actor& actor, const ProgressFn& progress = {});
   // Executes due erasures, shreds expired buckets, collects ciphertext of shredded keys,
   // rotates the epoch when it is older than the policy's epoch length, and destroys epoch
-  // KEKs past the horizon. What the background sweeper runs.
-  StatusOr<SweepResult> Sweep(const Actor& actor);
+  // KEKs past the horizon. What the background sweeper runs. progress: steps done of the
+  // sweep's steps (sweeper.h).
+  StatusOr<SweepResult> Sweep(const Actor& actor, const ProgressFn& progress = {});
 
   // --- Tokens.
   StatusOr<NewToken> CreateToken(const Actor& actor, Role role,
@@ -287,6 +288,7 @@ class Vault {
 
   // --- Operations.
   // A consistent, compacted copy of the store (no keyring) into out_dir, safe while serving.
+  // progress: bytes written of the bytes expected (an upper bound until the copy ends).
   StatusOr<BackupManifest> Backup(const std::string& out_dir, const ProgressFn& progress = {});
   StatusOr<VaultStats> Stats() const;
   // Restores a backup made by Backup() into an empty data_dir, against a live keyring file.
@@ -300,8 +302,8 @@ class Vault {
   // --- Audit log: every read, write and rights action, chained with an HMAC.
   StatusOr<std::vector<AuditEntry>> ListAudit(std::uint64_t after_seq, std::size_t limit) const;
   // Walks the chain and checks it ends at the stored head (entry count and last hash), so
-  // removed trailing entries are found too.
-  StatusOr<AuditVerifyResult> VerifyAudit() const;
+  // removed trailing entries are found too. progress: entries checked of the stored count.
+  StatusOr<AuditVerifyResult> VerifyAudit(const ProgressFn& progress = {}) const;
   // Records an attempt refused before it reached the engine (a purpose denial, a malformed
   // rights request): action as the operation's own entries name it, outcome the refusal's
   // code. The subject is named by its subject_ref when subject_id names a known subject, else
