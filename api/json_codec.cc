@@ -314,6 +314,7 @@ json AuditEntryJson(const AuditEntry& e) {
       {"subject_ref", e.subject_ref},
       {"category", e.category},
       {"outcome", e.outcome},
+      {"purpose", e.purpose},
       {"hash", e.hash},
   };
 }
@@ -334,13 +335,32 @@ json SweepJson(const SweepResult& r) {
           {"scopes_shredded", r.scopes_shredded},
           {"records_collected", r.records_collected},
           {"epoch_rotated", r.epoch_rotated},
-          {"destroyed_epochs", r.destroyed_epochs}};
+          {"destroyed_epochs", r.destroyed_epochs},
+          {"audit_entries_trimmed", r.audit_entries_trimmed}};
 }
 
 json AuditVerifyJson(const AuditVerifyResult& r) {
-  json j = {{"ok", r.ok}, {"entries", r.entries}, {"head", r.head}};
-  if (r.first_bad_seq) j["first_bad_seq"] = *r.first_bad_seq;
+  json j = {{"ok", r.ok},
+            {"entries", r.entries},
+            {"head", r.head},
+            {"from_seq", r.from_seq},
+            {"checkpoints", r.checkpoints}};
+  if (r.first_bad_seq) {
+    j["first_bad_seq"] = *r.first_bad_seq;
+    j["problem"] = r.problem;
+  }
   return j;
+}
+
+json AuditCheckpointJson(const AuditCheckpoint& cp) {
+  // Exactly the signed fields plus the signature: drop "signature", serialise the rest as
+  // RFC 8785 JSON, and the signature verifies over those bytes.
+  return {{"type", "lethe.audit.checkpoint"},
+          {"seq", cp.seq},
+          {"at", TimeJson(cp.at)},
+          {"head", cp.head},
+          {"key_id", cp.key_id},
+          {"signature", cp.signature}};
 }
 
 json BackupManifestJson(const BackupManifest& m) {

@@ -67,6 +67,7 @@ nlohmann::json NewTokenJson(const NewToken& t);
 nlohmann::json RotationJson(const RotationResult& r);
 nlohmann::json SweepJson(const SweepResult& r);
 nlohmann::json AuditVerifyJson(const AuditVerifyResult& r);
+nlohmann::json AuditCheckpointJson(const AuditCheckpoint& cp);
 nlohmann::json BackupManifestJson(const BackupManifest& m);
 
 }  // namespace vault::api

@@ -76,7 +76,7 @@ StatusOr<Principal> AuthenticateRequest(const Vault& vault, const HttpRequest& r
   }
   Principal p;
   p.token = std::move(info).value();
-  p.actor = Actor{p.token.token_id, p.token.role};
+  p.actor = Actor{p.token.token_id, p.token.role, p.token.purposes};
   return p;
 }
 
@@ -286,6 +286,7 @@ void ApiServer::RegisterRoutes() {
   AddAdminRoutes(router_, vault_);
   AddRecordRoutes(router_, vault_);
   AddRightsRoutes(router_, vault_);
+  AddAuditProofRoutes(router_, vault_);
 }
 
 void ApiServer::AddSystemRoutes() {

@@ -237,6 +237,12 @@ StatusOr<BackupManifest> Vault::Backup(const std::string& out_dir, const Progres
                                           out_dir, progress, &m));
   VAULT_RETURN_IF_ERROR(SyncCopy(out_dir));
   VAULT_RETURN_IF_ERROR(WriteManifest(out_dir, m));
+  // An admin action like any other (the CLI is the only caller): after the copy, so the entry
+  // says the backup exists.
+  VAULT_RETURN_IF_ERROR(impl_->store->Write([&](Txn& txn) {
+    return impl_->audit->Append(txn, Actor{"cli", Role::kAdmin}, "backup.create", nullptr, "",
+                                "ok");
+  }));
   return m;
 }
 

@@ -194,6 +194,7 @@ Status Erasures::Execute(Txn& txn, const Actor& actor, const std::string& key, E
                          bool held, bool* executed) {
   *executed = false;
   if (held) {
+    VAULT_RETURN_IF_ERROR(NoteHolds(txn, key, row->uid));
     if (row->blocked_by_hold) return Status::Ok();
     row->blocked_by_hold = true;
     VAULT_RETURN_IF_ERROR(txn.Put(Table::kErasures, key, EncodeErasure(*row)));
@@ -208,9 +209,10 @@ Status Erasures::Execute(Txn& txn, const Actor& actor, const std::string& key, E
   VAULT_RETURN_IF_ERROR(p_.subjects.Save(txn, row->pseudonym, *subject));
 
   const UnixSeconds now = p_.clock.Now();
+  VAULT_ASSIGN_OR_RETURN(Delays delays, EndedDelays(txn, key, row->uid, now));
   row->state = "completed";
   row->completed_at = now;
-  row->receipt_json = Receipt(key, *row, shredded, now);
+  row->receipt_json = Receipt(key, *row, shredded, delays, now);
   VAULT_RETURN_IF_ERROR(txn.Put(Table::kErasures, key, EncodeErasure(*row)));
   VAULT_RETURN_IF_ERROR(txn.Del(Table::kErasureDue, TimedKey(row->execute_at, key)));
   *executed = true;
@@ -252,13 +254,15 @@ StatusOr<Erasures::Shredded> Erasures::DestroyKeys(Txn& txn, const Uid& uid) {
 }
 
 std::string Erasures::Receipt(const std::string& key, const ErasureRow& row,
-                              const Shredded& shredded, UnixSeconds now) const {
+                              const Shredded& shredded, const Delays& delays,
+                              UnixSeconds now) const {
   json receipt = {{"erasure_id", crypto::ToHex(crypto::AsBytes(key))},
                   {"subject_ref", crypto::ToHex(row.uid)},
                   {"requested_at", FormatRfc3339(row.requested_at)},
                   {"completed_at", FormatRfc3339(now)},
                   {"mode", row.mode},
                   {"delayed_by_legal_hold", row.blocked_by_hold},
+                  {"delayed_by_holds", json::array()},
                   {"shredded", json::array()},
                   {"retained", json::array()},
                   {"unrecoverable_after", FormatRfc3339(p_.schedule.UnrecoverableAfter(now))}};
@@ -270,6 +274,12 @@ std::string Erasures::Receipt(const std::string& key, const ErasureRow& row,
     receipt["retained"].push_back({{"category", category},
                                    {"until", FormatRfc3339(until)},
                                    {"legal_basis", LegalBasisName(cat->legal_basis)}});
+  }
+  // Ids and times only: a hold's reason may itself be personal or confidential.
+  for (const DelayingHold& h : delays) {
+    receipt["delayed_by_holds"].push_back({{"hold_id", h.hold_id},
+                                           {"placed_at", FormatRfc3339(h.placed_at)},
+                                           {"released_at", FormatRfc3339(h.released_at)}});
   }
   SignReceipt(p_.signing_key, &receipt);
   return receipt.dump();

@@ -6,6 +6,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "crypto/secret.h"
 #include "vault/audit_log.h"
@@ -51,6 +52,10 @@ class Erasures {
   // Executes the erasures due at now (those a hold blocks stay due); returns how many ran.
   StatusOr<std::uint64_t> ExecuteDue(Txn& txn, const Actor& actor, UnixSeconds now,
                                      const HoldCheck& held);
+  // A legal hold of the subject was released (LegalHolds' release hook): if it was delaying
+  // the subject's erasure, the receipt will say when it ended.
+  Status NoteHoldReleased(Txn& txn, const SubjectRow& subject, const std::string& hold_id,
+                          UnixSeconds now);
 
  private:
   // Audits a refused request or cancellation (outcome: its code) and returns s.
@@ -64,11 +69,24 @@ class Erasures {
   Status Execute(Txn& txn, const Actor& actor, const std::string& key, ErasureRow* row, bool held,
                  bool* executed);
   struct Shredded;
+  // The holds that delayed an erasure: noted while it is due and held, ended when released.
+  struct DelayingHold {
+    std::string hold_id;
+    UnixSeconds placed_at = 0;
+    UnixSeconds released_at = 0;  // 0: still in force
+  };
+  using Delays = std::vector<DelayingHold>;
+  static StatusOr<Delays> ReadDelays(const Txn& txn, const std::string& key);
+  static Status WriteDelays(Txn& txn, const std::string& key, const Delays& delays);
+  // Adds the holds in force on the subject to the erasure's delays.
+  Status NoteHolds(Txn& txn, const std::string& key, const Uid& uid);
+  // The delays with an end for each: a hold that lapsed ended at its `until`.
+  StatusOr<Delays> EndedDelays(Txn& txn, const std::string& key, const Uid& uid, UnixSeconds now);
   // Destroys the keys of the subject's categories that do not survive erasure.
   StatusOr<Shredded> DestroyKeys(Txn& txn, const Uid& uid);
   // The signed receipt of a completed erasure, as JSON text.
   std::string Receipt(const std::string& key, const ErasureRow& row, const Shredded& shredded,
-                      UnixSeconds now) const;
+                      const Delays& delays, UnixSeconds now) const;
 
   Parts p_;
 };

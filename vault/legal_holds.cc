@@ -29,7 +29,10 @@ StatusOr<HoldView> LegalHolds::Place(const Actor& actor, const std::string& subj
     VAULT_RETURN_IF_ERROR(txn.Put(Table::kHolds, key, EncodeHold(row)));
     return audit_.Append(txn, actor, "hold.place", &subject.uid, "", "ok");
   });
-  if (!s.ok()) return s;
+  if (!s.ok()) {
+    audit_.AppendAsync(actor, "hold.place", subjects_.UidOf(store_, subject_id), "", s.code());
+    return s;
+  }
   return hv;
 }
 
@@ -38,13 +41,18 @@ Status LegalHolds::Release(const Actor& actor, const std::string& subject_id,
   VAULT_RETURN_IF_ERROR(CheckId("subject id", subject_id));
   if (hold_id.size() != 16 || !crypto::FromHex(hold_id)) return NotFound("no such legal hold");
   const std::string pseudonym = subjects_.Pseudonym(subject_id);
-  return store_.Write([&](Txn& txn) -> Status {
+  Status s = store_.Write([&](Txn& txn) -> Status {
     VAULT_ASSIGN_OR_RETURN(SubjectRow subject, subjects_.Get(txn, pseudonym));
     const std::string key = Bytes(subject.uid) + hold_id;
     if (!txn.Get(Table::kHolds, key)) return NotFound("no such legal hold");
     VAULT_RETURN_IF_ERROR(txn.Del(Table::kHolds, key));
+    if (on_release_) VAULT_RETURN_IF_ERROR(on_release_(txn, subject, hold_id, clock_.Now()));
     return audit_.Append(txn, actor, "hold.release", &subject.uid, "", "ok");
   });
+  if (!s.ok()) {
+    audit_.AppendAsync(actor, "hold.release", subjects_.UidOf(store_, subject_id), "", s.code());
+  }
+  return s;
 }
 
 StatusOr<bool> LegalHolds::IsHeld(const Txn& txn, const Uid& uid) const {

@@ -2,6 +2,7 @@
 // retention, record deletion) until it is released or lapses. Owns the holds table.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -22,9 +23,15 @@ class LegalHolds {
              const Clock& clock)
       : store_(store), subjects_(subjects), sealer_(sealer), audit_(audit), clock_(clock) {}
 
+  // Refused placements and releases are audited too (outcome: their code).
   StatusOr<HoldView> Place(const Actor& actor, const std::string& subject_id,
                            const std::string& reason, std::optional<UnixSeconds> until);
   Status Release(const Actor& actor, const std::string& subject_id, const std::string& hold_id);
+  // Told of every release, in its transaction (erasures note when a hold that delayed them
+  // ended). Set once, before the first release.
+  using ReleaseHook =
+      std::function<Status(Txn&, const SubjectRow&, const std::string& hold_id, UnixSeconds now)>;
+  void SetReleaseHook(ReleaseHook hook) { on_release_ = std::move(hook); }
 
   // Whether a hold in force suspends destruction of the subject's data. Fails closed: a
   // hold row that cannot be read is kDataLoss, which callers treat as a hold.
@@ -40,6 +47,7 @@ class LegalHolds {
   const MetaSealer& sealer_;
   AuditLog& audit_;
   const Clock& clock_;
+  ReleaseHook on_release_;
 };
 
 }  // namespace vault

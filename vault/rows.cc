@@ -1,6 +1,7 @@
 // Row codecs: the formats rows.h documents.
 #include "vault/rows.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "vault/codec.h"
@@ -143,6 +144,7 @@ std::string EncodeAudit(const AuditEntry& e, const crypto::Digest& hash) {
       .Str(e.category)
       .Str(e.outcome)
       .Fixed(hash);
+  if (!e.purpose.empty()) w.Str(e.purpose);
   return Bytes(w.bytes());
 }
 
@@ -154,7 +156,35 @@ bool DecodeAudit(std::string_view key, std::string_view v, AuditEntry* e) {
       !r.Str(&e->category) || !r.Str(&e->outcome) || !r.Fixed(&hash)) {
     return false;
   }
+  e->purpose.clear();
+  if (!r.AtEnd() && (!r.Str(&e->purpose) || e->purpose.empty())) return false;
   e->hash = crypto::ToHex(hash);
+  return r.AtEnd();
+}
+
+std::string EncodeCheckpoint(const AuditCheckpoint& cp) {
+  crypto::Digest head{};
+  std::array<std::uint8_t, crypto::kSignatureBytes> sig{};
+  const auto h = crypto::FromHex(cp.head);
+  const auto s = crypto::FromBase64(cp.signature);
+  if (h && h->size() == head.size()) std::copy(h->begin(), h->end(), head.begin());
+  if (s && s->size() == sig.size()) std::copy(s->begin(), s->end(), sig.begin());
+  RowWriter w;
+  w.I64(cp.at).Fixed(head).Str(cp.key_id).Fixed(sig);
+  return Bytes(w.bytes());
+}
+
+bool DecodeCheckpoint(std::string_view key, std::string_view v, AuditCheckpoint* cp) {
+  if (key.size() != 8) return false;
+  cp->seq = ReadBigEndian(key);
+  RowReader r(v);
+  crypto::Digest head{};
+  std::array<std::uint8_t, crypto::kSignatureBytes> sig{};
+  if (!r.I64(&cp->at) || !r.Fixed(&head) || !r.Str(&cp->key_id) || !r.Fixed(&sig) || !r.AtEnd()) {
+    return false;
+  }
+  cp->head = crypto::ToHex(head);
+  cp->signature = crypto::ToBase64(sig);
   return true;
 }
 

@@ -13,6 +13,9 @@
 //                "keys_shredded" "rewrap_pending"
 //                "backup_until"
 //                "audit_head"                          fixed[32] hash of the last entry
+//                "audit_base_seq" "audit_cp_seq"       be64  retention's anchor checkpoint
+//                                                      (0: none, the chain starts at 1); the
+//                                                      last checkpoint (audit_checkpoints.h)
 //                "canary"                              meta-sealed "vault" (meta_sealer.h)
 //                "gc/" uid category 0                  ""  ciphertext awaiting collection
 //                "quota/" token_id                     be64  record bytes charged (storage_quota.h)
@@ -24,6 +27,7 @@
 //   holds        uid hold_id: 16 hex chars             HoldRow
 //   erasures     erasure_id: fixed[16]                 ErasureRow
 //                erasure_id "/reason"                  meta-sealed reason
+//                erasure_id "/holds"                   holds that delayed it (erasure_delays.cc)
 //   erasure_due  execute_at: be64 erasure_id           ""
 //   tokens       token_id: 16 hex chars                TokenRow
 //   audit        seq: be64                             AuditRow
@@ -33,6 +37,7 @@
 //   slots_freed  slot: be64                            ""  freed; zeroed after commit
 //   rekeys       scope key_id: fixed[16]               str cursor: a retired DEK whose
 //                                                      records still move (rekeys.h)
+//   audit_checkpoints  seq: be64                       CheckpointRow
 //
 //   SubjectRow = fixed[16] uid | u8 state (0 active, 1 erasure pending, 2 erased) |
 //                i64 created_at | u8 restricted | str erasure_id (hex) | bytes sealed subject id
@@ -48,7 +53,9 @@
 //   TokenRow   = u8 role | u64 n | n x str purpose | bytes sealed name | i64 created_at |
 //                fixed[32] sha256(secret)
 //   AuditRow   = i64 at | str actor | str action | str subject_ref | str category |
-//                str outcome | fixed[32] hash
+//                str outcome | fixed[32] hash | str purpose (only when not empty; rows
+//                written before purposes were recorded end at the hash)
+//   CheckpointRow = i64 at | fixed[32] head | str key_id | fixed[64] signature
 //
 // Key slot file (keyslots.h), 128 bytes a slot:
 //   Slot = 'S' | u64 epoch | u8 n | n bytes: wrapped DEK envelope | zeros
@@ -147,6 +154,10 @@ bool DecodeToken(std::string_view v, TokenRow* r);
 std::string EncodeAudit(const AuditEntry& e, const crypto::Digest& hash);
 // Fills every field of *e, hash in hex.
 bool DecodeAudit(std::string_view key, std::string_view v, AuditEntry* e);
+
+// A signed checkpoint's row (its seq is the key).
+std::string EncodeCheckpoint(const AuditCheckpoint& cp);
+bool DecodeCheckpoint(std::string_view key, std::string_view v, AuditCheckpoint* cp);
 
 // The associated data a record envelope is bound to: its row key (subject uid, category,
 // keyed hash of the record id) and, in format 2, the row's version, times, retention and key

@@ -31,6 +31,10 @@ StatusOr<SweepResult> Sweeper::Run(const Actor& actor, const ProgressFn& progres
   VAULT_RETURN_IF_ERROR(MaintainEpochs(pass));
   stepped();
   VAULT_RETURN_IF_ERROR(p_.deks.ZeroFreedSlotsNow());
+  VAULT_RETURN_IF_ERROR(TrimAuditLog(pass));
+  stepped();
+  VAULT_RETURN_IF_ERROR(CheckpointAudit());
+  stepped();
   VAULT_RETURN_IF_ERROR(pass.unreadable_hold);
   return pass.result;
 }
@@ -110,5 +114,16 @@ Status Sweeper::CollectShredded(Pass& pass) {
 Status Sweeper::MaintainEpochs(Pass& pass) {
   return p_.rotator.Maintain(pass.actor, &pass.result.epoch_rotated, &pass.result.destroyed_epochs);
 }
+
+// Batches of shred_batch entries a transaction, outside the exclusive section: ordinary
+// writes take turns with them.
+Status Sweeper::TrimAuditLog(Pass& pass) {
+  VAULT_ASSIGN_OR_RETURN(pass.result.audit_entries_trimmed,
+                         p_.audit.Trim(pass.actor, shred_batch_));
+  return Status::Ok();
+}
+
+// Last, so the sweep's own entries are covered when the interval has passed.
+Status Sweeper::CheckpointAudit() { return p_.audit.Checkpoint(AuditCheckpoints::When::kDue); }
 
 }  // namespace vault

@@ -4,6 +4,8 @@
 //   3. CollectShredded      ciphertext whose key is gone
 //   4. FinishRekeys         retired DEKs whose records still move (rekeys.h)
 //   5. MaintainEpochs       rotate an old epoch; destroy KEKs past the horizon
+//   6. TrimAuditLog         audit entries past the policy's audit.retention, up to a checkpoint
+//   7. CheckpointAudit      sign the audit log's head when the checkpoint interval has passed
 // A legal hold that cannot be read holds (nothing of its subject is destroyed) and the sweep
 // reports it as kDataLoss once the other steps are done.
 #pragma once
@@ -39,7 +41,7 @@ class Sweeper {
   Sweeper(Parts parts, std::size_t shred_batch)
       : p_(parts), shred_batch_(shred_batch == 0 ? 1 : shred_batch) {}
 
-  static constexpr std::uint64_t kSteps = 5;
+  static constexpr std::uint64_t kSteps = 7;
   // progress: steps done of kSteps, after each step.
   StatusOr<SweepResult> Run(const Actor& actor, const ProgressFn& progress = {});
 
@@ -56,6 +58,8 @@ class Sweeper {
   Status ShredBatch(Txn& txn, Pass& pass, std::string* resume, bool* more);
   Status CollectShredded(Pass& pass);
   Status MaintainEpochs(Pass& pass);
+  Status TrimAuditLog(Pass& pass);
+  Status CheckpointAudit();
   // Whether a hold keeps the subject's data; an unreadable hold does, and is remembered.
   bool Held(const Txn& txn, const Uid& uid, Pass& pass) const;
 

@@ -63,13 +63,18 @@ StatusOr<TokenInfo> Tokens::Authenticate(const std::string& bearer) const {
   return info;
 }
 
+// A refused revocation is audited too (outcome: its code).
 Status Tokens::Revoke(const Actor& actor, const std::string& token_id) {
-  if (!IsTokenId(token_id)) return NotFound("no such token");
-  return store_.Write([&](Txn& txn) -> Status {
-    if (!txn.Get(Table::kTokens, token_id)) return NotFound("no such token");
-    VAULT_RETURN_IF_ERROR(txn.Del(Table::kTokens, token_id));
-    return audit_.Append(txn, actor, "token.revoke", nullptr, "", "ok");
-  });
+  Status s = NotFound("no such token");
+  if (IsTokenId(token_id)) {
+    s = store_.Write([&](Txn& txn) -> Status {
+      if (!txn.Get(Table::kTokens, token_id)) return NotFound("no such token");
+      VAULT_RETURN_IF_ERROR(txn.Del(Table::kTokens, token_id));
+      return audit_.Append(txn, actor, "token.revoke", nullptr, "", "ok");
+    });
+  }
+  if (!s.ok()) audit_.AppendAsync(actor, "token.revoke", std::nullopt, "", s.code());
+  return s;
 }
 
 }  // namespace vault

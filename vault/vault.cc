@@ -20,7 +20,11 @@ const char* SubjectStateName(SubjectState s) {
 }
 
 Vault::Vault(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
-Vault::~Vault() = default;
+// A vault that closes signs the audit log's head, so entries written since the last
+// checkpoint do not wait for the next process to be covered (best effort: close cannot fail).
+Vault::~Vault() {
+  if (impl_ && impl_->store) (void)impl_->audit->Checkpoint(AuditCheckpoints::When::kNow);
+}
 
 StatusOr<std::unique_ptr<Vault>> Vault::Open(const Options& options) {
   VAULT_ASSIGN_OR_RETURN(auto impl, Impl::Open(options));

@@ -44,6 +44,7 @@ class Vault::Impl {
   std::unique_ptr<IndexKeys> index_keys;
   std::unique_ptr<MetaSealer> sealer;
   std::unique_ptr<EpochSchedule> schedule;
+  std::unique_ptr<AuditCheckpoints> checkpoints;
   std::unique_ptr<AuditLog> audit;
   std::unique_ptr<DekTable> deks;
   std::unique_ptr<Rekeys> rekeys;

@@ -98,7 +98,11 @@ void Vault::Impl::BuildParts() {
   index_keys = std::make_unique<IndexKeys>(keyring->index_mac());
   sealer = std::make_unique<MetaSealer>(keyring->meta_key());
   schedule = std::make_unique<EpochSchedule>(policy, *keyring);
-  audit = std::make_unique<AuditLog>(*store, keyring->audit_mac(), *clock);
+  checkpoints = std::make_unique<AuditCheckpoints>(
+      *store, keyring->signing_key(), *clock,
+      AuditCheckpoints::Settings{options.audit_checkpoint_entries,
+                                 options.audit_checkpoint_interval});
+  audit = std::make_unique<AuditLog>(*store, keyring->audit_mac(), *clock, policy, *checkpoints);
   deks = std::make_unique<DekTable>(*store, *keyring, *keyslots, *clock);
   rekeys = std::make_unique<Rekeys>(*store, *deks, cipher, options.rekey_batch,
                                     options.on_rekey_step);
@@ -112,6 +116,10 @@ void Vault::Impl::BuildParts() {
   erasures = std::make_unique<Erasures>(
       Erasures::Parts{*store, policy, *clock, *subjects, *deks, *blind, *holds, *audit, *sealer,
                       *schedule, keyring->signing_key()});
+  holds->SetReleaseHook(
+      [this](Txn& txn, const SubjectRow& s, const std::string& id, UnixSeconds now) {
+        return erasures->NoteHoldReleased(txn, s, id, now);
+      });
   rotator = std::make_unique<EpochRotator>(*store, *keyring, *deks, *audit, *schedule, *clock,
                                            options.rewrap_batch);
   sweeper = std::make_unique<Sweeper>(

@@ -138,13 +138,15 @@ int RunAuditVerify(const Command& cmd, const Flags& flags) {
   if (flags.Has("json")) {
     PrintJson(api::AuditVerifyJson(*r));
   } else if (r->ok) {
-    std::cout << "Audit log intact: " << r->entries << " entries, head " << r->head << "\n";
+    std::cout << "Audit log intact: " << r->entries << " entries from seq " << r->from_seq << ", "
+              << r->checkpoints << " signed checkpoints match, head " << r->head << "\n";
   }
   if (!r->ok) {
     return Fail(
         kExitInvalid,
         "the audit log chain is broken" +
-            (r->first_bad_seq ? " at entry " + std::to_string(*r->first_bad_seq) : std::string()),
+            (r->first_bad_seq ? " at entry " + std::to_string(*r->first_bad_seq) + ": " + r->problem
+                              : std::string()),
         "restore the audit log from a backup and investigate the tampering");
   }
   return kExitOk;

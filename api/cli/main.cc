@@ -16,7 +16,7 @@ namespace {
 std::vector<Command> Commands() {
   std::vector<Command> all;
   for (std::vector<Command> group :
-       {InitCommands(), ServeCommands(), AdminCommands(), PolicyCommands()}) {
+       {InitCommands(), ServeCommands(), AdminCommands(), PolicyCommands(), ReceiptCommands()}) {
     all.insert(all.end(), group.begin(), group.end());
   }
   return all;

@@ -39,6 +39,10 @@ struct ServeSettings {
   std::optional<std::string> port_file;
   std::uint64_t map_size_bytes = Options{}.map_size_bytes;  // largest the store may grow to
   std::uint64_t quota_bytes = 0;  // record bytes one token may store; 0: no quota
+  // The audit log's head is signed every N entries or S seconds (Options).
+  std::uint64_t audit_checkpoint_entries = Options{}.audit_checkpoint_entries;
+  std::uint64_t audit_checkpoint_seconds =
+      static_cast<std::uint64_t>(Options{}.audit_checkpoint_interval.count());
 };
 
 void LogEvent(const json& event) {
@@ -73,6 +77,20 @@ bool ReadNumberFlag(const Flags& flags, const char* name, unsigned long long min
   return true;
 }
 
+// How often the audit log's head is signed. kExitOk, or the usage error already printed.
+int AuditFromFlags(const Command& cmd, const Flags& flags, ServeSettings* s) {
+  if (!ReadNumberFlag(flags, "audit-checkpoint-entries", 0, 1ull << 32,
+                      &s->audit_checkpoint_entries)) {
+    return UsageError(cmd, "--audit-checkpoint-entries must be 0..4294967296 (0: by time only)");
+  }
+  if (!ReadNumberFlag(flags, "audit-checkpoint-seconds", 0, 86400ull * 365,
+                      &s->audit_checkpoint_seconds)) {
+    return UsageError(cmd,
+                      "--audit-checkpoint-seconds must be a number of seconds (0: by count only)");
+  }
+  return kExitOk;
+}
+
 // The resource limits: request rate and storage per token, and the store's size. kExitOk, or
 // the usage error already printed.
 int LimitsFromFlags(const Command& cmd, const Flags& flags, ServeSettings* s) {
@@ -88,7 +106,7 @@ int LimitsFromFlags(const Command& cmd, const Flags& flags, ServeSettings* s) {
   if (!ReadNumberFlag(flags, "map-size", 1ull << 20, 1ull << 44, &s->map_size_bytes)) {
     return UsageError(cmd, "--map-size must be 1048576..17592186044416 bytes");
   }
-  return kExitOk;
+  return AuditFromFlags(cmd, flags, s);
 }
 
 // kExitOk, or the usage error already printed.
@@ -318,7 +336,9 @@ int PrintConfig(const Command& cmd, const Flags& flags, const ServeSettings& s) 
       {"rate-limit", s.server.rate_limit},
       {"rate-burst", s.server.rate_burst},
       {"quota-bytes", s.quota_bytes},
-      {"map-size", s.map_size_bytes}};
+      {"map-size", s.map_size_bytes},
+      {"audit-checkpoint-entries", s.audit_checkpoint_entries},
+      {"audit-checkpoint-seconds", s.audit_checkpoint_seconds}};
   json sources = json::object();
   for (const FlagSpec& f : cmd.flags) {
     if (settings.contains(f.name)) sources[f.name] = SourceName(flags, f.name);
@@ -342,6 +362,8 @@ int RunServe(const Command& cmd, const Flags& flags) {
   std::unique_ptr<Vault> vault = OpenExisting(cmd, flags, &rc, [&](Options& o) {
     o.map_size_bytes = settings.map_size_bytes;
     o.quota_bytes = settings.quota_bytes;
+    o.audit_checkpoint_entries = settings.audit_checkpoint_entries;
+    o.audit_checkpoint_interval = std::chrono::seconds(settings.audit_checkpoint_seconds);
   });
   if (vault == nullptr) return rc;
   std::unique_ptr<api::ApiServer> server = StartServer(vault.get(), settings, &rc);
@@ -386,6 +408,10 @@ std::vector<Command> ServeCommands() {
         {"rate-burst", "N", "requests a token may send at once (default 2000)"},
         {"quota-bytes", "N", "record bytes one token may store before 429 (default 0: no quota)"},
         {"map-size", "BYTES", "largest the store may grow to (default 68719476736)"},
+        {"audit-checkpoint-entries", "N",
+         "sign the audit log's head every N entries (default 1000; 0: by time only)"},
+        {"audit-checkpoint-seconds", "SECONDS",
+         "sign it when the last checkpoint is this old (default 300; 0: by count only)"},
         {"print-config", "", "print the effective settings and their sources, then exit"},
         kConfigFlag,
         kHelpFlag,

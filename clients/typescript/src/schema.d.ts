@@ -612,10 +612,13 @@ export interface paths {
          *
          *     Recomputes the HMAC chain over the whole log and checks that it ends
          *     at the head the vault stores with every append (entry count and last
-         *     hash). `ok: false` (still 200) means an entry was changed, reordered,
+         *     hash), and that every signed checkpoint on the way matches the chain.
+         *     `ok: false` (still 200) means an entry was changed, reordered,
          *     removed or inserted, including entries removed from the end;
-         *     `first_bad_seq` says where. Entries appended while it runs are left
-         *     to the next verification.
+         *     `first_bad_seq` says where and `problem` what. After retention trimmed
+         *     the log, the chain starts at the checkpoint it was trimmed at
+         *     (`from_seq`). Entries appended while it runs are left to the next
+         *     verification.
          */
         get: operations["verifyAudit"];
         put?: never;
@@ -627,6 +630,38 @@ export interface paths {
          * @description As GET on this path, with the same status and header fields and no body.
          */
         head: operations["headVerifyAudit"];
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/audit/checkpoints": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read the signed checkpoints of the audit log
+         * @description Roles: admin, auditor.
+         *
+         *     The audit log's head (`seq`, `head`), signed with Ed25519 every 1000
+         *     entries, when 5 minutes have passed since the last checkpoint and
+         *     entries followed it (by the sweeper), and when the vault closes.
+         *     Keep them outside the vault: a kept checkpoint shows any later
+         *     rewrite of the entries up to it, even by someone holding the vault's
+         *     keys (docs/design.md, "Audit checkpoints and retention"). Oldest
+         *     first, after `after`, paged like `GET /v1/audit`.
+         */
+        get: operations["listAuditCheckpoints"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        /**
+         * Read the signed checkpoints: header fields only
+         * @description As GET on this path, with the same status and header fields and no body.
+         */
+        head: operations["headListAuditCheckpoints"];
         patch?: never;
         trace?: never;
     };
@@ -873,6 +908,16 @@ export interface components {
             mode: "grace" | "immediate";
             /** @description True if a legal hold kept the erasure from running when it was due. */
             delayed_by_legal_hold: boolean;
+            /**
+             * @description The legal holds that kept the erasure from running when it was due, by id and
+             *     times only (a hold's reason may be confidential). Absent in receipts issued
+             *     before this field existed.
+             */
+            delayed_by_holds?: {
+                hold_id: string;
+                placed_at: components["schemas"]["Timestamp"];
+                released_at: components["schemas"]["Timestamp"];
+            }[];
             /** @description Categories whose keys were destroyed, with the ids of those keys. */
             shredded: {
                 category: string;
@@ -972,6 +1017,11 @@ export interface components {
             records_collected: number;
             epoch_rotated: boolean;
             destroyed_epochs: number[];
+            /**
+             * Format: int64
+             * @description Audit entries older than the policy's `audit.retention` removed (at a checkpoint).
+             */
+            audit_entries_trimmed?: number;
         };
         AuditEntry: {
             /** Format: int64 */
@@ -995,6 +1045,13 @@ export interface components {
              *     cancellations, and reads of an erasure.
              */
             outcome: string;
+            /**
+             * @description The app token's purposes the action used (those the category lists, all of the
+             *     token's for an action without a category or a refused one), comma-separated;
+             *     empty for dpo, admin, auditor and system actors, and in entries written before
+             *     purposes were recorded.
+             */
+            purpose?: string;
             /** @description Hex HMAC chaining this entry to the previous one. */
             hash: string;
         };
@@ -1014,6 +1071,47 @@ export interface components {
              *     stored head when the log holds entries beyond it.
              */
             first_bad_seq?: number;
+            /**
+             * @description With `first_bad_seq`: what is wrong there, e.g. "entry 12 does not match its
+             *     hash: it was edited", "entry 12 is missing (the next stored entry is 13)",
+             *     "entries are out of order: the entry stored at seq 13 belongs at seq 12",
+             *     "the checkpoint at seq 1000 has a bad signature".
+             */
+            problem?: string;
+            /**
+             * Format: int64
+             * @description The first entry verified: 1, or after retention trimmed the log, the entry after
+             *     the checkpoint it was trimmed at (that checkpoint's signed head starts the chain).
+             */
+            from_seq?: number;
+            /**
+             * Format: int64
+             * @description Signed checkpoints compared with the chain on the way.
+             */
+            checkpoints?: number;
+        };
+        /**
+         * @description The audit log's head, signed with Ed25519 by the receipt signing key
+         *     (`GET /v1/receipts/public-key`). The signature covers this object without
+         *     `signature`, serialized as RFC 8785 canonical JSON, as for receipts.
+         */
+        AuditCheckpoint: {
+            /** @enum {string} */
+            type: "lethe.audit.checkpoint";
+            /**
+             * Format: int64
+             * @description The last entry the checkpoint covers.
+             */
+            seq: number;
+            at: components["schemas"]["Timestamp"];
+            /** @description The hash of entry `seq` (hex), as `GET /v1/audit` shows it. */
+            head: string;
+            key_id: string;
+            /** @description Base64 Ed25519 signature. */
+            signature: string;
+        };
+        AuditCheckpointPage: {
+            checkpoints: components["schemas"]["AuditCheckpoint"][];
         };
     };
     responses: {
@@ -2206,6 +2304,63 @@ export interface operations {
                 };
                 content?: never;
             };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
+            429: components["responses"]["Throttled"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    listAuditCheckpoints: {
+        parameters: {
+            query?: {
+                /** @description Return checkpoints with a sequence number greater than this. */
+                after?: number;
+                /** @description Most checkpoints to return; 1 to 1000 (400 otherwise). */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of checkpoints. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditCheckpointPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
+            429: components["responses"]["Throttled"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    headListAuditCheckpoints: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of checkpoints (header fields only). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];

@@ -8,6 +8,7 @@
 // the data directory goes away. A Vault is not copyable.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -29,6 +30,9 @@ namespace vault {
 struct Actor {
   std::string id;  // token id, "cli" or "sweeper"
   Role role = Role::kAdmin;
+  // An app token's purposes; the audit log records those the action used (the token's
+  // purposes the entry's category lists, or all of them for actions without a category).
+  std::vector<std::string> purposes;
 };
 
 struct Options {
@@ -60,6 +64,11 @@ struct Options {
   // is charged the growth of the row it writes, a DELETE credits its caller; erasure and
   // retention do not credit anyone.
   std::uint64_t quota_bytes = 0;
+  // The audit log's head is signed (a checkpoint) once this many entries follow the last
+  // checkpoint, or, by the sweeper and on close, once this long has passed since it with
+  // entries written. 0 disables that trigger.
+  std::uint64_t audit_checkpoint_entries = 1000;
+  std::chrono::seconds audit_checkpoint_interval{300};
 };
 
 struct PutResult {
@@ -158,6 +167,7 @@ struct SweepResult {
   std::uint64_t records_collected = 0;  // ciphertext rows of shredded keys removed
   bool epoch_rotated = false;
   std::vector<std::uint64_t> destroyed_epochs;
+  std::uint64_t audit_entries_trimmed = 0;  // audit entries past audit.retention removed
 };
 
 struct VaultStats {
@@ -203,18 +213,41 @@ struct AuditEntry {
   std::string category;
   std::string outcome;  // "ok" or an error code name
   std::string hash;     // hex HMAC chaining this entry to the previous one
+  std::string purpose;  // the app token's purposes used, comma-separated; empty for others
 };
 
 struct AuditVerifyResult {
   bool ok = false;
-  std::uint64_t entries = 0;
-  std::string head;  // hash of the last entry
+  std::uint64_t entries = 0;  // entries verified (those retention has not trimmed)
+  std::string head;           // hash of the last entry
   std::optional<std::uint64_t> first_bad_seq;
+  std::string problem;            // what is wrong at first_bad_seq; empty when ok
+  std::uint64_t from_seq = 1;     // the first retained entry (after the anchor checkpoint)
+  std::uint64_t checkpoints = 0;  // signed checkpoints checked against the chain
 };
 
 struct RestoreResult {
   BackupManifest manifest;
   std::string data_dir;
+};
+
+// --- Audit proof: signed checkpoints of the audit log's head, and receipt checks.
+// A checkpoint signs, with the receipt signing key (Vault::ReceiptKey), the RFC 8785 form of
+// {"type":"lethe.audit.checkpoint","seq","at","head","key_id"}.
+struct AuditCheckpoint {
+  std::uint64_t seq = 0;  // the last entry it covers
+  UnixSeconds at = 0;
+  std::string head;  // hex hash of entry seq
+  std::string key_id;
+  std::string signature;  // base64 Ed25519
+};
+
+// Why a receipt is or is not valid: field names the first part that fails ("signature",
+// "key_id", "completed_at", "shredded[0].category", ...).
+struct ReceiptCheck {
+  bool ok = false;
+  std::string field;
+  std::string problem;
 };
 
 class Vault {
@@ -285,6 +318,21 @@ class Vault {
   // TokenInfo::name empty (the name is sealed and not needed to authorise).
   StatusOr<TokenInfo> Authenticate(const std::string& bearer) const;
   Status RevokeToken(const Actor& actor, const std::string& token_id);
+
+  // --- Audit proof.
+  // Checkpoints after after_seq, oldest first, at most limit (1..1000; 0: 100).
+  StatusOr<std::vector<AuditCheckpoint>> ListAuditCheckpoints(std::uint64_t after_seq,
+                                                              std::size_t limit) const;
+  // Signs the current head now if entries follow the last checkpoint (what close does).
+  Status CheckpointAudit();
+  // The checkpoint's canonical signed text and its signature check, with the public key alone.
+  static std::string AuditCheckpointMessage(const AuditCheckpoint& cp);
+  static bool VerifyAuditCheckpoint(const AuditCheckpoint& cp,
+                                    const std::string& public_key_base64);
+  // Checks a receipt's fields (present, well-typed, RFC 3339 times), that key_id names the
+  // public key, and its signature; says which field fails.
+  static ReceiptCheck CheckReceipt(const nlohmann::json& receipt,
+                                   const std::string& public_key_base64);
 
   // --- Operations.
   // A consistent, compacted copy of the store (no keyring) into out_dir, safe while serving.
