@@ -140,8 +140,10 @@ TEST(MicroPimPolicyTest, KeepsItsPromisesOnTheClock) {
   const std::string md = Render("micropim");
   const std::int64_t backup_days = RenderedDays(md, "unreadable at most (\\d+)d after it is taken");
   const std::int64_t erasure_days = RenderedDays(md, "at most (\\d+)d after a deletion request");
+  const std::int64_t grace_days = RenderedDays(md, "carried out (\\d+)d after it is made");
   ASSERT_EQ(backup_days, 31) << md;
   ASSERT_EQ(erasure_days, 62) << md;
+  ASSERT_EQ(grace_days, 31) << md;
 
   ASSERT_EQ(s.Put("alice/records/account/profile", {{"data", {{"name", "Alice Liddell"}}}}).status,
             201);
@@ -198,15 +200,15 @@ TEST(MicroPimPolicyTest, KeepsItsPromisesOnTheClock) {
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find("can no longer be read"), std::string::npos) << r.err;
 
-  // A deletion request: cancellable for 31 days, carried out at 31 days.
+  // A deletion request: cancellable for the grace the render publishes, carried out at its end.
   const std::int64_t asked = clock.now();
   auto erasure = s->CallJson("POST", "/v1/subjects/alice/erasure", s->admin_token(),
                              {{"mode", "grace"}, {"reason", "account deleted"}});
   ASSERT_EQ(erasure.status, 202) << erasure.body;
-  EXPECT_EQ(TimeOf(erasure.Json()["execute_at"]), asked + 31 * kDay);
-  s.AdvanceDailyTo(asked + 31 * kDay - 60);
+  EXPECT_EQ(TimeOf(erasure.Json()["execute_at"]), asked + grace_days * kDay);
+  s.AdvanceDailyTo(asked + grace_days * kDay - 60);
   EXPECT_EQ(s.Get("alice").Json()["state"], "erasure_pending");
-  s.AdvanceDailyTo(asked + 31 * kDay);
+  s.AdvanceDailyTo(asked + grace_days * kDay);
   EXPECT_EQ(s.Get("alice").Json()["state"], "erased");
   EXPECT_NE(s.Get("alice/records/account/profile").status, 200);
   const json done =
