@@ -192,6 +192,15 @@ TEST(MicroPimPolicyTest, KeepsItsPromisesOnTheClock) {
     return RunVault({"restore", "--from", backup, "--data-dir", work.Join(into), "--keyring",
                      s->data_dir() + "/keyring", "--root-key-file", s->data_dir() + "/root.key"});
   };
+  // Ten days on, older epochs' keys are still alive: the copy stops being restorable when the
+  // first of them dies, but stays decryptable until the last one does, 31 days after it.
+  s.AdvanceDailyTo(taken + 10 * kDay);
+  r = RunVault({"backup", "--data-dir", s->data_dir(), "--policy", s.policy(), "--out",
+                work.Join("backup-2"), "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json later = json::parse(r.out, nullptr, false);
+  EXPECT_EQ(TimeOf(later["unreadable_after"]) - TimeOf(later["created_at"]), backup_days * kDay);
+  EXPECT_LT(TimeOf(later["readable_until"]), TimeOf(later["unreadable_after"])) << r.out;
   s.AdvanceDailyTo(taken + (backup_days - 1) * kDay);
   r = restore("restored-in-time");
   EXPECT_EQ(r.exit_code, 0) << r.err;
