@@ -168,6 +168,19 @@ TEST(MicroPimPolicyTest, KeepsItsPromisesOnTheClock) {
             {{"data", {{"x", 1}}}, {"event", "refund"}, {"event_time", FormatRfc3339(kT0)}}),
       422));
 
+  EXPECT_TRUE(IsProblem(
+      s.Put("alice/records/billing/inv-2", {{"data", {{"x", 1}}}, {"event", "transaction"}}), 400));
+
+  // GET /v1/policy carries the new rules as the file states them.
+  const json cats = s->Call("GET", "/v1/policy", s->admin_token()).Json()["categories"];
+  EXPECT_EQ(cats["billing"]["retention"], json({{"after_event", "7y"}, {"event", "transaction"}}));
+  EXPECT_EQ(cats["billing"]["legal_bases"],
+            json({"contract", "legal_obligation", "legitimate_interest"}));
+  EXPECT_EQ(cats["billing"]["forbid"], json({"payment_card_number", "cvv"}));
+  EXPECT_EQ(cats["usage"]["transforms"], json({{"ip", "truncate_ip"}}));
+  EXPECT_EQ(cats["newsletter"]["retention"],
+            json({{"after_last_activity", "2y"}, {"or_until", "consent_withdrawn"}}));
+
   // Transforms: the IP is shortened before anything is stored.
   ASSERT_EQ(s.Put("bob/records/usage/u1", {{"data", {{"ip", "203.0.113.195"}}}}).status, 201);
   EXPECT_EQ(s.Get("bob/records/usage/u1").Json()["data"]["ip"], "203.0.113.0");
