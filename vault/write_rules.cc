@@ -54,7 +54,7 @@ std::string FindForbidden(const Category& cat, const json& value, const std::str
   const bool cvv = std::count(cat.forbid.begin(), cat.forbid.end(), ForbiddenData::kCvv) != 0;
   if (value.is_object()) {
     for (const auto& [key, v] : value.items()) {
-      const std::string at = path.empty() ? key : path + "." + key;
+      std::string at = path.empty() ? key : path + "." + key;
       if (cvv && IsCvvName(key)) return at;
       std::string found = FindForbidden(cat, v, at);
       if (!found.empty()) return found;
