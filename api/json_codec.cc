@@ -259,15 +259,43 @@ json SubjectJson(const SubjectSummary& s, bool privileged) {
 namespace {
 
 json RetentionJson(const Retention& r) {
+  json out;
   switch (r.kind) {
     case Retention::Kind::kUntilErasure:
       return "until_erasure";
     case Retention::Kind::kAfterEvent:
-      return {{"after_event", r.period.ToString()}};
+      out = {{"after_event", r.period.ToString()}};
+      if (!r.event.empty()) out["event"] = r.event;
+      break;
     case Retention::Kind::kAfterCollection:
-      return {{"after_collection", r.period.ToString()}};
+      out = {{"after_collection", r.period.ToString()}};
+      break;
+    case Retention::Kind::kAfterLastActivity:
+      out = {{"after_last_activity", r.period.ToString()}};
+      break;
+    case Retention::Kind::kAfterFirstCollection:
+      out = {{"after_first_collection", r.period.ToString()}};
+      break;
   }
-  return nullptr;
+  if (r.or_until_consent_withdrawn) out["or_until"] = "consent_withdrawn";
+  return out;
+}
+
+// The category's legal bases, transforms and minimisation rules (policy format 1 additions).
+void AddWriteRulesJson(const Category& c, json* cat) {
+  json bases = json::array();
+  for (const LegalBasis b : c.legal_bases) bases.push_back(LegalBasisName(b));
+  (*cat)["legal_bases"] = std::move(bases);
+  if (!c.transforms.empty()) {
+    json t = json::object();
+    for (const auto& [field, transform] : c.transforms) t[field] = FieldTransformName(transform);
+    (*cat)["transforms"] = std::move(t);
+  }
+  if (!c.forbid.empty()) {
+    json f = json::array();
+    for (const ForbiddenData d : c.forbid) f.push_back(ForbiddenDataName(d));
+    (*cat)["forbid"] = std::move(f);
+  }
 }
 
 }  // namespace
@@ -287,6 +315,7 @@ json PolicyJson(const Policy& p) {
     if (c.consent_purpose) cat["consent_purpose"] = *c.consent_purpose;
     if (c.on_consent_withdrawal) cat["on_consent_withdrawal"] = c.on_consent_withdrawal->ToString();
     if (!c.description.empty()) cat["description"] = c.description;
+    AddWriteRulesJson(c, &cat);
     categories[name] = std::move(cat);
   }
   return {
@@ -301,6 +330,7 @@ json PolicyJson(const Policy& p) {
       {"audit", {{"retention", p.audit_retention.ToString()}}},
       {"cipher", p.cipher},
       {"source_sha256", p.source_sha256},
+      {"stated", p.stated},
       {"categories", std::move(categories)},
   };
 }
@@ -369,6 +399,7 @@ json BackupManifestJson(const BackupManifest& m) {
           {"epochs_needed", m.epochs_needed},
           {"created_at", TimeJson(m.created_at)},
           {"readable_until", TimeJson(m.readable_until)},
+          {"unreadable_after", TimeJson(m.unreadable_after)},
           {"policy_sha256", m.policy_sha256},
           {"sha256", m.sha256}};
 }

@@ -24,9 +24,30 @@ Status CheckPurpose(Vault& vault, const RequestContext& ctx, const char* action)
   return s;
 }
 
+// "event" names what event_time is the time of; it must be the event the category's retention
+// counts from ({after_event: 7y, event: transaction}), so a time is never filed under the
+// wrong event.
+Status CheckEventName(const Policy& policy, const std::string& category,
+                      const nlohmann::json& body) {
+  auto it = body.find("event");
+  if (it == body.end()) return Status::Ok();
+  if (!it->is_string()) return InvalidArgument("'event' must be a string");
+  const Category* cat = policy.Find(category);
+  if (cat == nullptr) return Status::Ok();  // the engine refuses the unknown category
+  if (!body.contains("event_time")) return InvalidArgument("'event' needs 'event_time'");
+  if (cat->retention.kind != Retention::Kind::kAfterEvent || cat->retention.event.empty()) {
+    return PolicyViolation("category '" + category + "' names no retention event");
+  }
+  if (it->get<std::string>() != cat->retention.event) {
+    return PolicyViolation("category '" + category + "' counts retention from event '" +
+                           cat->retention.event + "'; event_time must be that event's time");
+  }
+  return Status::Ok();
+}
+
 StatusOr<Reply> PutRecord(Vault* vault, RequestContext& ctx) {
   const Principal& caller = ctx.Caller();
-  VAULT_RETURN_IF_ERROR(RejectUnknownFields(ctx.body, {"data", "event_time"}));
+  VAULT_RETURN_IF_ERROR(RejectUnknownFields(ctx.body, {"data", "event_time", "event"}));
   auto data = ctx.body.find("data");
   if (data == ctx.body.end() || data->is_null()) {
     return InvalidArgument("missing required field 'data'");
@@ -37,6 +58,7 @@ StatusOr<Reply> PutRecord(Vault* vault, RequestContext& ctx) {
   const std::string& category = ctx.Param("category");
   const std::string& rid = ctx.Param("rid");
   VAULT_RETURN_IF_ERROR(CheckPurpose(*vault, ctx, "record.put"));
+  VAULT_RETURN_IF_ERROR(CheckEventName(vault->policy(), category, ctx.body));
   VAULT_ASSIGN_OR_RETURN(PutResult put,
                          vault->PutRecord(caller.actor, sid, category, rid, *data, event_time));
   return Reply::Json(put.created ? 201 : 200, PutResultJson(sid, category, rid, put));

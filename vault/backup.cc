@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -193,6 +194,7 @@ Status WriteManifest(const std::string& out_dir, const BackupManifest& m) {
       {"epoch", m.epoch},
       {"epochs_needed", m.epochs_needed},
       {"readable_until", FormatRfc3339(m.readable_until)},
+      {"unreadable_after", FormatRfc3339(m.unreadable_after)},
       {"policy_sha256", m.policy_sha256},
       {"file", fs::path(layout::BackupDataFile(out_dir)).filename().string()},
       {"sha256", m.sha256},
@@ -232,6 +234,7 @@ StatusOr<BackupManifest> Vault::Backup(const std::string& out_dir, const Progres
     m.epochs_needed.push_back(e.id);
     const UnixSeconds dies = impl_->schedule->KekDiesAt(e, m.created_at);
     if (m.readable_until == 0 || dies < m.readable_until) m.readable_until = dies;
+    m.unreadable_after = std::max(m.unreadable_after, dies);
   }
   VAULT_RETURN_IF_ERROR(CopyStoreAndSlots(*impl_->store, *impl_->deks, impl_->options.data_dir,
                                           out_dir, progress, &m));
@@ -327,6 +330,7 @@ BackupManifest ManifestOf(const std::string& from_dir, const nlohmann::json& j) 
   for (const auto& ej : j["epochs_needed"]) m.epochs_needed.push_back(ej.get<std::uint64_t>());
   m.created_at = ParseRfc3339(j.value("created_at", "")).value_or(0);
   m.readable_until = ParseRfc3339(j.value("readable_until", "")).value_or(0);
+  m.unreadable_after = ParseRfc3339(j.value("unreadable_after", "")).value_or(0);
   m.policy_sha256 = j.value("policy_sha256", "");
   return m;
 }

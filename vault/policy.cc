@@ -123,6 +123,13 @@ bool ParseBool(const YAML::Node& n, const std::string& what) {
   throw PolicyError(n, what + " must be true or false");
 }
 
+bool ValidFieldName(const std::string& s) {
+  if (s.empty() || s.size() > 64) return false;
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '-';
+  });
+}
+
 bool ValidName(const std::string& s) {
   if (s.empty() || s.size() > 64) return false;
   return std::all_of(s.begin(), s.end(), [](char c) {
@@ -158,6 +165,13 @@ std::vector<std::string> ParsePurposes(const YAML::Node& n, const std::string& w
   return out;
 }
 
+// The period keys of a retention mapping, in the order the error message lists them.
+constexpr std::pair<const char*, Retention::Kind> kPeriodKinds[] = {
+    {"after_event", Retention::Kind::kAfterEvent},
+    {"after_collection", Retention::Kind::kAfterCollection},
+    {"after_last_activity", Retention::Kind::kAfterLastActivity},
+    {"after_first_collection", Retention::Kind::kAfterFirstCollection}};
+
 Retention ParseRetention(const YAML::Node& n, const std::string& where) {
   const YAML::Node r = n["retention"];
   if (!r) throw PolicyError(n, where + " needs retention");
@@ -165,23 +179,73 @@ Retention ParseRetention(const YAML::Node& n, const std::string& where) {
   if (r.IsScalar()) {
     if (r.Scalar() != "until_erasure") {
       throw PolicyError(r,
-                        "retention must be until_erasure, {after_event: <duration>} or "
-                        "{after_collection: <duration>}");
+                        "retention must be until_erasure or a mapping with one of "
+                        "after_event, after_collection, after_last_activity, "
+                        "after_first_collection");
     }
     out.kind = Retention::Kind::kUntilErasure;
     return out;
   }
-  CheckKeys(r, "retention", {"after_event", "after_collection"});
-  if (r.size() != 1)
-    throw PolicyError(r, "retention takes exactly one of after_event, after_collection");
-  if (r["after_event"]) {
-    out.kind = Retention::Kind::kAfterEvent;
-    out.period = ParseDurationNode(r["after_event"], "retention.after_event");
-  } else {
-    out.kind = Retention::Kind::kAfterCollection;
-    out.period = ParseDurationNode(r["after_collection"], "retention.after_collection");
+  CheckKeys(r, "retention",
+            {"after_event", "after_collection", "after_last_activity", "after_first_collection",
+             "event", "or_until"});
+  int periods = 0;
+  for (const auto& [key, kind] : kPeriodKinds) {
+    if (!r[key]) continue;
+    ++periods;
+    out.kind = kind;
+    out.period = ParseDurationNode(r[key], std::string("retention.") + key);
+  }
+  if (periods != 1) {
+    throw PolicyError(r,
+                      "retention takes exactly one of after_event, after_collection, "
+                      "after_last_activity, after_first_collection");
+  }
+  if (const YAML::Node e = r["event"]) {
+    if (out.kind != Retention::Kind::kAfterEvent) {
+      throw PolicyError(e, "retention.event names the event of after_event; it needs after_event");
+    }
+    out.event = Scalar(e, "retention.event");
+    if (!ValidName(out.event)) throw PolicyError(e, "retention.event must match [a-z0-9_-]{1,64}");
+  }
+  if (const YAML::Node u = r["or_until"]) {
+    if (Scalar(u, "retention.or_until") != "consent_withdrawn") {
+      throw PolicyError(u, "retention.or_until must be consent_withdrawn");
+    }
+    out.or_until_consent_withdrawn = true;
   }
   return out;
+}
+
+// legal_basis: one basis, or a list of them ([contract, legal_obligation]).
+std::vector<LegalBasis> ParseBases(const YAML::Node& n, const std::string& where) {
+  const YAML::Node b = n["legal_basis"];
+  if (!b) throw PolicyError(n, where + " needs legal_basis");
+  std::vector<YAML::Node> items;
+  if (b.IsSequence()) {
+    if (b.size() == 0) throw PolicyError(b, "legal_basis must not be an empty list");
+    for (const auto& item : b) items.push_back(item);
+  } else {
+    items.push_back(b);
+  }
+  std::vector<LegalBasis> out;
+  for (const auto& item : items) {
+    auto basis = ParseBasis(Scalar(item, "legal_basis"));
+    if (!basis) {
+      throw PolicyError(item,
+                        "legal_basis must be one of contract, legal_obligation, "
+                        "legitimate_interest, consent, vital_interest, public_task");
+    }
+    if (std::find(out.begin(), out.end(), *basis) != out.end()) {
+      throw PolicyError(item, "legal_basis lists " + item.Scalar() + " twice");
+    }
+    out.push_back(*basis);
+  }
+  return out;
+}
+
+bool HasBasis(const Category& c, LegalBasis b) {
+  return std::find(c.legal_bases.begin(), c.legal_bases.end(), b) != c.legal_bases.end();
 }
 
 // consent_purpose and on_consent_withdrawal, and the rule that consent needs a purpose.
@@ -192,7 +256,7 @@ void ParseConsent(const YAML::Node& n, const std::string& where, Category* c) {
       throw PolicyError(n["consent_purpose"], "consent_purpose must match [a-z0-9_-]{1,64}");
     }
   }
-  if (c->legal_basis == LegalBasis::kConsent && !c->consent_purpose) {
+  if (HasBasis(*c, LegalBasis::kConsent) && !c->consent_purpose) {
     throw PolicyError(n, where + " rests on consent and needs consent_purpose");
   }
   if (n["on_consent_withdrawal"]) {
@@ -201,6 +265,10 @@ void ParseConsent(const YAML::Node& n, const std::string& where, Category* c) {
     }
     c->on_consent_withdrawal =
         ParseDurationNode(n["on_consent_withdrawal"], "on_consent_withdrawal");
+  }
+  if (c->retention.or_until_consent_withdrawn && !c->consent_purpose) {
+    throw PolicyError(n["retention"],
+                      "retention.or_until: consent_withdrawn needs consent_purpose");
   }
 }
 
@@ -222,21 +290,56 @@ std::vector<IndexedField> ParseIndex(const YAML::Node& idx) {
   return out;
 }
 
+// transforms: {field: truncate_ip}; fields are top-level keys of the record's data.
+std::map<std::string, FieldTransform> ParseTransforms(const YAML::Node& t) {
+  if (!t.IsMap()) throw PolicyError(t, "transforms must map field names to a transform");
+  std::map<std::string, FieldTransform> out;
+  for (const auto& kv : t) {
+    const std::string field = kv.first.as<std::string>();
+    if (!ValidFieldName(field)) {
+      throw PolicyError(kv.first, "transforms field must match [A-Za-z0-9_-]{1,64}");
+    }
+    if (Scalar(kv.second, "transforms." + field) != "truncate_ip") {
+      throw PolicyError(kv.second, "transforms." + field + " must be truncate_ip");
+    }
+    out[field] = FieldTransform::kTruncateIp;
+  }
+  return out;
+}
+
+// forbid: [payment_card_number, cvv].
+std::vector<ForbiddenData> ParseForbid(const YAML::Node& f) {
+  if (!f.IsSequence() || f.size() == 0) {
+    throw PolicyError(f, "forbid must be a non-empty list (payment_card_number, cvv)");
+  }
+  std::vector<ForbiddenData> out;
+  for (const auto& item : f) {
+    const std::string s = Scalar(item, "forbid");
+    ForbiddenData d;
+    if (s == "payment_card_number") {
+      d = ForbiddenData::kPaymentCardNumber;
+    } else if (s == "cvv") {
+      d = ForbiddenData::kCvv;
+    } else {
+      throw PolicyError(item, "forbid entries must be payment_card_number or cvv");
+    }
+    if (std::find(out.begin(), out.end(), d) != out.end()) {
+      throw PolicyError(item, "forbid lists " + s + " twice");
+    }
+    out.push_back(d);
+  }
+  return out;
+}
+
 Category ParseCategory(const std::string& name, const YAML::Node& n) {
   const std::string where = "category '" + name + "'";
   CheckKeys(n, where,
             {"description", "legal_basis", "purposes", "retention", "survives_erasure",
-             "consent_purpose", "on_consent_withdrawal", "index"});
+             "consent_purpose", "on_consent_withdrawal", "index", "transforms", "forbid"});
   Category c;
   c.name = name;
-  if (!n["legal_basis"]) throw PolicyError(n, where + " needs legal_basis");
-  auto basis = ParseBasis(Scalar(n["legal_basis"], "legal_basis"));
-  if (!basis) {
-    throw PolicyError(n["legal_basis"],
-                      "legal_basis must be one of contract, legal_obligation, "
-                      "legitimate_interest, consent, vital_interest, public_task");
-  }
-  c.legal_basis = *basis;
+  c.legal_bases = ParseBases(n, where);
+  c.legal_basis = c.legal_bases.front();
   if (n["description"]) c.description = Scalar(n["description"], "description");
   c.purposes = ParsePurposes(n, where);
   c.retention = ParseRetention(n, where);
@@ -250,6 +353,8 @@ Category ParseCategory(const std::string& name, const YAML::Node& n) {
   }
   ParseConsent(n, where, &c);
   if (n["index"]) c.index = ParseIndex(n["index"]);
+  if (n["transforms"]) c.transforms = ParseTransforms(n["transforms"]);
+  if (n["forbid"]) c.forbid = ParseForbid(n["forbid"]);
   return c;
 }
 
@@ -281,6 +386,8 @@ void ParseKeys(const YAML::Node& k, Policy* p) {
   CheckKeys(k, "keys", {"epoch", "horizon", "cipher"});
   if (k["epoch"]) p->epoch = ParseDurationNode(k["epoch"], "keys.epoch");
   if (k["horizon"]) p->horizon = ParseDurationNode(k["horizon"], "keys.horizon");
+  if (k["epoch"]) p->stated.insert("keys.epoch");
+  if (k["horizon"]) p->stated.insert("keys.horizon");
   if (k["cipher"]) {
     p->cipher = Scalar(k["cipher"], "keys.cipher");
     if (p->cipher != "xchacha20poly1305" && p->cipher != "aes256gcm") {
@@ -334,14 +441,14 @@ Policy ParseRoot(const YAML::Node& root) {
   problems.Section([&] {
     if (!root["version"]) throw PolicyError(root, "version is required (version: 1)");
     if (Scalar(root["version"], "version") != "1") {
-      throw PolicyError(root["version"],
-                        "unsupported policy version (this vault reads version 1)");
+      throw PolicyError(root["version"], "unsupported policy version (this vault reads version 1)");
     }
   });
   if (const auto e = root["erasure"]) {
     problems.Section([&] {
       CheckKeys(e, "erasure", {"grace"});
       if (e["grace"]) p.erasure_grace = ParseDurationNode(e["grace"], "erasure.grace");
+      if (e["grace"]) p.stated.insert("erasure.grace");
     });
   }
   if (const auto k = root["keys"]) problems.Section([&] { ParseKeys(k, &p); });
@@ -351,6 +458,7 @@ Policy ParseRoot(const YAML::Node& root) {
       CheckKeys(au, "audit", {"retention"});
       if (au["retention"]) {
         p.audit_retention = ParseDurationNode(au["retention"], "audit.retention");
+        p.stated.insert("audit.retention");
       }
     });
   }
@@ -380,15 +488,44 @@ const char* LegalBasisName(LegalBasis b) {
 }
 
 std::string Retention::ToString() const {
+  std::string out;
   switch (kind) {
     case Kind::kUntilErasure:
       return "until_erasure";
     case Kind::kAfterEvent:
-      return "after_event: " + period.ToString();
+      out = "after_event: " + period.ToString();
+      if (!event.empty()) out += ", event: " + event;
+      break;
     case Kind::kAfterCollection:
-      return "after_collection: " + period.ToString();
+      out = "after_collection: " + period.ToString();
+      break;
+    case Kind::kAfterLastActivity:
+      out = "after_last_activity: " + period.ToString();
+      break;
+    case Kind::kAfterFirstCollection:
+      out = "after_first_collection: " + period.ToString();
+      break;
   }
-  return "";
+  if (or_until_consent_withdrawn) out += ", or_until: consent_withdrawn";
+  return out;
+}
+
+const char* FieldTransformName(FieldTransform t) {
+  switch (t) {
+    case FieldTransform::kTruncateIp:
+      return "truncate_ip";
+  }
+  return "unknown";
+}
+
+const char* ForbiddenDataName(ForbiddenData f) {
+  switch (f) {
+    case ForbiddenData::kPaymentCardNumber:
+      return "payment_card_number";
+    case ForbiddenData::kCvv:
+      return "cvv";
+  }
+  return "unknown";
 }
 
 StatusOr<Policy> Policy::Parse(const std::string& yaml_text) {
@@ -454,38 +591,6 @@ bool Policy::PurposeAllows(const Category& c, const std::vector<std::string>& pu
     if (std::find(c.purposes.begin(), c.purposes.end(), p) != c.purposes.end()) return true;
   }
   return false;
-}
-
-std::string Policy::RenderMarkdown() const {
-  std::ostringstream o;
-  o << "| Category | Legal basis | Purposes | Retention | Kept after an erasure request |\n"
-    << "|---|---|---|---|---|\n";
-  for (const auto& [name, c] : categories) {
-    std::string purposes;
-    for (const auto& p : c.purposes) purposes += (purposes.empty() ? "" : ", ") + p;
-    std::string retention;
-    switch (c.retention.kind) {
-      case Retention::Kind::kUntilErasure:
-        retention = "until the account is deleted (+ " + erasure_grace.ToString() + " grace)";
-        break;
-      case Retention::Kind::kAfterEvent:
-        retention = c.retention.period.ToString() + " after the event";
-        break;
-      case Retention::Kind::kAfterCollection:
-        retention = c.retention.period.ToString() + " after collection";
-        break;
-    }
-    if (c.on_consent_withdrawal) {
-      retention +=
-          "; deleted within " + c.on_consent_withdrawal->ToString() + " of consent withdrawal";
-    }
-    o << "| " << name << " | " << LegalBasisName(c.legal_basis) << " | " << purposes << " | "
-      << retention << " | " << (c.survives_erasure ? "yes, until its retention ends" : "no")
-      << " |\n";
-  }
-  o << "\nBackups are kept for at most " << horizon.ToString()
-    << "; after that, erased data cannot be recovered from any copy.\n";
-  return o.str();
 }
 
 }  // namespace vault

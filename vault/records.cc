@@ -6,6 +6,7 @@
 #include "crypto/primitives.h"
 #include "vault/codec.h"
 #include "vault/record_plaintext.h"
+#include "vault/write_rules.h"
 
 namespace vault {
 namespace {
@@ -64,6 +65,8 @@ StatusOr<UnixSeconds> Records::RetainUntil(const Category& cat,
       retain_until = EndOfUtcDay(cat.retention.period.AddTo(event_time.value_or(now)));
       break;
     case Retention::Kind::kAfterCollection:
+    case Retention::Kind::kAfterLastActivity:
+    case Retention::Kind::kAfterFirstCollection:  // an update keeps the first (KeepFirstReceipt)
       retain_until = EndOfUtcDay(cat.retention.period.AddTo(now));
       break;
   }
@@ -77,20 +80,35 @@ StatusOr<UnixSeconds> Records::RetainUntil(const Category& cat,
   return retain_until;
 }
 
+// Retention from the first receipt ({after_first_collection: P}): an update keeps the deadline
+// the record's first write set; a record whose deadline has passed takes no update.
+Status Records::KeepFirstReceipt(const Category& cat, const RecordRow& old, UnixSeconds now,
+                                 UnixSeconds* retain_until) const {
+  if (cat.retention.kind != Retention::Kind::kAfterFirstCollection) return Status::Ok();
+  *retain_until = EndOfUtcDay(cat.retention.period.AddTo(old.created_at));
+  if (*retain_until <= now) {
+    return PolicyViolation("the record's retention in category '" + cat.name +
+                           "' ended; an update cannot extend it and nothing was stored");
+  }
+  return Status::Ok();
+}
+
 StatusOr<PutResult> Records::Put(const Actor& actor, const std::string& subject_id,
                                  const std::string& category, const std::string& record_id,
                                  const json& data, std::optional<UnixSeconds> event_time) {
   VAULT_RETURN_IF_ERROR(CheckId("subject id", subject_id));
   VAULT_RETURN_IF_ERROR(CheckId("record id", record_id));
   VAULT_ASSIGN_OR_RETURN(const Category* cat, FindCategory(category));
-  VAULT_ASSIGN_OR_RETURN(std::vector<std::uint8_t> plaintext, EncodePlaintext(record_id, data));
+  VAULT_RETURN_IF_ERROR(CheckForbidden(*cat, data));
+  VAULT_ASSIGN_OR_RETURN(const json stored, ApplyTransforms(*cat, data));
+  VAULT_ASSIGN_OR_RETURN(std::vector<std::uint8_t> plaintext, EncodePlaintext(record_id, stored));
   auto retain_until = RetainUntil(*cat, event_time, p_.clock.Now());
   if (!retain_until.ok()) {
     crypto::WipeBytes(plaintext);
     return retain_until.status();
   }
   const std::string pseudonym = p_.subjects.Pseudonym(subject_id);
-  const Write w{*cat, category, record_id, data, event_time, *retain_until};
+  const Write w{*cat, category, record_id, stored, event_time, *retain_until};
   PutResult result;
   Rekeys::Removal removal;
   Status s = p_.store.Write([&](Txn& txn) {
@@ -117,6 +135,7 @@ Status Records::WriteRow(Txn& txn, const Actor& actor, const std::string& pseudo
   RecordRow row;
   row.version = 1;
   row.created_at = now;
+  row.retain_until = w.retain_until;
   RecordRow old;
   std::optional<KeyRow> retired;  // the previous version's DEK, retired by this write
   std::uint64_t old_bytes = 0;
@@ -125,16 +144,17 @@ Status Records::WriteRow(Txn& txn, const Actor& actor, const std::string& pseudo
     if (!DecodeRecord(*existing, &old)) return DataLoss("a record row is corrupt");
     row.version = old.version + 1;
     row.created_at = old.created_at;
+    VAULT_RETURN_IF_ERROR(KeepFirstReceipt(w.cat, old, now, &row.retain_until));
     VAULT_ASSIGN_OR_RETURN(retired, RetireKeyOf(txn, old));
   }
   result->created = row.version == 1;
   row.updated_at = now;
   row.has_event_time = w.event_time.has_value();
   row.event_time = w.event_time.value_or(0);
-  row.retain_until = w.retain_until;
   SecretBytes dek;
-  VAULT_RETURN_IF_ERROR(p_.deks.FindOrCreate(txn, ScopeKey(subject.uid, w.category, w.retain_until),
-                                             w.retain_until, &row.key_id, &dek));
+  VAULT_RETURN_IF_ERROR(p_.deks.FindOrCreate(txn,
+                                             ScopeKey(subject.uid, w.category, row.retain_until),
+                                             row.retain_until, &row.key_id, &dek));
   row.envelope = crypto::Seal(crypto::EnvelopeKind::kRecord, cipher_, dek, row.key_id, plaintext,
                               RecordContext(rkey, row));
   const std::string encoded = EncodeRecord(row);
@@ -145,7 +165,7 @@ Status Records::WriteRow(Txn& txn, const Actor& actor, const std::string& pseudo
     VAULT_RETURN_IF_ERROR(p_.blind.IndexRecord(txn, w.cat, subject.uid, rkey, w.data));
   }
   result->version = row.version;
-  result->retain_until = w.retain_until;
+  result->retain_until = row.retain_until;
   return p_.audit.Append(txn, actor, "record.put", &subject.uid, w.category, "ok");
 }
 
@@ -372,15 +392,14 @@ Status Records::AfterRemoval(const Rekeys::Removal& removal) {
 StatusOr<std::uint64_t> Records::CountLive(const Txn& txn, const Uid& uid,
                                            const std::string& category) const {
   std::uint64_t n = 0;
-  VAULT_RETURN_IF_ERROR(txn.ScanPrefix(Table::kRecords, CategoryPrefix(uid, category),
-                                       [&](std::string_view, std::string_view v) {
-                                         RecordRow row;
-                                         if (DecodeRecord(v, &row) &&
-                                             txn.Get(Table::kKeys, Bytes(row.key_id))) {
-                                           ++n;
-                                         }
-                                         return true;
-                                       }));
+  VAULT_RETURN_IF_ERROR(txn.ScanPrefix(
+      Table::kRecords, CategoryPrefix(uid, category), [&](std::string_view, std::string_view v) {
+        RecordRow row;
+        if (DecodeRecord(v, &row) && txn.Get(Table::kKeys, Bytes(row.key_id))) {
+          ++n;
+        }
+        return true;
+      }));
   return n;
 }
 

@@ -81,6 +81,8 @@ class Records {
                                                       const nlohmann::json& data) const;
   StatusOr<UnixSeconds> RetainUntil(const Category& cat, std::optional<UnixSeconds> event_time,
                                     UnixSeconds now) const;
+  Status KeepFirstReceipt(const Category& cat, const RecordRow& old, UnixSeconds now,
+                          UnixSeconds* retain_until) const;
   Status WriteRow(Txn& txn, const Actor& actor, const std::string& pseudonym,
                   const std::string& subject_id, const Write& w,
                   const std::vector<std::uint8_t>& plaintext, PutResult* result,

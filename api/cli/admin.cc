@@ -54,7 +54,8 @@ int RunBackup(const Command& cmd, const Flags& flags) {
   } else {
     std::cout << "Backup written to " << manifest->path << " (epoch " << manifest->epoch
               << "); restorable with the live keyring until "
-              << FormatRfc3339(manifest->readable_until) << "\n";
+              << FormatRfc3339(manifest->readable_until) << "; unreadable by anyone after "
+              << FormatRfc3339(manifest->unreadable_after) << "\n";
   }
   return kExitOk;
 }

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <iostream>
 
+#include "api/cli/test_clock.h"
 #include "api/json_codec.h"
 #include "vault/layout.h"
 #include "vault/root_key.h"
@@ -113,6 +114,7 @@ StatusOr<std::unique_ptr<Vault>> OpenVault(const Flags& flags, bool create,
   options.policy_path = flags.Get("policy");
   options.root_key = ResolveRootKey(flags, options.data_dir).provider;
   options.create_if_missing = create;
+  options.clock = TestClockFromEnvironment();  // nullptr (the system clock) unless testing
   if (tune) tune(options);
   return Vault::Open(options);
 }

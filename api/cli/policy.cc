@@ -23,9 +23,13 @@ int RunPolicyCheck(const Command&, const Flags& flags) {
     return Fail(kExitInvalid, policy.status().message(),
                 "fix the policy file and run `lethe policy check` again");
   }
+  auto setting = [&](const char* key, const Duration& d) {
+    return d.ToString() + (policy->Stated(key) ? "" : " by default");
+  };
   std::cout << name << ": valid (" << policy->categories.size() << " categories, erasure grace "
-            << policy->erasure_grace.ToString() << ", key epoch " << policy->epoch.ToString()
-            << ", shred horizon " << policy->horizon.ToString() << ")\n";
+            << setting("erasure.grace", policy->erasure_grace) << ", key epoch "
+            << setting("keys.epoch", policy->epoch) << ", shred horizon "
+            << setting("keys.horizon", policy->horizon) << ")\n";
   return kExitOk;
 }
 
@@ -35,7 +39,7 @@ int RunPolicyRender(const Command&, const Flags& flags) {
     return Fail(kExitInvalid, policy.status().message(),
                 "fix the policy file and run `lethe policy check` on it");
   }
-  std::cout << policy->RenderMarkdown();
+  std::cout << policy->RenderMarkdown(flags.Has("with-defaults"));
   return kExitOk;
 }
 
@@ -51,8 +55,10 @@ std::vector<Command> PolicyCommands() {
        RunPolicyCheck},
       {"policy render",
        "[P]",
-       "print the policy's retention table in Markdown",
-       {kHelpFlag, kVersionFlag},
+       "print what the policy promises and the vault enforces, in Markdown",
+       {{"with-defaults", "", "also show the settings the file leaves to the vault's defaults"},
+        kHelpFlag,
+        kVersionFlag},
        1,
        RunPolicyRender},
   };

@@ -715,16 +715,41 @@ export interface components {
         /** @enum {string} */
         LegalBasis: "contract" | "legal_obligation" | "legitimate_interest" | "consent" | "vital_interest" | "public_task";
         /**
-         * @description As in the policy file: `until_erasure`, or an object with one key,
-         *     `after_event` or `after_collection`, whose value is a duration.
+         * @description As in the policy file: `until_erasure`, or an object with one period key
+         *     (`after_event`, `after_collection`, `after_last_activity`,
+         *     `after_first_collection`) whose value is a duration; `after_event` may name
+         *     its `event`, and any timed form may add `or_until: consent_withdrawn`
+         *     (enforced by consent management, not by retention).
          */
         Retention: string | {
             after_event: components["schemas"]["Duration"];
+            /** @description The event the period counts from ("transaction"). */
+            event?: string;
+            /** @enum {string} */
+            or_until?: "consent_withdrawn";
         } | {
             after_collection: components["schemas"]["Duration"];
+            /** @enum {string} */
+            or_until?: "consent_withdrawn";
+        } | {
+            after_last_activity: components["schemas"]["Duration"];
+            /** @enum {string} */
+            or_until?: "consent_withdrawn";
+        } | {
+            after_first_collection: components["schemas"]["Duration"];
+            /** @enum {string} */
+            or_until?: "consent_withdrawn";
         };
         PolicyCategory: {
             legal_basis: components["schemas"]["LegalBasis"];
+            /** @description Every legal basis of the category; `legal_basis` is the first. */
+            legal_bases?: components["schemas"]["LegalBasis"][];
+            /** @description Field rewrites applied to every write before it is stored. */
+            transforms?: {
+                [key: string]: "truncate_ip";
+            };
+            /** @description Data the category must never hold; a write holding it gets 422. */
+            forbid?: ("payment_card_number" | "cvv")[];
             purposes: string[];
             retention: components["schemas"]["Retention"];
             survives_erasure: boolean;
@@ -765,6 +790,11 @@ export interface components {
             cipher: "xchacha20poly1305" | "aes256gcm";
             /** @description Hex SHA-256 of the policy file's bytes (as in backup manifests). */
             source_sha256: string;
+            /**
+             * @description The settings the policy file states (`erasure.grace`, `keys.epoch`,
+             *     `keys.horizon`, `audit.retention`); the others are the vault's defaults.
+             */
+            stated?: string[];
             categories: {
                 [key: string]: components["schemas"]["PolicyCategory"];
             };
@@ -787,6 +817,12 @@ export interface components {
              *     is used.
              */
             event_time?: components["schemas"]["Timestamp"];
+            /**
+             * @description The name of the event `event_time` is the time of (needs
+             *     `event_time`). It must be the `event` the category's retention names
+             *     (`{after_event: 7y, event: transaction}`), else 422.
+             */
+            event?: string;
         };
         RecordPutResult: {
             subject_id: components["schemas"]["Id"];

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -23,11 +24,36 @@ enum class LegalBasis {
 const char* LegalBasisName(LegalBasis b);
 
 struct Retention {
-  enum class Kind { kUntilErasure, kAfterEvent, kAfterCollection };
+  // kAfterCollection and kAfterLastActivity count from the record's latest write (an update
+  // extends them); kAfterFirstCollection counts from its first write (an update cannot).
+  enum class Kind {
+    kUntilErasure,
+    kAfterEvent,
+    kAfterCollection,
+    kAfterLastActivity,
+    kAfterFirstCollection
+  };
   Kind kind = Kind::kUntilErasure;
-  Duration period;               // unused for kUntilErasure
+  Duration period;    // unused for kUntilErasure
+  std::string event;  // kAfterEvent: the event's name ("transaction"); empty when unnamed
+  // Compound rule: the data also ends when its consent is withdrawn. Parsed and published in
+  // GET /v1/policy; enforced by the consents part (not by records).
+  bool or_until_consent_withdrawn = false;
   std::string ToString() const;  // "until_erasure", "after_event: 7y", ...
 };
+
+// A rewrite of one field's value, applied before anything is stored.
+enum class FieldTransform {
+  kTruncateIp  // IPv4: last octet zeroed (/24); IPv6: first 48 bits kept (/48)
+};
+const char* FieldTransformName(FieldTransform t);
+
+// Data minimisation: what a category's records must never hold (refused with 422).
+enum class ForbiddenData {
+  kPaymentCardNumber,  // a 13..19-digit number passing the Luhn check, in any field
+  kCvv                 // a field named cvv, cvc, cvv2, cvc2 or csc, at any depth
+};
+const char* ForbiddenDataName(ForbiddenData f);
 
 struct IndexedField {
   std::string name;
@@ -44,6 +70,9 @@ struct Category {
   std::optional<Duration> on_consent_withdrawal;
   std::vector<IndexedField> index;
   std::string description;
+  std::vector<LegalBasis> legal_bases;               // every basis; legal_basis is the first
+  std::map<std::string, FieldTransform> transforms;  // top-level field -> rewrite on write
+  std::vector<ForbiddenData> forbid;                 // refused on write
 };
 
 struct Argon2Params {
@@ -63,6 +92,10 @@ struct Policy {
   std::string cipher = "xchacha20poly1305";  // or "aes256gcm" for AES-only regimes
   std::map<std::string, Category> categories;
   std::string source_sha256;  // hex digest of the YAML text it was parsed from
+  // The settings the file states ("erasure.grace", "keys.epoch", "keys.horizon",
+  // "audit.retention"); the others hold the vault's defaults, which the render does not
+  // publish as the company's promises.
+  std::set<std::string> stated;
 
   // Parses and validates YAML text. Errors name the line ("line 12: ...") and the problem.
   static StatusOr<Policy> Parse(const std::string& yaml_text);
@@ -73,8 +106,11 @@ struct Policy {
   const Category* Find(const std::string& category) const;
   // True if any of the purposes is one the category lists (purpose limitation).
   bool PurposeAllows(const Category& c, const std::vector<std::string>& purposes) const;
-  // The retention table in Markdown, for the published policy.
-  std::string RenderMarkdown() const;
+  bool Stated(const std::string& setting) const { return stated.count(setting) != 0; }
+  // The published policy in Markdown: only what this vault enforces, with the true figures
+  // (policy_render.cc). with_defaults adds the settings the file leaves to the vault's
+  // defaults, each marked as such; without it they are not mentioned.
+  std::string RenderMarkdown(bool with_defaults = false) const;
 };
 
 }  // namespace vault

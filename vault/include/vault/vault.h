@@ -198,7 +198,12 @@ struct BackupManifest {
   std::uint64_t epoch = 0;                   // the current epoch when the copy was taken
   std::vector<std::uint64_t> epochs_needed;  // epochs whose KEKs wrap DEKs in the copy
   UnixSeconds created_at = 0;
-  UnixSeconds readable_until = 0;  // when the last of those epoch KEKs is due to be destroyed
+  // When the first of those epoch KEKs is due to be destroyed: restore refuses the copy from
+  // then on (it needs every one of them).
+  UnixSeconds readable_until = 0;
+  // When the last of them is due to be destroyed: from then on nothing in the copy can be
+  // decrypted by anyone, root key or not. At most epoch + horizon after created_at.
+  UnixSeconds unreadable_after = 0;
   std::string policy_sha256;
   std::string sha256;        // of the data file
   std::string slots_sha256;  // of the key slot file
