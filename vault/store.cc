@@ -37,7 +37,7 @@ const char* TableName(Table t) {
   static constexpr std::array<const char*, kTableCount> kNames = {
       "meta",  "subjects", "records",     "scopes", "keys",  "expiry",     "holds",
       "erasures", "erasure_due", "tokens", "audit", "blind", "slots_free", "slots_freed",
-      "rekeys"};
+      "rekeys", "passwords"};
   return kNames[static_cast<std::size_t>(t)];
 }
 
@@ -137,7 +137,8 @@ StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir, std::uint64
   s->hooks_ = std::move(hooks);
   int rc = mdb_env_create(&s->env_);
   if (rc != 0) return LmdbError("mdb_env_create", rc);
-  mdb_env_set_maxdbs(s->env_, 16);
+  // Room for tables added later (a store opened by an older build lacks them: MDB_CREATE).
+  mdb_env_set_maxdbs(s->env_, 64);
   mdb_env_set_maxreaders(s->env_, 512);
   mdb_env_set_mapsize(s->env_, map_size);
   // MDB_NOTLS: read transactions are used from HTTP worker threads. Full durability: no

@@ -42,8 +42,9 @@ enum class Table : std::uint8_t {
   kSlotsFree,
   kSlotsFreed,
   kRekeys,
+  kPasswords,
 };
-inline constexpr std::size_t kTableCount = 15;
+inline constexpr std::size_t kTableCount = 16;
 const char* TableName(Table t);
 
 // One transaction: a consistent snapshot (read) or an atomic change (write). Views it hands
