@@ -10,6 +10,7 @@ namespace vault::api {
 void AddRecordRoutes(Router& router, Vault* vault);
 void AddRightsRoutes(Router& router, Vault* vault);
 void AddAdminRoutes(Router& router, Vault* vault);  // policy, tokens, epochs, sweep, audit
+void AddPasswordRoutes(Router& router, Vault* vault);  // set, import, verify, status
 
 // Purpose limitation for an app caller; unknown category -> kPolicyViolation.
 Status CheckCategoryAccess(const Vault& vault, const Principal& caller,
