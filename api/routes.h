@@ -11,6 +11,7 @@ void AddRecordRoutes(Router& router, Vault* vault);
 void AddRightsRoutes(Router& router, Vault* vault);
 void AddAdminRoutes(Router& router, Vault* vault);  // policy, tokens, epochs, sweep, audit
 void AddAuditProofRoutes(Router& router, Vault* vault);  // audit checkpoints
+void AddPasswordRoutes(Router& router, Vault* vault);  // set, import, verify, status
 
 // Purpose limitation for an app caller; unknown category -> kPolicyViolation.
 Status CheckCategoryAccess(const Vault& vault, const Principal& caller,

@@ -287,6 +287,7 @@ void ApiServer::RegisterRoutes() {
   AddRecordRoutes(router_, vault_);
   AddRightsRoutes(router_, vault_);
   AddAuditProofRoutes(router_, vault_);
+  AddPasswordRoutes(router_, vault_);
 }
 
 void ApiServer::AddSystemRoutes() {

@@ -330,6 +330,26 @@ void RecordPlaintextSeeds() {
   Write("record_plaintext", "format2-trailing", Str(vault::EncodeRecordPlaintext("p", "{}")) + "x");
 }
 
+// Encoded password hashes, made with the real tools (libxcrypt, libargon2, `openssl passwd -6`,
+// Python's hashlib.pbkdf2_hmac) when the seeds were first written, plus refused shapes.
+void PasswordHashSeeds() {
+  Write("password_hash", "argon2id-cheap", R"($argon2id$v=19$m=64,t=1,p=1$ZnV6enNhbHRmdXp6c2FsdA$NMhMyMPcOQy0Ofqsev2lTcDZQbfbF0KZhaYqntYjr50)");
+  Write("password_hash", "argon2i-lanes", R"($argon2i$v=19$m=64,t=2,p=2$ZnV6enNhbHRmdXp6c2FsdA$qiL3gWFCh0PV9vef417GTA)");
+  Write("password_hash", "argon2id-policy-cost", R"($argon2id$v=19$m=19456,t=2,p=1$ZnV6enNhbHRmdXp6c2FsdA$NMhMyMPcOQy0Ofqsev2lTcDZQbfbF0KZhaYqntYjr50)");
+  Write("password_hash", "argon2id-v16", R"($argon2id$v=16$m=64,t=1,p=1$ZnV6enNhbHRmdXp6c2FsdA$NMhMyMPcOQy0Ofqsev2lTcDZQbfbF0KZhaYqntYjr50)");
+  Write("password_hash", "bcrypt-2b", R"($2b$04$KBCwKxOzLha2MUDgW0PjXerKZQKevFCoq8rZNXqhizF6aoflKuWrG)");
+  Write("password_hash", "bcrypt-2a", R"($2a$04$KBCwKxOzLha2MUDgW0PjXerKZQKevFCoq8rZNXqhizF6aoflKuWrG)");
+  Write("password_hash", "bcrypt-2y", R"($2y$04$KBCwKxOzLha2MUDgW0PjXerKZQKevFCoq8rZNXqhizF6aoflKuWrG)");
+  Write("password_hash", "bcrypt-cost31", R"($2b$31$KBCwKxOzLha2MUDgW0PjXerKZQKevFCoq8rZNXqhizF6aoflKuWrG)");
+  Write("password_hash", "sha512crypt", R"($6$fuzzsalt$TMAdpzXePxLUFyzhbszyG7PEYcOkSrx8gK/JwqZ/qtZjsDmpAWbYDF41z.P3owQTu0fV.h8j3SLR5H1R0lr9n/)");
+  Write("password_hash", "sha512crypt-rounds", R"($6$rounds=1000$k2XAnEHBqQ1Ct2aM$VFiQ97MXDQSygshjtB6N21txAPuGrazVYbYAC.E5Ip15Jh1TXRkM..wKgBiDnKlQvIjHjVzWOGqwyGiaxRutc/)");
+  Write("password_hash", "django-pbkdf2", R"(pbkdf2_sha256$1000$fuzzSalt1$KkGPxeBiplYAQDDRXjOA4XLGFn6uT2s+u0Lf4VnQ+PM=)");
+  Write("password_hash", "django-bad-base64", R"(pbkdf2_sha256$1000$fuzzSalt1$KkGPxeBiplYAQDDRXjOA4XLGFn6uT2s+u0Lf4VnQ+PM)");
+  Write("password_hash", "md5crypt-unsupported", R"($1$fuzzsalt$abcdefghijklmnopqrstuv)");
+  Write("password_hash", "yescrypt-unsupported", R"($y$j9T$F5Jx5fExrKuPp53xLKQ..1$X3DX6M94c7o.9agCG9G317fhZg9SqC.5i5rd.RhAtQ7)");
+  Write("password_hash", "empty", R"()");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -345,6 +365,7 @@ int main(int argc, char** argv) {
   HttpSeeds();
   SmallSeeds();
   RecordPlaintextSeeds();
+  PasswordHashSeeds();
   std::printf("seeds written below %s\n", g_out.c_str());
   return 0;
 }

@@ -10,6 +10,7 @@
 #include "crypto/primitives.h"
 #include "vault/codec.h"
 #include "vault/index_keys.h"
+#include "vault/passwords.h"
 #include "vault/receipt.h"
 
 namespace vault {
@@ -204,6 +205,7 @@ Status Erasures::Execute(Txn& txn, const Actor& actor, const std::string& key, E
   if (!subject) return DataLoss("an erasure names a subject that does not exist");
   VAULT_ASSIGN_OR_RETURN(Shredded shredded, DestroyKeys(txn, row->uid));
   VAULT_RETURN_IF_ERROR(p_.blind.RemoveSubject(txn, row->uid));
+  VAULT_RETURN_IF_ERROR(Passwords::Forget(txn, row->uid));
   subject->state = StoredState::kErased;
   subject->sealed_subject_id.clear();
   VAULT_RETURN_IF_ERROR(p_.subjects.Save(txn, row->pseudonym, *subject));

@@ -400,7 +400,11 @@ void ParseKeys(const YAML::Node& k, Policy* p) {
 }
 
 void ParsePasswords(const YAML::Node& pw, Policy* p) {
-  CheckKeys(pw, "passwords", {"argon2id"});
+  CheckKeys(pw, "passwords", {"argon2id", "min_length", "pepper", "category"});
+  // NIST SP 800-63B: at least 8, and a password of 64 characters must always be accepted.
+  if (pw["min_length"]) p->passwords.min_length = ParseUint(pw["min_length"], "min_length", 8, 64);
+  if (pw["pepper"]) p->passwords.pepper = ParseBool(pw["pepper"], "passwords.pepper");
+  if (pw["category"]) p->passwords.category = Scalar(pw["category"], "passwords.category");
   if (const auto a = pw["argon2id"]) {
     CheckKeys(a, "passwords.argon2id", {"memory_kib", "iterations", "parallelism"});
     // Floors are OWASP's Argon2id minimum (m=19 MiB, t=2, p=1); ceilings keep memory bounded.
@@ -463,6 +467,13 @@ Policy ParseRoot(const YAML::Node& root) {
     });
   }
   problems.Section([&] { ParseCategories(root, &p, &problems); });
+  if (const auto pw = root["passwords"]; pw && pw.IsMap() && pw["category"]) {
+    problems.Section([&] {
+      if (p.Find(p.passwords.category) == nullptr) {
+        throw PolicyError(pw["category"], "passwords.category names no category of the policy");
+      }
+    });
+  }
   if (!problems.empty()) throw PolicyProblems{problems.Joined()};
   return p;
 }

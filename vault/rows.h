@@ -38,6 +38,7 @@
 //   rekeys       scope key_id: fixed[16]               str cursor: a retired DEK whose
 //                                                      records still move (rekeys.h)
 //   audit_checkpoints  seq: be64                       CheckpointRow
+//   passwords    uid                                   PasswordRow (passwords.h)
 //
 //   SubjectRow = fixed[16] uid | u8 state (0 active, 1 erasure pending, 2 erased) |
 //                i64 created_at | u8 restricted | str erasure_id (hex) | bytes sealed subject id

@@ -35,9 +35,24 @@ std::string_view View(const MDB_val& v) { return {static_cast<const char*>(v.mv_
 
 const char* TableName(Table t) {
   static constexpr std::array<const char*, kTableCount> kNames = {
-      "meta",  "subjects", "records",     "scopes", "keys",  "expiry",     "holds",
-      "erasures", "erasure_due", "tokens", "audit", "blind", "slots_free", "slots_freed",
-      "rekeys", "audit_checkpoints"};
+      "meta",
+      "subjects",
+      "records",
+      "scopes",
+      "keys",
+      "expiry",
+      "holds",
+      "erasures",
+      "erasure_due",
+      "tokens",
+      "audit",
+      "blind",
+      "slots_free",
+      "slots_freed",
+      "rekeys",
+      "audit_checkpoints",
+      "passwords",
+  };
   return kNames[static_cast<std::size_t>(t)];
 }
 
@@ -137,7 +152,8 @@ StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir, std::uint64
   s->hooks_ = std::move(hooks);
   int rc = mdb_env_create(&s->env_);
   if (rc != 0) return LmdbError("mdb_env_create", rc);
-  mdb_env_set_maxdbs(s->env_, static_cast<MDB_dbi>(kTableCount));
+  // Room for tables added later (a store opened by an older build lacks them: MDB_CREATE).
+  mdb_env_set_maxdbs(s->env_, 64);
   mdb_env_set_maxreaders(s->env_, 512);
   mdb_env_set_mapsize(s->env_, map_size);
   // MDB_NOTLS: read transactions are used from HTTP worker threads. Full durability: no

@@ -43,8 +43,9 @@ enum class Table : std::uint8_t {
   kSlotsFreed,
   kRekeys,
   kAuditCheckpoints,
+  kPasswords,
 };
-inline constexpr std::size_t kTableCount = 16;
+inline constexpr std::size_t kTableCount = 17;
 const char* TableName(Table t);
 
 // One transaction: a consistent snapshot (read) or an atomic change (write). Views it hands

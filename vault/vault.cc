@@ -148,6 +148,27 @@ Status Vault::RevokeToken(const Actor& actor, const std::string& token_id) {
   return impl_->tokens->Revoke(actor, token_id);
 }
 
+Status Vault::SetPassword(const Actor& actor, const std::string& subject_id,
+                          const std::string& password) {
+  return impl_->passwords->Set(actor, subject_id, password);
+}
+
+Status Vault::ImportPasswordHash(const Actor& actor, const std::string& subject_id,
+                                 const std::string& encoded_hash) {
+  return impl_->passwords->Import(actor, subject_id, encoded_hash);
+}
+
+StatusOr<Vault::PasswordVerdict> Vault::VerifyPassword(const Actor& actor,
+                                                       const std::string& subject_id,
+                                                       const std::string& password) {
+  return impl_->passwords->Verify(actor, subject_id, password);
+}
+
+StatusOr<Vault::PasswordInfo> Vault::PasswordStatus(const Actor& actor,
+                                                    const std::string& subject_id) const {
+  return impl_->passwords->Info(actor, subject_id);
+}
+
 StatusOr<VaultStats> Vault::Stats() const {
   VaultStats st;
   VAULT_RETURN_IF_ERROR(impl_->store->Read([&](Txn& txn) {

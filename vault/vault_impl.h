@@ -20,6 +20,7 @@
 #include "vault/keyslots.h"
 #include "vault/legal_holds.h"
 #include "vault/meta_sealer.h"
+#include "vault/passwords.h"
 #include "vault/records.h"
 #include "vault/rekeys.h"
 #include "vault/store.h"
@@ -56,6 +57,7 @@ class Vault::Impl {
   std::unique_ptr<EpochRotator> rotator;
   std::unique_ptr<Sweeper> sweeper;
   std::unique_ptr<Tokens> tokens;
+  std::unique_ptr<Passwords> passwords;
 
   std::unique_ptr<Store> store;
 

@@ -127,6 +127,11 @@ void Vault::Impl::BuildParts() {
                      *rekeys},
       options.shred_batch);
   tokens = std::make_unique<Tokens>(*store, *sealer, *audit, *clock);
+  passwords = std::make_unique<Passwords>(
+      Passwords::Parts{*store, policy, *clock, *subjects, *deks, *audit}, cipher,
+      keyring->meta_key(),
+      Passwords::Limits{options.password_concurrency, options.password_memory_kib,
+                        options.password_max_waiting});
 }
 
 // The canary ties the keyring to this store: a keyring of another store is refused.

@@ -26,6 +26,8 @@ cat out.txt
 grep -q '^profile after erasure: 410$' out.txt || { echo "FAIL: profile not 410 after erasure"; exit 1; }
 grep -q 'Signature Verified Successfully' out.txt || { echo "FAIL: receipt did not verify"; exit 1; }
 grep -q '"amount_cents":1200' out.txt || { echo "FAIL: billing not retained"; exit 1; }
+grep -q '^{"valid":true}$' out.txt || { echo "FAIL: the right password did not verify"; exit 1; }
+grep -q '^{"valid":false}$' out.txt || { echo "FAIL: a wrong password verified"; exit 1; }
 # A tampered receipt must fail the same check.
 jq -cjS '.receipt | del(.signature) | .subject_ref = "00"' erasure.json > tampered.body
 if openssl pkeyutl -verify -pubin -inkey receipt-pub.pem -rawin -in tampered.body -sigfile receipt.sig >/dev/null 2>&1; then

@@ -342,6 +342,87 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/subjects/{sid}/password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Subject id (the application's user id). */
+                sid: components["parameters"]["Sid"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Whether a password is set, and its algorithm
+         * @description Roles: admin, dpo, app (as for PUT). Never the hash. `algorithm` is
+         *     one of `argon2id`, `argon2i`, `bcrypt`, `sha512crypt`,
+         *     `pbkdf2_sha256`; it changes to `argon2id` when an imported hash is
+         *     upgraded. 404 for a subject the vault has never seen.
+         */
+        get: operations["getPasswordStatus"];
+        /**
+         * Set a password, or import a hash from another system
+         * @description Roles: admin, app (a purpose of the policy's `passwords.category`,
+         *     default `account`; any app token when the policy has no such category).
+         *
+         *     `{"password"}` is hashed with Argon2id at the policy's cost (and the
+         *     pepper when `passwords.pepper` is true). `{"hash"}` stores an encoded
+         *     hash exported by another system: bcrypt (`$2a$`, `$2b$`, `$2y$`,
+         *     cost 04..16), Argon2id or Argon2i PHC strings (`v=19`, m <= 262144 KiB,
+         *     t <= 32, p <= 16), SHA-512 crypt (`$6$`, rounds <= 1000000) or Django
+         *     `pbkdf2_sha256$` (iterations <= 2000000). It is replaced by Argon2id at
+         *     the policy's cost on the first successful verify. The subject is
+         *     created when new. The hash is stored encrypted under the subject's own
+         *     key, so erasure destroys it; it never appears in a response, log,
+         *     audit entry or export.
+         *
+         *     422 names the rule a password breaks (`passwords.min_length`, default
+         *     8 characters; at most 4096 bytes; no composition rules) or what is wrong
+         *     with a hash's format, never the password or the hash. 503 with
+         *     `Retry-After` when too many hashes are being computed.
+         */
+        put: operations["setPassword"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/subjects/{sid}/password/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Subject id (the application's user id). */
+                sid: components["parameters"]["Sid"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Check a password
+         * @description Roles: admin, app (as for PUT).
+         *
+         *     `valid` is false for a wrong password, an unknown or erased subject,
+         *     or a subject without a password: every case costs one hash check at
+         *     the policy's cost, so timing does not tell which ids exist. Every
+         *     verify is audited (`password.verify`, outcome `ok` or
+         *     `unauthenticated`, never the password). After 5 failed attempts in a
+         *     row a subject's next attempt waits 1 s, doubling with every further
+         *     failure up to 15 min; a correct password resets it. A throttled
+         *     attempt is not checked and answers 429 with `Retry-After` in seconds.
+         *     503 with `Retry-After` when too many checks are already waiting for a
+         *     turn (memory and workers stay bounded).
+         */
+        post: operations["verifyPassword"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/erasures/{erasure_id}": {
         parameters: {
             query?: never;
@@ -779,6 +860,12 @@ export interface components {
                     iterations: number;
                     parallelism: number;
                 };
+                /** @description Fewest characters (code points) a password may have. */
+                min_length?: number;
+                /** @description Whether passwords are HMAC-ed with the keyring's pepper before Argon2id. */
+                pepper?: boolean;
+                /** @description The category whose purposes an app token needs for password routes. */
+                category?: string;
             };
             audit: {
                 retention: components["schemas"]["Duration"];
@@ -798,6 +885,24 @@ export interface components {
             categories: {
                 [key: string]: components["schemas"]["PolicyCategory"];
             };
+        };
+        /** @description Exactly one of `password` and `hash`. */
+        PasswordSetRequest: {
+            /** @description The password (at least `passwords.min_length` characters, at most 4096 bytes). */
+            password?: string;
+            /** @description An encoded hash from another system (see the operation). */
+            hash?: string;
+        };
+        PasswordVerifyRequest: {
+            password: string;
+        };
+        PasswordVerdict: {
+            valid: boolean;
+        };
+        PasswordStatus: {
+            set: boolean;
+            /** @enum {string|null} */
+            algorithm: "argon2id" | "argon2i" | "bcrypt" | "sha512crypt" | "pbkdf2_sha256" | null;
         };
         /**
          * @example {
@@ -1940,6 +2045,111 @@ export interface operations {
             405: components["responses"]["MethodNotAllowed"];
             409: components["responses"]["Conflict"];
             415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["Throttled"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getPasswordStatus: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Subject id (the application's user id). */
+                sid: components["parameters"]["Sid"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The password's state. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PasswordStatus"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["Throttled"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    setPassword: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Subject id (the application's user id). */
+                sid: components["parameters"]["Sid"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasswordSetRequest"];
+            };
+        };
+        responses: {
+            /** @description Stored. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            405: components["responses"]["MethodNotAllowed"];
+            410: components["responses"]["Gone"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["PolicyViolation"];
+            423: components["responses"]["Locked"];
+            429: components["responses"]["Throttled"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    verifyPassword: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Subject id (the application's user id). */
+                sid: components["parameters"]["Sid"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasswordVerifyRequest"];
+            };
+        };
+        responses: {
+            /** @description Checked. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PasswordVerdict"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            405: components["responses"]["MethodNotAllowed"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["PolicyViolation"];
+            423: components["responses"]["Locked"];
             429: components["responses"]["Throttled"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["Unavailable"];

@@ -81,6 +81,15 @@ struct Argon2Params {
   std::uint32_t parallelism = 1;
 };
 
+// passwords: min_length, pepper and category (docs/policy.md).
+struct PasswordRules {
+  std::uint32_t min_length = 8;  // characters (code points); NIST SP 800-63B: at least 8
+  bool pepper = false;           // HMAC the password with the keyring's pepper before Argon2
+  // The category whose purposes an app token needs to set or verify passwords; when the policy
+  // declares no such category (the default names `account`), any app token may.
+  std::string category = "account";
+};
+
 // Immutable after Parse; safe to share between threads.
 struct Policy {
   int version = 1;
@@ -88,6 +97,7 @@ struct Policy {
   Duration epoch{1, Duration::Unit::kDays};
   Duration horizon{31, Duration::Unit::kDays};
   Argon2Params argon2;
+  PasswordRules passwords;
   Duration audit_retention{90, Duration::Unit::kDays};
   std::string cipher = "xchacha20poly1305";  // or "aes256gcm" for AES-only regimes
   std::map<std::string, Category> categories;

@@ -69,6 +69,13 @@ struct Options {
   // entries written. 0 disables that trigger.
   std::uint64_t audit_checkpoint_entries = 1000;
   std::chrono::seconds audit_checkpoint_interval{300};
+  // Password hashing (docs/design.md "Passwords"): how many hashes are computed at once
+  // (0: the cores, within the memory budget at the policy's Argon2 memory cost), the memory
+  // they may take together, and how many verify calls may wait for a turn before further
+  // ones are refused with kUnavailable (so callers on a shared worker pool cannot all block).
+  std::size_t password_concurrency = 0;
+  std::uint64_t password_memory_kib = std::uint64_t{256} * 1024;
+  std::size_t password_max_waiting = 16;
 };
 
 struct PutResult {
@@ -338,6 +345,32 @@ class Vault {
   // public key, and its signature; says which field fails.
   static ReceiptCheck CheckReceipt(const nlohmann::json& receipt,
                                    const std::string& public_key_base64);
+  // --- Passwords (docs/design.md "Passwords"). The encoded hash is sealed under the key of the
+  // subject's own scope, so erasure destroys it; it never leaves the engine.
+  struct PasswordVerdict {
+    bool valid = false;
+    // > 0: the attempt was throttled (not checked); seconds until the subject may try again.
+    std::int64_t retry_after_seconds = 0;
+  };
+  struct PasswordInfo {
+    bool set = false;
+    std::string algorithm;  // "argon2id", "argon2i", "bcrypt", "sha512crypt", "pbkdf2_sha256"
+  };
+  // Hashes password with Argon2id at the policy's cost (creating the subject when new).
+  // kPolicyViolation naming the rule (never the password) when the policy refuses it;
+  // kUnavailable when too many hashes are queued.
+  Status SetPassword(const Actor& actor, const std::string& subject_id,
+                     const std::string& password);
+  // Stores a hash exported by another system; kPolicyViolation naming the format problem.
+  Status ImportPasswordHash(const Actor& actor, const std::string& subject_id,
+                            const std::string& encoded_hash);
+  // Checks a password; an unknown or erased subject costs the same and is never valid. A
+  // correct password under a legacy or weaker hash replaces it with Argon2id at the policy's
+  // cost. kUnavailable when too many checks are queued.
+  StatusOr<PasswordVerdict> VerifyPassword(const Actor& actor, const std::string& subject_id,
+                                           const std::string& password);
+  // Whether a password is set, and its algorithm (for exports and operators).
+  StatusOr<PasswordInfo> PasswordStatus(const Actor& actor, const std::string& subject_id) const;
 
   // --- Operations.
   // A consistent, compacted copy of the store (no keyring) into out_dir, safe while serving.
