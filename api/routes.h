@@ -10,6 +10,8 @@ namespace vault::api {
 void AddRecordRoutes(Router& router, Vault* vault);
 void AddRightsRoutes(Router& router, Vault* vault);
 void AddAdminRoutes(Router& router, Vault* vault);  // policy, tokens, epochs, sweep, audit
+void AddConsentRoutes(Router& router, Vault* vault);
+void AddRestrictionRoutes(Router& router, Vault* vault);
 
 // Purpose limitation for an app caller; unknown category -> kPolicyViolation.
 Status CheckCategoryAccess(const Vault& vault, const Principal& caller,

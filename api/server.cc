@@ -286,6 +286,8 @@ void ApiServer::RegisterRoutes() {
   AddAdminRoutes(router_, vault_);
   AddRecordRoutes(router_, vault_);
   AddRightsRoutes(router_, vault_);
+  AddConsentRoutes(router_, vault_);
+  AddRestrictionRoutes(router_, vault_);
 }
 
 void ApiServer::AddSystemRoutes() {

@@ -329,7 +329,7 @@ Policy ParseRoot(const YAML::Node& root) {
   ProblemList problems;
   problems.Section([&] {
     CheckKeys(root, "the policy",
-              {"version", "erasure", "keys", "passwords", "audit", "categories"});
+              {"version", "erasure", "keys", "passwords", "audit", "consents", "categories"});
   });
   problems.Section([&] {
     if (!root["version"]) throw PolicyError(root, "version is required (version: 1)");
@@ -351,6 +351,15 @@ Policy ParseRoot(const YAML::Node& root) {
       CheckKeys(au, "audit", {"retention"});
       if (au["retention"]) {
         p.audit_retention = ParseDurationNode(au["retention"], "audit.retention");
+      }
+    });
+  }
+  if (const auto c = root["consents"]) {
+    problems.Section([&] {
+      CheckKeys(c, "consents", {"proof_retention"});
+      if (c["proof_retention"]) {
+        p.consent_proof_retention =
+            ParseDurationNode(c["proof_retention"], "consents.proof_retention");
       }
     });
   }
@@ -456,6 +465,18 @@ bool Policy::PurposeAllows(const Category& c, const std::vector<std::string>& pu
   return false;
 }
 
+bool Policy::IsConsentPurpose(const std::string& purpose) const {
+  return !ConsentCategories(purpose).empty();
+}
+
+std::vector<const Category*> Policy::ConsentCategories(const std::string& purpose) const {
+  std::vector<const Category*> out;
+  for (const auto& [name, c] : categories) {
+    if (c.legal_basis == LegalBasis::kConsent && c.consent_purpose == purpose) out.push_back(&c);
+  }
+  return out;
+}
+
 std::string Policy::RenderMarkdown() const {
   std::ostringstream o;
   o << "| Category | Legal basis | Purposes | Retention | Kept after an erasure request |\n"
@@ -482,6 +503,11 @@ std::string Policy::RenderMarkdown() const {
     o << "| " << name << " | " << LegalBasisName(c.legal_basis) << " | " << purposes << " | "
       << retention << " | " << (c.survives_erasure ? "yes, until its retention ends" : "no")
       << " |\n";
+  }
+  if (std::any_of(categories.begin(), categories.end(),
+                  [](const auto& kv) { return kv.second.legal_basis == LegalBasis::kConsent; })) {
+    o << "\nRecords of consent are kept for " << consent_proof_retention.ToString()
+      << " after the consent is withdrawn, as proof, then deleted.\n";
   }
   o << "\nBackups are kept for at most " << horizon.ToString()
     << "; after that, erased data cannot be recovered from any copy.\n";

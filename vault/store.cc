@@ -35,9 +35,9 @@ std::string_view View(const MDB_val& v) { return {static_cast<const char*>(v.mv_
 
 const char* TableName(Table t) {
   static constexpr std::array<const char*, kTableCount> kNames = {
-      "meta",  "subjects", "records",     "scopes", "keys",  "expiry",     "holds",
-      "erasures", "erasure_due", "tokens", "audit", "blind", "slots_free", "slots_freed",
-      "rekeys"};
+      "meta",       "subjects",    "records",     "scopes",   "keys",        "expiry",
+      "holds",      "erasures",    "erasure_due", "tokens",   "audit",       "blind",
+      "slots_free", "slots_freed", "rekeys",      "consents", "consent_due", "restrictions"};
   return kNames[static_cast<std::size_t>(t)];
 }
 
@@ -137,7 +137,7 @@ StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir, std::uint64
   s->hooks_ = std::move(hooks);
   int rc = mdb_env_create(&s->env_);
   if (rc != 0) return LmdbError("mdb_env_create", rc);
-  mdb_env_set_maxdbs(s->env_, 16);
+  mdb_env_set_maxdbs(s->env_, static_cast<unsigned>(kTableCount));
   mdb_env_set_maxreaders(s->env_, 512);
   mdb_env_set_mapsize(s->env_, map_size);
   // MDB_NOTLS: read transactions are used from HTTP worker threads. Full durability: no

@@ -42,8 +42,11 @@ enum class Table : std::uint8_t {
   kSlotsFree,
   kSlotsFreed,
   kRekeys,
+  kConsents,
+  kConsentDue,
+  kRestrictions,
 };
-inline constexpr std::size_t kTableCount = 15;
+inline constexpr std::size_t kTableCount = 18;
 const char* TableName(Table t);
 
 // One transaction: a consistent snapshot (read) or an atomic change (write). Views it hands

@@ -14,6 +14,7 @@ StatusOr<SweepResult> Sweeper::Run(const Actor& actor) {
   VAULT_RETURN_IF_ERROR(p_.store.Exclusive([&]() -> Status {
     pass.now = p_.clock.Now();
     VAULT_RETURN_IF_ERROR(ExecuteDueErasures(pass));
+    VAULT_RETURN_IF_ERROR(ExecuteConsentDue(pass));
     VAULT_RETURN_IF_ERROR(ShredExpiredBuckets(pass));
     return CollectShredded(pass);
   }));
@@ -37,6 +38,16 @@ Status Sweeper::ExecuteDueErasures(Pass& pass) {
     auto held = [&](const Txn& t, const Uid& uid) -> StatusOr<bool> { return Held(t, uid, pass); };
     VAULT_ASSIGN_OR_RETURN(auto n, p_.erasures.ExecuteDue(txn, pass.actor, pass.now, held));
     pass.result.erasures_executed += n;
+    return Status::Ok();
+  });
+}
+
+Status Sweeper::ExecuteConsentDue(Pass& pass) {
+  return p_.store.Transact([&](Txn& txn) -> Status {
+    auto held = [&](const Txn& t, const Uid& uid) { return Held(t, uid, pass); };
+    VAULT_ASSIGN_OR_RETURN(auto n, p_.consents.ExecuteDue(txn, pass.actor, pass.now, held));
+    pass.result.consent_withdrawals_executed += n.withdrawals_executed;
+    pass.result.consent_proofs_shredded += n.proofs_shredded;
     return Status::Ok();
   });
 }

@@ -60,6 +60,9 @@ struct Policy {
   Duration horizon{31, Duration::Unit::kDays};
   Argon2Params argon2;
   Duration audit_retention{90, Duration::Unit::kDays};
+  // consents: {proof_retention: ...}: how long a consent's history is kept as proof after
+  // the consent is withdrawn (or ends with an erasure), then shredded. Default 3y.
+  Duration consent_proof_retention{3, Duration::Unit::kYears};
   std::string cipher = "xchacha20poly1305";  // or "aes256gcm" for AES-only regimes
   std::map<std::string, Category> categories;
   std::string source_sha256;  // hex digest of the YAML text it was parsed from
@@ -73,6 +76,10 @@ struct Policy {
   const Category* Find(const std::string& category) const;
   // True if any of the purposes is one the category lists (purpose limitation).
   bool PurposeAllows(const Category& c, const std::vector<std::string>& purposes) const;
+  // Whether some category rests on consent for this purpose (its consent_purpose).
+  bool IsConsentPurpose(const std::string& purpose) const;
+  // The categories whose legal basis is consent for this purpose.
+  std::vector<const Category*> ConsentCategories(const std::string& purpose) const;
   // The retention table in Markdown, for the published policy.
   std::string RenderMarkdown() const;
 };
