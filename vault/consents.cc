@@ -12,7 +12,8 @@
 namespace vault {
 namespace {
 
-constexpr char kDueCategory = 'w';
+// A category sorts before a proof due at the same time: the proof outlives the data it justifies.
+constexpr char kDueCategory = 'c';
 constexpr char kDueProof = 'p';
 constexpr std::size_t kSeqBytes = 8;
 
@@ -213,7 +214,17 @@ Status Consents::Schedule(Txn& txn, const Uid& uid, const std::string& purpose, 
   for (const Category* c : p_.policy.ConsentCategories(purpose)) {
     VAULT_RETURN_IF_ERROR(apply(DueKey(WithdrawalDelay(*c).AddTo(at), kDueCategory, uid, c->name)));
   }
-  return apply(DueKey(p_.policy.consent_proof_retention.AddTo(at), kDueProof, uid, purpose));
+  return apply(DueKey(ProofDue(purpose, at), kDueProof, uid, purpose));
+}
+
+// proof_retention after the consent ended, and never before the last category resting on it
+// is shredded (the history is what justified keeping that data until then).
+UnixSeconds Consents::ProofDue(const std::string& purpose, UnixSeconds ended) const {
+  UnixSeconds due = p_.policy.consent_proof_retention.AddTo(ended);
+  for (const Category* c : p_.policy.ConsentCategories(purpose)) {
+    due = std::max(due, WithdrawalDelay(*c).AddTo(ended));
+  }
+  return due;
 }
 
 ConsentView Consents::View(const std::string& purpose, const History& h) const {
@@ -222,7 +233,7 @@ ConsentView Consents::View(const std::string& purpose, const History& h) const {
   v.granted = h.granted();
   v.at = h.entries.empty() ? 0 : h.entries.back().at;
   v.history = h.entries;
-  if (auto ended = h.EndedAt()) v.proof_until = p_.policy.consent_proof_retention.AddTo(*ended);
+  if (auto ended = h.EndedAt()) v.proof_until = ProofDue(purpose, *ended);
   return v;
 }
 
@@ -319,8 +330,8 @@ Status Consents::RunDue(Txn& txn, const Actor& actor, std::string_view key, Unix
   VAULT_ASSIGN_OR_RETURN(History h, Load(txn, uid, purpose));
   const std::optional<UnixSeconds> ended = h.EndedAt();
   if (!ended) return Status::Ok();
-  const UnixSeconds at = cat != nullptr ? WithdrawalDelay(*cat).AddTo(*ended)
-                                        : p_.policy.consent_proof_retention.AddTo(*ended);
+  const UnixSeconds at =
+      cat != nullptr ? WithdrawalDelay(*cat).AddTo(*ended) : ProofDue(purpose, *ended);
   if (at > now) {
     return txn.Put(Table::kConsentDue, DueKey(at, kind, uid, name), std::string_view());
   }

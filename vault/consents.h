@@ -5,7 +5,7 @@
 //
 // Storage (rows.h):
 //   consents     uid purpose 0 seq: be64     an entry sealed under the scope's DEK
-//   consent_due  at: be64 kind uid name      "" (kind 'w': shred category `name` after a
+//   consent_due  at: be64 kind uid name      "" (kind 'c': shred category `name` after a
 //                                            withdrawal; 'p': shred the proof of purpose `name`)
 // The history of a purpose lives under its own DEK (scope uid | "_consent:<purpose>" | 0 | 0),
 // which an erasure does not destroy: the history is proof the controller must be able to
@@ -83,6 +83,7 @@ class Consents {
                 const ConsentEntry& entry, History* history);
   // Adds (or, for a grant, removes) the due entries a withdrawal at `at` implies.
   Status Schedule(Txn& txn, const Uid& uid, const std::string& purpose, UnixSeconds at, bool add);
+  UnixSeconds ProofDue(const std::string& purpose, UnixSeconds ended) const;
   Status RunDue(Txn& txn, const Actor& actor, std::string_view key, UnixSeconds now,
                 SweepCounts* counts);
   Status ShredCategory(Txn& txn, const Actor& actor, const Uid& uid, const Category& cat);

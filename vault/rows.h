@@ -35,7 +35,7 @@
 //                                                      records still move (rekeys.h)
 //   consents     uid purpose 0 seq: be64               entry sealed under the DEK of scope
 //                                                      uid "_consent:"purpose 0 0 (consents.h)
-//   consent_due  at: be64 kind uid name                ""  'w' category / 'p' proof (consents.h)
+//   consent_due  at: be64 kind uid name                ""  'c' category / 'p' proof (consents.h)
 //   restrictions uid                                   i64 since | bytes reason sealed under
 //                                                      the _subject DEK (restriction.h)
 //

@@ -273,6 +273,33 @@ TEST_F(ConsentsTest, ProofIsKeptForItsRetentionThenShredded) {
   EXPECT_EQ(v().ListConsents(t_->dpo, "u")->at(0).history.size(), 1u);
 }
 
+// Regression: with a proof retention shorter than a category's delay (or equal, both 0d), the
+// proof was shredded first and the category's entry, finding no history, was dropped: the data
+// was never shredded.
+TEST(ConsentProofTest, TheProofOutlivesTheDataItJustifies) {
+  std::string yaml = kPolicy;
+  yaml.replace(yaml.find("proof_retention: 2y"), 19, "proof_retention: 1d");
+  auto t = TestVault::Make("consent-proof", yaml);
+  Vault& v = *t->vault;
+  const Actor app{"app", Role::kApp};
+  ASSERT_TRUE(v.RecordConsent(app, "u", "marketing", Grant()).ok());
+  ASSERT_TRUE(v.PutRecord(app, "u", "marketing", "m", json{{"n", 1}}).ok());
+  const UnixSeconds withdrawn = t->clock->Now();
+  auto w = v.RecordConsent(app, "u", "marketing", Withdraw());
+  ASSERT_TRUE(w.ok());
+  EXPECT_EQ(w->proof_until, withdrawn + 30 * kDay);
+  t->clock->Set(withdrawn + 2 * kDay);
+  ASSERT_EQ(v.Sweep(t->admin)->consent_proofs_shredded, 0u);
+  EXPECT_EQ(v.ListConsents(t->dpo, "u")->size(), 1u);
+  t->clock->Set(withdrawn + 30 * kDay);
+  auto sw = v.Sweep(t->admin);
+  ASSERT_TRUE(sw.ok()) << sw.status().ToString();
+  EXPECT_EQ(sw->consent_withdrawals_executed, 1u);
+  EXPECT_EQ(sw->consent_proofs_shredded, 1u);
+  EXPECT_EQ(v.GetRecord(t->dpo, "u", "marketing", "m").status().code(), Code::kNotFound);
+  EXPECT_TRUE(v.ListConsents(t->dpo, "u")->empty());
+}
+
 TEST_F(ConsentsTest, ProofSurvivesErasureForItsRetention) {
   Populate();
   const UnixSeconds erased_at = t_->clock->Now();
