@@ -246,7 +246,7 @@ json SubjectJson(const SubjectSummary& s, bool privileged) {
     holds.push_back(HoldJson(h));
     if (!privileged) holds.back().erase("reason");
   }
-  return {
+  json j = {
       {"subject_id", s.subject_id},
       {"state", SubjectStateName(s.state)},
       {"categories", std::move(categories)},
@@ -254,6 +254,34 @@ json SubjectJson(const SubjectSummary& s, bool privileged) {
       {"legal_holds", std::move(holds)},
       {"erasure", s.erasure ? ErasureJson(*s.erasure) : json(nullptr)},
   };
+  // The restriction's reason and start are for dpo and admin, as hold reasons are.
+  if (privileged && s.restricted) {
+    j["restriction"] = {{"since", OptionalTimeJson(s.restricted_since)},
+                        {"reason", s.restriction_reason}};
+  }
+  return j;
+}
+
+json ConsentJson(const ConsentView& c) {
+  json history = json::array();
+  for (const ConsentEntry& e : c.history) {
+    history.push_back({{"at", TimeJson(e.at)},
+                       {"granted", e.granted},
+                       {"source", e.source},
+                       {"policy_version", e.policy_version},
+                       {"recorded_by", e.recorded_by}});
+  }
+  return {{"purpose", c.purpose},
+          {"granted", c.granted},
+          {"at", TimeJson(c.at)},
+          {"proof_until", OptionalTimeJson(c.proof_until)},
+          {"history", std::move(history)}};
+}
+
+json RestrictionJson(const RestrictionView& r) {
+  return {{"restricted", r.restricted},
+          {"since", OptionalTimeJson(r.since)},
+          {"reason", r.restricted ? json(r.reason) : json(nullptr)}};
 }
 
 namespace {
@@ -331,6 +359,7 @@ json PolicyJson(const Policy& p) {
         {"pepper", p.passwords.pepper},
         {"category", p.passwords.category}}},
       {"audit", {{"retention", p.audit_retention.ToString()}}},
+      {"consents", {{"proof_retention", p.consent_proof_retention.ToString()}}},
       {"cipher", p.cipher},
       {"source_sha256", p.source_sha256},
       {"stated", p.stated},
@@ -367,6 +396,8 @@ json SweepJson(const SweepResult& r) {
   return {{"erasures_executed", r.erasures_executed},
           {"scopes_shredded", r.scopes_shredded},
           {"records_collected", r.records_collected},
+          {"consent_withdrawals_executed", r.consent_withdrawals_executed},
+          {"consent_proofs_shredded", r.consent_proofs_shredded},
           {"epoch_rotated", r.epoch_rotated},
           {"destroyed_epochs", r.destroyed_epochs},
           {"audit_entries_trimmed", r.audit_entries_trimmed}};

@@ -59,6 +59,11 @@ nlohmann::json ErasureJson(const ErasureView& e);
 // categories of other purposes and the receipt out already).
 nlohmann::json SubjectJson(const SubjectSummary& s, bool privileged = true);
 nlohmann::json PolicyJson(const Policy& p);
+// {"purpose","granted","at","proof_until","history":[{"at","granted","source",
+// "policy_version","recorded_by"}]}
+nlohmann::json ConsentJson(const ConsentView& c);
+// {"restricted","since","reason"} (since and reason null when not restricted)
+nlohmann::json RestrictionJson(const RestrictionView& r);
 nlohmann::json AuditEntryJson(const AuditEntry& e);
 
 // Results of operations that both the HTTP API and the CLI's --json print.

@@ -38,6 +38,9 @@ constexpr ProblemTypeInfo kTypes[] = {
      "retention that is not already over."},
     {"locked", "Processing restricted or blocked by a legal hold", 423,
      "Wait until the legal hold is released or lapses, or until the restriction is lifted."},
+    {"restricted", "Processing of this subject is restricted", 423,
+     "Do not process the subject's data: its processing is restricted (GDPR Art. 18) until "
+     "a dpo lifts the restriction; a dpo may still read it, with a reason."},
     {"throttled", "Too many requests", 429, "Slow down and retry after the Retry-After delay."},
     {"internal", "Internal error", 500,
      "Retry later; if it persists, the operator finds the cause in the server's log."},
@@ -107,6 +110,7 @@ int HttpStatusFor(Code code) {
     case Code::kPolicyViolation:
       return 422;
     case Code::kLocked:
+    case Code::kRestricted:
       return 423;
     case Code::kThrottled:
       return 429;
@@ -120,8 +124,10 @@ int HttpStatusFor(Code code) {
   return 500;
 }
 
-void WriteProblem(HttpResponse& res, int http_status, const std::string& detail) {
-  const ProblemTypeInfo* type = TypeFor(http_status);
+namespace {
+
+void WriteProblemOfType(HttpResponse& res, const ProblemTypeInfo* type, int http_status,
+                        const std::string& detail) {
   nlohmann::json body = {
       {"type", type == nullptr ? std::string("about:blank")
                                : std::string(kProblemTypeBase) + std::string(type->slug)},
@@ -135,11 +141,20 @@ void WriteProblem(HttpResponse& res, int http_status, const std::string& detail)
                   kProblemContentType);
 }
 
+}  // namespace
+
+void WriteProblem(HttpResponse& res, int http_status, const std::string& detail) {
+  WriteProblemOfType(res, TypeFor(http_status), http_status, detail);
+}
+
 void WriteStatusProblem(HttpResponse& res, const Status& status) {
   const int http_status = status.ok() ? 500 : HttpStatusFor(status.code());
   // Server-side failures never show their message: it may describe internals.
   const std::string detail = http_status >= 500 && http_status != 503 ? "" : status.message();
-  WriteProblem(res, http_status, detail);
+  // Two codes share 423: a restriction names its own problem type.
+  const ProblemTypeInfo* type =
+      status.code() == Code::kRestricted ? FindProblemType("restricted") : TypeFor(http_status);
+  WriteProblemOfType(res, type, http_status, detail);
   // Over quota (429) or a full or unavailable store (503): worth retrying, but not at once.
   if (http_status == 429) res.set_header("Retry-After", "60");
   if (http_status == 503) res.set_header("Retry-After", "30");

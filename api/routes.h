@@ -12,6 +12,8 @@ void AddRightsRoutes(Router& router, Vault* vault);
 void AddAdminRoutes(Router& router, Vault* vault);  // policy, tokens, epochs, sweep, audit
 void AddAuditProofRoutes(Router& router, Vault* vault);  // audit checkpoints
 void AddPasswordRoutes(Router& router, Vault* vault);  // set, import, verify, status
+void AddConsentRoutes(Router& router, Vault* vault);
+void AddRestrictionRoutes(Router& router, Vault* vault);
 
 // Purpose limitation for an app caller; unknown category -> kPolicyViolation.
 Status CheckCategoryAccess(const Vault& vault, const Principal& caller,

@@ -288,6 +288,8 @@ void ApiServer::RegisterRoutes() {
   AddRightsRoutes(router_, vault_);
   AddAuditProofRoutes(router_, vault_);
   AddPasswordRoutes(router_, vault_);
+  AddConsentRoutes(router_, vault_);
+  AddRestrictionRoutes(router_, vault_);
 }
 
 void ApiServer::AddSystemRoutes() {

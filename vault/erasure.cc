@@ -204,6 +204,7 @@ Status Erasures::Execute(Txn& txn, const Actor& actor, const std::string& key, E
   VAULT_ASSIGN_OR_RETURN(auto subject, p_.subjects.Find(txn, row->pseudonym));
   if (!subject) return DataLoss("an erasure names a subject that does not exist");
   VAULT_ASSIGN_OR_RETURN(Shredded shredded, DestroyKeys(txn, row->uid));
+  VAULT_RETURN_IF_ERROR(p_.consents.OnErasure(txn, actor, row->uid));
   VAULT_RETURN_IF_ERROR(p_.blind.RemoveSubject(txn, row->uid));
   VAULT_RETURN_IF_ERROR(Passwords::Forget(txn, row->uid));
   subject->state = StoredState::kErased;
@@ -240,6 +241,8 @@ StatusOr<Erasures::Shredded> Erasures::DestroyKeys(Txn& txn, const Uid& uid) {
       txn.ScanPrefix(Table::kScopes, Bytes(uid), [&](std::string_view k, std::string_view kid) {
         ScopeName scope;
         if (!ParseScope(k, &scope)) return true;
+        // Consent histories are proof kept past the erasure (consents.h: OnErasure).
+        if (IsConsentScope(scope.category)) return true;
         const Category* cat = p_.policy.Find(scope.category);
         if (cat != nullptr && cat->survives_erasure) {
           out.retained[scope.category] = std::max(out.retained[scope.category], scope.bucket);

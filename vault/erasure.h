@@ -11,6 +11,7 @@
 #include "crypto/secret.h"
 #include "vault/audit_log.h"
 #include "vault/blind_index.h"
+#include "vault/consents.h"
 #include "vault/dek_table.h"
 #include "vault/epochs.h"
 #include "vault/legal_holds.h"
@@ -36,6 +37,7 @@ class Erasures {
     const MetaSealer& sealer;
     const EpochSchedule& schedule;
     const crypto::SecretBytes& signing_key;
+    Consents& consents;  // an erasure ends the subject's consents (their proof is kept)
   };
   explicit Erasures(Parts parts) : p_(parts) {}
 

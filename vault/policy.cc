@@ -440,7 +440,7 @@ Policy ParseRoot(const YAML::Node& root) {
   ProblemList problems;
   problems.Section([&] {
     CheckKeys(root, "the policy",
-              {"version", "erasure", "keys", "passwords", "audit", "categories"});
+              {"version", "erasure", "keys", "passwords", "audit", "consents", "categories"});
   });
   problems.Section([&] {
     if (!root["version"]) throw PolicyError(root, "version is required (version: 1)");
@@ -463,6 +463,16 @@ Policy ParseRoot(const YAML::Node& root) {
       if (au["retention"]) {
         p.audit_retention = ParseDurationNode(au["retention"], "audit.retention");
         p.stated.insert("audit.retention");
+      }
+    });
+  }
+  if (const auto c = root["consents"]) {
+    problems.Section([&] {
+      CheckKeys(c, "consents", {"proof_retention"});
+      if (c["proof_retention"]) {
+        p.consent_proof_retention =
+            ParseDurationNode(c["proof_retention"], "consents.proof_retention");
+        p.stated.insert("consents.proof_retention");
       }
     });
   }
@@ -602,6 +612,18 @@ bool Policy::PurposeAllows(const Category& c, const std::vector<std::string>& pu
     if (std::find(c.purposes.begin(), c.purposes.end(), p) != c.purposes.end()) return true;
   }
   return false;
+}
+
+bool Policy::IsConsentPurpose(const std::string& purpose) const {
+  return !ConsentCategories(purpose).empty();
+}
+
+std::vector<const Category*> Policy::ConsentCategories(const std::string& purpose) const {
+  std::vector<const Category*> out;
+  for (const auto& [name, c] : categories) {
+    if (c.legal_basis == LegalBasis::kConsent && c.consent_purpose == purpose) out.push_back(&c);
+  }
+  return out;
 }
 
 }  // namespace vault

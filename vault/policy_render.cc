@@ -10,10 +10,12 @@
 namespace vault {
 namespace {
 
-// Consent withdrawal (on_consent_withdrawal, retention or_until: consent_withdrawn) is carried
-// out by the consents part. This build has none, so the render publishes neither; set this to
-// true where consent withdrawal shreds the categories that rest on it.
-constexpr bool kConsentWithdrawalEnforced = false;
+// Consent withdrawal: the consents part shreds the categories whose legal basis is the
+// withdrawn consent after on_consent_withdrawal, so that is published. Retention
+// `or_until: consent_withdrawn` on a category of another legal basis is not yet carried out by
+// anything, so it is not.
+constexpr bool kConsentWithdrawalEnforced = true;
+constexpr bool kOrUntilConsentWithdrawnEnforced = false;
 
 const char kDefaultMark[] = " (vault default: this policy does not state it)";
 
@@ -74,7 +76,7 @@ std::string Kept(const Category& c) {
       break;
   }
   out += ", then shredded by the end of that UTC day";
-  if (kConsentWithdrawalEnforced && r.or_until_consent_withdrawn) {
+  if (kOrUntilConsentWithdrawnEnforced && r.or_until_consent_withdrawn) {
     out += ", or earlier when consent is withdrawn";
   }
   return out;
@@ -92,6 +94,10 @@ void RenderCategories(const Policy& p, std::ostringstream& o) {
     }
     o << "| " << name << " | " << Bases(c) << " | " << purposes << " | " << kept << " | "
       << (c.survives_erasure ? "kept until its own retention ends" : "destroyed") << " |\n";
+  }
+  if (p.Stated("consents.proof_retention")) {
+    o << "\nRecords of a consent (when and how it was given and withdrawn) are kept as proof for "
+      << p.consent_proof_retention.ToString() << " after it is withdrawn, then destroyed.\n";
   }
 }
 

@@ -131,6 +131,9 @@ Status Records::WriteRow(Txn& txn, const Actor& actor, const std::string& pseudo
   const UnixSeconds now = p_.clock.Now();
   VAULT_ASSIGN_OR_RETURN(SubjectRow subject,
                          p_.subjects.GetOrCreateForWrite(txn, pseudonym, subject_id, actor));
+  if (w.cat.legal_basis == LegalBasis::kConsent) {
+    VAULT_RETURN_IF_ERROR(p_.consents.CheckGranted(txn, subject.uid, w.cat));
+  }
   const std::string rkey = p_.keys.RecordKey(subject.uid, w.category, w.record_id);
   RecordRow row;
   row.version = 1;
@@ -200,9 +203,11 @@ StatusOr<RecordView> Records::Get(const Actor& actor, const std::string& subject
   const Access access{opts.privileged && cat->survives_erasure, opts.privileged};
   RecordView view;
   std::optional<Uid> uid;
+  bool restricted = false;  // a dpo/admin read of a restricted subject, audited as such
   Status s = p_.store.Read([&](Txn& txn) -> Status {
     VAULT_ASSIGN_OR_RETURN(SubjectRow subject, p_.subjects.GetFor(txn, pseudonym, actor, access));
     uid = subject.uid;
+    restricted = subject.restricted;
     const std::string rkey = p_.keys.RecordKey(subject.uid, category, record_id);
     auto v = txn.Get(Table::kRecords, rkey);
     if (!v) return NotFound("no such record");
@@ -212,7 +217,8 @@ StatusOr<RecordView> Records::Get(const Actor& actor, const std::string& subject
     if (d.code() == Code::kGone) return NotFound("the record's retention has ended");
     return d;
   });
-  p_.audit.AppendAsync(actor, "record.get", uid, category, s.code());
+  p_.audit.AppendAsync(actor, restricted ? "record.get.restricted" : "record.get", uid, category,
+                       s.code());
   if (!s.ok()) return s;
   view.subject_id = subject_id;
   view.category = category;
@@ -246,9 +252,11 @@ StatusOr<std::vector<RecordView>> Records::List(const Actor& actor, const std::s
   const Access access{opts.privileged && cat->survives_erasure, opts.privileged};
   std::vector<RecordView> out;
   std::optional<Uid> uid;
+  bool restricted = false;  // a dpo/admin read of a restricted subject, audited as such
   Status s = p_.store.Read([&](Txn& txn) -> Status {
     VAULT_ASSIGN_OR_RETURN(SubjectRow subject, p_.subjects.GetFor(txn, pseudonym, actor, access));
     uid = subject.uid;
+    restricted = subject.restricted;
     VAULT_ASSIGN_OR_RETURN(auto rows, Rows(txn, CategoryPrefix(subject.uid, category)));
     for (const auto& [k, row] : rows) {
       RecordView view;
@@ -261,7 +269,8 @@ StatusOr<std::vector<RecordView>> Records::List(const Actor& actor, const std::s
     }
     return Status::Ok();
   });
-  p_.audit.AppendAsync(actor, "record.list", uid, category, s.code());
+  p_.audit.AppendAsync(actor, restricted ? "record.list.restricted" : "record.list", uid, category,
+                       s.code());
   if (!s.ok()) return s;
   std::sort(out.begin(), out.end(),
             [](const RecordView& a, const RecordView& b) { return a.record_id < b.record_id; });
@@ -318,15 +327,18 @@ StatusOr<RecordPage> Records::ListPage(const Actor& actor, const std::string& su
   const Access access{opts.privileged && cat->survives_erasure, opts.privileged};
   RecordPage out;
   std::optional<Uid> uid;
+  bool restricted = false;  // a dpo/admin read of a restricted subject, audited as such
   Status s = p_.store.Read([&](Txn& txn) -> Status {
     VAULT_ASSIGN_OR_RETURN(SubjectRow subject, p_.subjects.GetFor(txn, pseudonym, actor, access));
     uid = subject.uid;
+    restricted = subject.restricted;
     const std::string prefix = CategoryPrefix(subject.uid, category);
     // A cursor is only ever appended to this subject's own prefix: it cannot leave it.
     const std::string from = after ? KeyAfter(prefix + std::string(AsView(*after))) : prefix;
     return ReadPage(txn, prefix, from, page.limit, &out);
   });
-  p_.audit.AppendAsync(actor, "record.list", uid, category, s.code());
+  p_.audit.AppendAsync(actor, restricted ? "record.list.restricted" : "record.list", uid, category,
+                       s.code());
   if (!s.ok()) return s;
   for (RecordView& view : out.records) {
     view.subject_id = subject_id;

@@ -13,6 +13,7 @@
 #include "crypto/aead.h"
 #include "vault/audit_log.h"
 #include "vault/blind_index.h"
+#include "vault/consents.h"
 #include "vault/dek_table.h"
 #include "vault/index_keys.h"
 #include "vault/legal_holds.h"
@@ -38,6 +39,7 @@ class Records {
     LegalHolds& holds;
     AuditLog& audit;
     Rekeys& rekeys;
+    Consents& consents;  // a write to a category resting on consent needs it granted
   };
   // quota_bytes: the most record bytes one writer may have stored (0: no limit).
   Records(Parts parts, crypto::Aead cipher, std::size_t max_record_bytes,

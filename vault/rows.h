@@ -39,6 +39,11 @@
 //                                                      records still move (rekeys.h)
 //   audit_checkpoints  seq: be64                       CheckpointRow
 //   passwords    uid                                   PasswordRow (passwords.h)
+//   consents     uid purpose 0 seq: be64               entry sealed under the DEK of scope
+//                                                      uid "_consent:"purpose 0 0 (consents.h)
+//   consent_due  at: be64 kind uid name                ""  'c' category / 'p' proof (consents.h)
+//   restrictions uid                                   i64 since | bytes reason sealed under
+//                                                      the _subject DEK (restriction.h)
 //
 //   SubjectRow = fixed[16] uid | u8 state (0 active, 1 erasure pending, 2 erased) |
 //                i64 created_at | u8 restricted | str erasure_id (hex) | bytes sealed subject id

@@ -33,6 +33,8 @@ const char* CodeName(Code code) {
       return "data_loss";
     case Code::kInternal:
       return "internal";
+    case Code::kRestricted:
+      return "restricted";
   }
   return "unknown";
 }

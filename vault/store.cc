@@ -52,6 +52,9 @@ const char* TableName(Table t) {
       "rekeys",
       "audit_checkpoints",
       "passwords",
+      "consents",
+      "consent_due",
+      "restrictions",
   };
   return kNames[static_cast<std::size_t>(t)];
 }

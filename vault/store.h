@@ -44,8 +44,11 @@ enum class Table : std::uint8_t {
   kRekeys,
   kAuditCheckpoints,
   kPasswords,
+  kConsents,
+  kConsentDue,
+  kRestrictions,
 };
-inline constexpr std::size_t kTableCount = 17;
+inline constexpr std::size_t kTableCount = 20;
 const char* TableName(Table t);
 
 // One transaction: a consistent snapshot (read) or an atomic change (write). Views it hands

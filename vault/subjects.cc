@@ -71,7 +71,7 @@ Status CheckAccess(const SubjectRow& subject, const Actor& actor, Access access)
     return Status(Code::kGone, "the subject has been erased or is pending erasure");
   }
   if (subject.restricted && !access.privileged && actor.role == Role::kApp) {
-    return Status(Code::kLocked, "processing of this subject is restricted");
+    return Status(Code::kRestricted, "processing of this subject is restricted (GDPR Art. 18)");
   }
   return Status::Ok();
 }

@@ -34,8 +34,8 @@ class Subjects {
   // a refused attempt names its subject in the audit log.
   std::optional<Uid> UidOf(const Store& store, const std::string& subject_id) const;
   Status Save(Txn& txn, const std::string& pseudonym, const SubjectRow& row);
-  // The subject, if the actor may touch its data: kNotFound, kGone (erased), kLocked
-  // (restricted).
+  // The subject, if the actor may touch its data: kNotFound, kGone (erased), kRestricted
+  // (an app, when processing is restricted).
   StatusOr<SubjectRow> GetFor(const Txn& txn, const std::string& pseudonym, const Actor& actor,
                               Access access) const;
   // The subject a record is written for, created when new (its id sealed under the key of

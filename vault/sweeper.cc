@@ -19,6 +19,8 @@ StatusOr<SweepResult> Sweeper::Run(const Actor& actor, const ProgressFn& progres
     pass.now = p_.clock.Now();
     VAULT_RETURN_IF_ERROR(ExecuteDueErasures(pass));
     stepped();
+    VAULT_RETURN_IF_ERROR(ExecuteConsentDue(pass));
+    stepped();
     VAULT_RETURN_IF_ERROR(ShredExpiredBuckets(pass));
     stepped();
     VAULT_RETURN_IF_ERROR(CollectShredded(pass));
@@ -51,6 +53,16 @@ Status Sweeper::ExecuteDueErasures(Pass& pass) {
     auto held = [&](const Txn& t, const Uid& uid) -> StatusOr<bool> { return Held(t, uid, pass); };
     VAULT_ASSIGN_OR_RETURN(auto n, p_.erasures.ExecuteDue(txn, pass.actor, pass.now, held));
     pass.result.erasures_executed += n;
+    return Status::Ok();
+  });
+}
+
+Status Sweeper::ExecuteConsentDue(Pass& pass) {
+  return p_.store.Transact([&](Txn& txn) -> Status {
+    auto held = [&](const Txn& t, const Uid& uid) { return Held(t, uid, pass); };
+    VAULT_ASSIGN_OR_RETURN(auto n, p_.consents.ExecuteDue(txn, pass.actor, pass.now, held));
+    pass.result.consent_withdrawals_executed += n.withdrawals_executed;
+    pass.result.consent_proofs_shredded += n.proofs_shredded;
     return Status::Ok();
   });
 }

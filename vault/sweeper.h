@@ -1,11 +1,13 @@
 // The sweeper: what keeps the policy's promises over time, as named steps run in order.
 //   1. ExecuteDueErasures   erasures whose grace period is over (held ones stay due)
-//   2. ShredExpiredBuckets  keys of retention buckets whose time is up (held ones stay)
-//   3. CollectShredded      ciphertext whose key is gone
-//   4. FinishRekeys         retired DEKs whose records still move (rekeys.h)
-//   5. MaintainEpochs       rotate an old epoch; destroy KEKs past the horizon
-//   6. TrimAuditLog         audit entries past the policy's audit.retention, up to a checkpoint
-//   7. CheckpointAudit      sign the audit log's head when the checkpoint interval has passed
+//   2. ExecuteConsentDue    categories of withdrawn consents, and consent histories past
+//                           their proof retention (consents.h; held ones stay due)
+//   3. ShredExpiredBuckets  keys of retention buckets whose time is up (held ones stay)
+//   4. CollectShredded      ciphertext whose key is gone
+//   5. FinishRekeys         retired DEKs whose records still move (rekeys.h)
+//   6. MaintainEpochs       rotate an old epoch; destroy KEKs past the horizon
+//   7. TrimAuditLog         audit entries past the policy's audit.retention, up to a checkpoint
+//   8. CheckpointAudit      sign the audit log's head when the checkpoint interval has passed
 // A legal hold that cannot be read holds (nothing of its subject is destroyed) and the sweep
 // reports it as kDataLoss once the other steps are done.
 #pragma once
@@ -13,6 +15,7 @@
 #include <cstddef>
 
 #include "vault/audit_log.h"
+#include "vault/consents.h"
 #include "vault/dek_table.h"
 #include "vault/epoch_rotator.h"
 #include "vault/erasure.h"
@@ -36,12 +39,13 @@ class Sweeper {
     AuditLog& audit;
     EpochRotator& rotator;
     Rekeys& rekeys;
+    Consents& consents;
   };
   // shred_batch: keys destroyed per transaction of step 2.
   Sweeper(Parts parts, std::size_t shred_batch)
       : p_(parts), shred_batch_(shred_batch == 0 ? 1 : shred_batch) {}
 
-  static constexpr std::uint64_t kSteps = 7;
+  static constexpr std::uint64_t kSteps = 8;
   // progress: steps done of kSteps, after each step.
   StatusOr<SweepResult> Run(const Actor& actor, const ProgressFn& progress = {});
 
@@ -54,6 +58,7 @@ class Sweeper {
     Status unreadable_hold;
   };
   Status ExecuteDueErasures(Pass& pass);
+  Status ExecuteConsentDue(Pass& pass);
   Status ShredExpiredBuckets(Pass& pass);
   Status ShredBatch(Txn& txn, Pass& pass, std::string* resume, bool* more);
   Status CollectShredded(Pass& pass);

@@ -77,6 +77,11 @@ StatusOr<SubjectSummary> Vault::GetSubject(const Actor& actor, const std::string
     uid = subject.uid;
     sum.state = PublicState(subject.state);
     sum.restricted = subject.restricted;
+    if (opts.privileged && subject.restricted) {
+      const RestrictionView r = v.restrictions->Of(txn, subject, true);
+      sum.restricted_since = r.since;
+      sum.restriction_reason = r.reason;
+    }
     for (const auto& [name, cat] : v.policy.categories) {
       if (!opts.privileged && !v.policy.PurposeAllows(cat, opts.purposes)) continue;
       VAULT_ASSIGN_OR_RETURN(sum.records_by_category[name],
@@ -115,6 +120,32 @@ StatusOr<HoldView> Vault::PlaceLegalHold(const Actor& actor, const std::string& 
 Status Vault::ReleaseLegalHold(const Actor& actor, const std::string& subject_id,
                                const std::string& hold_id) {
   return impl_->holds->Release(actor, subject_id, hold_id);
+}
+
+StatusOr<ConsentView> Vault::RecordConsent(const Actor& actor, const std::string& subject_id,
+                                           const std::string& purpose,
+                                           const ConsentChange& change) {
+  return impl_->consents->Record(actor, subject_id, purpose, change);
+}
+
+StatusOr<std::vector<ConsentView>> Vault::ListConsents(const Actor& actor,
+                                                       const std::string& subject_id,
+                                                       const ConsentQuery& query) {
+  return impl_->consents->List(actor, subject_id, query);
+}
+
+StatusOr<RestrictionView> Vault::RestrictProcessing(const Actor& actor,
+                                                    const std::string& subject_id,
+                                                    const std::string& reason) {
+  return impl_->restrictions->Place(actor, subject_id, reason);
+}
+
+Status Vault::LiftRestriction(const Actor& actor, const std::string& subject_id) {
+  return impl_->restrictions->Lift(actor, subject_id);
+}
+
+StatusOr<RestrictionView> Vault::GetRestriction(const Actor& actor, const std::string& subject_id) {
+  return impl_->restrictions->Get(actor, subject_id);
 }
 
 ReceiptPublicKey Vault::ReceiptKey() const {

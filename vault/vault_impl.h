@@ -11,6 +11,7 @@
 #include "crypto/aead.h"
 #include "vault/audit_log.h"
 #include "vault/blind_index.h"
+#include "vault/consents.h"
 #include "vault/dek_table.h"
 #include "vault/epoch_rotator.h"
 #include "vault/epochs.h"
@@ -23,6 +24,7 @@
 #include "vault/passwords.h"
 #include "vault/records.h"
 #include "vault/rekeys.h"
+#include "vault/restriction.h"
 #include "vault/store.h"
 #include "vault/subjects.h"
 #include "vault/sweeper.h"
@@ -52,6 +54,8 @@ class Vault::Impl {
   std::unique_ptr<Subjects> subjects;
   std::unique_ptr<BlindIndex> blind;
   std::unique_ptr<LegalHolds> holds;
+  std::unique_ptr<Consents> consents;
+  std::unique_ptr<Restrictions> restrictions;
   std::unique_ptr<Records> records;
   std::unique_ptr<Erasures> erasures;
   std::unique_ptr<EpochRotator> rotator;

@@ -109,13 +109,18 @@ void Vault::Impl::BuildParts() {
   subjects = std::make_unique<Subjects>(*index_keys, *deks, cipher, *clock);
   blind = std::make_unique<BlindIndex>(*index_keys);
   holds = std::make_unique<LegalHolds>(*store, *subjects, *sealer, *audit, *clock);
+  consents = std::make_unique<Consents>(
+      Consents::Parts{*store, policy, *clock, *subjects, *deks, *blind, *audit}, cipher);
+  restrictions = std::make_unique<Restrictions>(
+      Restrictions::Parts{*store, *clock, *subjects, *deks, *audit}, cipher);
   records = std::make_unique<Records>(
       Records::Parts{*store, policy, *clock, *index_keys, *subjects, *deks, *blind, *holds, *audit,
-                     *rekeys},
+                     *rekeys, *consents},
       cipher, options.max_record_bytes, options.quota_bytes);
   erasures = std::make_unique<Erasures>(
       Erasures::Parts{*store, policy, *clock, *subjects, *deks, *blind, *holds, *audit, *sealer,
-                      *schedule, keyring->signing_key()});
+                      *schedule, keyring->signing_key(), *consents});
+
   holds->SetReleaseHook(
       [this](Txn& txn, const SubjectRow& s, const std::string& id, UnixSeconds now) {
         return erasures->NoteHoldReleased(txn, s, id, now);
@@ -124,7 +129,7 @@ void Vault::Impl::BuildParts() {
                                            options.rewrap_batch);
   sweeper = std::make_unique<Sweeper>(
       Sweeper::Parts{*store, *clock, *erasures, *holds, *deks, *records, *audit, *rotator,
-                     *rekeys},
+                     *rekeys, *consents},
       options.shred_batch);
   tokens = std::make_unique<Tokens>(*store, *sealer, *audit, *clock);
   passwords = std::make_unique<Passwords>(

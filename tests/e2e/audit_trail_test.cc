@@ -211,6 +211,12 @@ TEST_F(AuditTrailTest, SummaryShowsAnAppOnlyItsPurposesAndNoHoldReasonOrReceipt)
     const std::string base = "/v1/subjects/" + sid + "/records/";
     ASSERT_EQ(Put(base + "account/p", "admin", {{"a", 1}}).status, 201);
     ASSERT_EQ(Put(base + "billing/b", "admin", {{"a", 1}}).status, 201);
+    // marketing rests on consent: it is written only while the consent is granted.
+    ASSERT_EQ(server_
+                  ->CallJson("PUT", "/v1/subjects/" + sid + "/consents/marketing",
+                             tokens_["admin"].secret, {{"granted", true}})
+                  .status,
+              200);
     ASSERT_EQ(Put(base + "marketing/m", "admin", {{"a", 1}}).status, 201);
   }
   ASSERT_EQ(server_

@@ -207,7 +207,7 @@ TEST_F(CliTest, LongCommandsReportProgressWithTheFlag) {
 
   r = RunVault({"sweep", "--data-dir", data, "--progress"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_NE(r.err.find("sweep steps: 7 of 7 (100%)"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("sweep steps: 8 of 8 (100%)"), std::string::npos) << r.err;
   r = RunVault({"audit", "verify", "--data-dir", data, "--progress"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.err.find("audit entries: "), std::string::npos) << r.err;

@@ -24,6 +24,8 @@ bash -euo pipefail walkthrough.sh > out2.txt 2>&1 || { cat out2.txt; echo "FAIL:
 grep -q 'Signature Verified Successfully' out2.txt || { echo "FAIL: second run: receipt did not verify"; exit 1; }
 cat out.txt
 grep -q '^profile after erasure: 410$' out.txt || { echo "FAIL: profile not 410 after erasure"; exit 1; }
+grep -q '^marketing write after withdrawal: 409$' out.txt || { echo "FAIL: marketing write not 409"; exit 1; }
+grep -q '^app read while restricted: 423$' out.txt || { echo "FAIL: restricted read not 423"; exit 1; }
 grep -q 'Signature Verified Successfully' out.txt || { echo "FAIL: receipt did not verify"; exit 1; }
 grep -q '"amount_cents":1200' out.txt || { echo "FAIL: billing not retained"; exit 1; }
 grep -q '^{"valid":true}$' out.txt || { echo "FAIL: the right password did not verify"; exit 1; }

@@ -546,6 +546,116 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/subjects/{sid}/consents/{purpose}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Subject id (the application's user id). */
+                sid: components["parameters"]["Sid"];
+                /** @description A `consent_purpose` of the active policy. */
+                purpose: components["parameters"]["Purpose"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Record a consent grant or withdrawal
+         * @description Roles: admin, dpo, and app tokens for their own purposes (403 for another
+         *     purpose).
+         *
+         *     Appends an entry (time, `granted`, `source`, `policy_version`, the token that
+         *     recorded it) to the consent's history; entries are never changed or removed
+         *     until the whole history is shredded. `purpose` must be the
+         *     `consent_purpose` of a category of the policy (422 otherwise). A subject the
+         *     vault has not seen is created. `policy_version` defaults to the active
+         *     policy's `source_sha256`.
+         *
+         *     A withdrawal schedules, for every category resting on this consent, the
+         *     shredding of the subject's keys of that category after its
+         *     `on_consent_withdrawal` delay (0 when absent), run by the sweeper; other
+         *     categories are untouched. Granting again before then cancels it. Writes to
+         *     such a category while the consent is not granted get 409. The history
+         *     itself is shredded `consents.proof_retention` after the withdrawal (or after
+         *     an erasure, which appends a withdrawal with source `erasure`).
+         *
+         *     410 when the subject is erased (and for a grant while its erasure is
+         *     pending); 423 (`/problems/restricted`) for an app granting under a
+         *     restriction (withdrawing is allowed). Answers the consent.
+         */
+        put: operations["recordConsent"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/subjects/{sid}/consents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Subject id (the application's user id). */
+                sid: components["parameters"]["Sid"];
+            };
+            cookie?: never;
+        };
+        /**
+         * List a subject's consents with their history
+         * @description Roles: admin, dpo (every purpose, also for an erased subject whose consent
+         *     history is still kept as proof), app tokens (their own purposes; 410 for an
+         *     erased subject, 423 under restriction). Audited as `consent.list`.
+         */
+        get: operations["listConsents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/subjects/{sid}/restriction": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Subject id (the application's user id). */
+                sid: components["parameters"]["Sid"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Read a subject's restriction
+         * @description Roles: admin, dpo. Audited as `restriction.get`. `reason` is empty for an
+         *     erased subject (its key is gone).
+         */
+        get: operations["getRestriction"];
+        /**
+         * Restrict processing of a subject (GDPR Art. 18)
+         * @description Roles: admin, dpo.
+         *
+         *     While restricted, app tokens' record reads, lists, writes and deletes of
+         *     the subject get 423 with type `/problems/restricted`; dpo and admin reads
+         *     work and are audited as `record.get.restricted` / `record.list.restricted`.
+         *     `reason` (1 to 1024 bytes) is sealed under the subject's own key (an erasure
+         *     destroys it). Restricting again replaces the reason and keeps `since`.
+         *     404 if the vault has never seen the subject, 410 if it is erased.
+         */
+        put: operations["restrictProcessing"];
+        post?: never;
+        /**
+         * Lift a subject's restriction
+         * @description Roles: admin, dpo. Audited as `restriction.lift`. 404 when the subject is
+         *     not restricted.
+         */
+        delete: operations["liftRestriction"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/tokens": {
         parameters: {
             query?: never;
@@ -870,6 +980,9 @@ export interface components {
             audit: {
                 retention: components["schemas"]["Duration"];
             };
+            consents?: {
+                proof_retention: components["schemas"]["Duration"];
+            };
             /**
              * @description The policy's `keys.cipher`.
              * @enum {string}
@@ -984,8 +1097,14 @@ export interface components {
                 /** Format: int64 */
                 records: number;
             }[];
-            /** @description Always false for now; restriction of processing is not yet available. */
+            /** @description Whether processing of the subject is restricted (GDPR Art. 18). */
             restricted: boolean;
+            /** @description Only for admin and dpo, only while restricted. */
+            restriction?: {
+                /** Format: date-time */
+                since: string | null;
+                reason: string;
+            };
             legal_holds: components["schemas"]["LegalHold"][];
             /** @description The subject's erasure, or null if none was requested. */
             erasure: null | components["schemas"]["Erasure"];
@@ -1099,6 +1218,45 @@ export interface components {
             /** @description When the hold lapses; must be in the future. Without it the hold lasts until released. */
             until?: components["schemas"]["Timestamp"];
         };
+        ConsentRequest: {
+            granted: boolean;
+            /** @description Where the consent was given or withdrawn (sealed at rest). */
+            source?: string;
+            /** @description Version of the published policy; defaults to the active policy's sha256. */
+            policy_version?: string;
+        };
+        ConsentEntry: {
+            at: components["schemas"]["Timestamp"];
+            granted: boolean;
+            source: string;
+            policy_version: string;
+            /** @description Token id (or `cli`, `sweeper`) that recorded the entry. */
+            recorded_by: string;
+        };
+        Consent: {
+            purpose: string;
+            /** @description The last entry's state. */
+            granted: boolean;
+            at: components["schemas"]["Timestamp"];
+            /**
+             * Format: date-time
+             * @description For a withdrawn consent, when its history is shredded; null while granted.
+             */
+            proof_until: string | null;
+            history: components["schemas"]["ConsentEntry"][];
+        };
+        ConsentList: {
+            consents: components["schemas"]["Consent"][];
+        };
+        RestrictionRequest: {
+            reason: string;
+        };
+        Restriction: {
+            restricted: boolean;
+            /** Format: date-time */
+            since: string | null;
+            reason: string | null;
+        };
         /** @enum {string} */
         Role: "admin" | "dpo" | "app" | "auditor";
         /**
@@ -1156,6 +1314,16 @@ export interface components {
              * @description Ciphertext rows of destroyed keys removed from the store.
              */
             records_collected: number;
+            /**
+             * Format: int64
+             * @description Categories of a subject shredded because the consent they rest on was withdrawn.
+             */
+            consent_withdrawals_executed?: number;
+            /**
+             * Format: int64
+             * @description Consent histories shredded at the end of their proof retention.
+             */
+            consent_proofs_shredded?: number;
             epoch_rotated: boolean;
             destroyed_epochs: number[];
             /**
@@ -1417,6 +1585,8 @@ export interface components {
         Rid: components["schemas"]["Id"];
         /** @description A category declared in the active policy. */
         Category: components["schemas"]["Id"];
+        /** @description A `consent_purpose` of the active policy. */
+        Purpose: components["schemas"]["Id"];
         /** @description Erasure id, as returned by the erasure request. */
         ErasureId: components["schemas"]["Id"];
         /** @description Legal hold id, as returned when the hold was placed. */
@@ -2326,6 +2496,180 @@ export interface operations {
             404: components["responses"]["NotFound"];
             405: components["responses"]["MethodNotAllowed"];
             415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["Throttled"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    recordConsent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Subject id (the application's user id). */
+                sid: components["parameters"]["Sid"];
+                /** @description A `consent_purpose` of the active policy. */
+                purpose: components["parameters"]["Purpose"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConsentRequest"];
+            };
+        };
+        responses: {
+            /** @description The consent after the entry was appended. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Consent"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
+            410: components["responses"]["Gone"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["PolicyViolation"];
+            423: components["responses"]["Locked"];
+            429: components["responses"]["Throttled"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listConsents: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Subject id (the application's user id). */
+                sid: components["parameters"]["Sid"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The consents, by purpose. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConsentList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
+            410: components["responses"]["Gone"];
+            423: components["responses"]["Locked"];
+            429: components["responses"]["Throttled"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getRestriction: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Subject id (the application's user id). */
+                sid: components["parameters"]["Sid"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The restriction state. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Restriction"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
+            429: components["responses"]["Throttled"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    restrictProcessing: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Subject id (the application's user id). */
+                sid: components["parameters"]["Sid"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RestrictionRequest"];
+            };
+        };
+        responses: {
+            /** @description The restriction. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Restriction"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
+            410: components["responses"]["Gone"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["Throttled"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    liftRestriction: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Subject id (the application's user id). */
+                sid: components["parameters"]["Sid"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Lifted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
+            410: components["responses"]["Gone"];
             429: components["responses"]["Throttled"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["Unavailable"];

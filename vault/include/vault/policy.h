@@ -99,6 +99,9 @@ struct Policy {
   Argon2Params argon2;
   PasswordRules passwords;
   Duration audit_retention{90, Duration::Unit::kDays};
+  // consents: {proof_retention: ...}: how long a consent's history is kept as proof after
+  // the consent is withdrawn (or ends with an erasure), then shredded. Default 3y.
+  Duration consent_proof_retention{3, Duration::Unit::kYears};
   std::string cipher = "xchacha20poly1305";  // or "aes256gcm" for AES-only regimes
   std::map<std::string, Category> categories;
   std::string source_sha256;  // hex digest of the YAML text it was parsed from
@@ -121,6 +124,10 @@ struct Policy {
   // (policy_render.cc). with_defaults adds the settings the file leaves to the vault's
   // defaults, each marked as such; without it they are not mentioned.
   std::string RenderMarkdown(bool with_defaults = false) const;
+  // Whether some category rests on consent for this purpose (its consent_purpose).
+  bool IsConsentPurpose(const std::string& purpose) const;
+  // The categories whose legal basis is consent for this purpose.
+  std::vector<const Category*> ConsentCategories(const std::string& purpose) const;
 };
 
 }  // namespace vault

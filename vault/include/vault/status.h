@@ -19,11 +19,12 @@ enum class Code {
   kGone,              // subject erased or erasure pending (410)
   kTooLarge,          // payload too large (413)
   kPolicyViolation,   // valid input the policy refuses: unknown category, bad id (422)
-  kLocked,            // restricted or held (423)
+  kLocked,            // blocked by a legal hold (423)
   kThrottled,         // rate limited (429)
   kUnavailable,       // shutting down, store full (503)
   kDataLoss,          // corrupt or undecryptable stored data (500)
   kInternal,          // bug or environment failure (500)
+  kRestricted,        // processing of the subject is restricted, GDPR Art. 18 (423)
 };
 
 const char* CodeName(Code code);

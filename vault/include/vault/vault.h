@@ -137,6 +137,9 @@ struct SubjectSummary {
   SubjectState state = SubjectState::kActive;
   std::map<std::string, std::uint64_t> records_by_category;  // every policy category
   bool restricted = false;
+  // When restricted, for dpo/admin (privileged) summaries only: since when and why.
+  std::optional<UnixSeconds> restricted_since;
+  std::string restriction_reason;
   std::vector<HoldView> legal_holds;
   std::optional<ErasureView> erasure;
 };
@@ -172,6 +175,8 @@ struct SweepResult {
   std::uint64_t erasures_executed = 0;
   std::uint64_t scopes_shredded = 0;
   std::uint64_t records_collected = 0;  // ciphertext rows of shredded keys removed
+  std::uint64_t consent_withdrawals_executed = 0;  // categories shredded after a withdrawal
+  std::uint64_t consent_proofs_shredded = 0;       // consent histories past proof retention
   bool epoch_rotated = false;
   std::vector<std::uint64_t> destroyed_epochs;
   std::uint64_t audit_entries_trimmed = 0;  // audit entries past audit.retention removed
@@ -260,6 +265,49 @@ struct ReceiptCheck {
   bool ok = false;
   std::string field;
   std::string problem;
+// --- Consents and restriction (vault/consents.h, vault/restriction.h).
+// Free text of a consent entry: where it was given ("signup form v3") and the version of
+// the published policy it was given under (default: the active policy's sha256).
+inline constexpr std::size_t kMaxConsentSourceBytes = 256;
+inline constexpr std::size_t kMaxPolicyVersionBytes = 128;
+
+// One entry of a consent's append-only history.
+struct ConsentEntry {
+  UnixSeconds at = 0;
+  bool granted = false;
+  std::string source;          // may be empty; "erasure" for the entry an erasure appends
+  std::string policy_version;  // as given, or the policy's sha256 when none was
+  std::string recorded_by;     // token id, "cli" or "sweeper"
+};
+
+// A subject's consent for one purpose: its current state (the last entry) and history.
+struct ConsentView {
+  std::string purpose;
+  bool granted = false;
+  UnixSeconds at = 0;                 // of the last entry
+  std::vector<ConsentEntry> history;  // oldest first
+  // Withdrawn consents: when the history itself is shredded (the policy's
+  // consents.proof_retention after the withdrawal).
+  std::optional<UnixSeconds> proof_until;
+};
+
+struct ConsentChange {
+  bool granted = false;
+  std::string source;                         // 0..kMaxConsentSourceBytes
+  std::optional<std::string> policy_version;  // 1..kMaxPolicyVersionBytes when given
+};
+
+// Which consents a listing shows: all (dpo/admin), or those of the app's purposes.
+struct ConsentQuery {
+  bool privileged = true;
+  std::vector<std::string> purposes;  // when not privileged
+};
+
+// Restriction of processing (GDPR Art. 18) of one subject.
+struct RestrictionView {
+  bool restricted = false;
+  std::optional<UnixSeconds> since;
+  std::string reason;  // empty once the subject is erased (it was sealed under its key)
 };
 
 class Vault {
@@ -371,6 +419,29 @@ class Vault {
                                            const std::string& password);
   // Whether a password is set, and its algorithm (for exports and operators).
   StatusOr<PasswordInfo> PasswordStatus(const Actor& actor, const std::string& subject_id) const;
+  // --- Consents and restriction.
+  // Appends an entry to the consent history of (subject, purpose) and returns the consent.
+  // The purpose must be a consent_purpose of the policy (kPolicyViolation). A new subject
+  // is created. Withdrawal schedules the shredding of the categories that rest on this
+  // consent (their on_consent_withdrawal delay later, done by Sweep) and the shredding of
+  // the history itself (consents.proof_retention later); a grant cancels both. Erased
+  // subject: kGone. Restricted subject: an app may withdraw, not grant (kRestricted).
+  StatusOr<ConsentView> RecordConsent(const Actor& actor, const std::string& subject_id,
+                                      const std::string& purpose, const ConsentChange& change);
+  // Every consent of the subject with its history, by purpose (audited as consent.list).
+  // dpo/admin (query.privileged) also read those of an erased subject kept as proof.
+  StatusOr<std::vector<ConsentView>> ListConsents(const Actor& actor, const std::string& subject_id,
+                                                  const ConsentQuery& query = {});
+  // Restricts processing: app reads and writes of the subject's records get kRestricted;
+  // dpo/admin reads work and are audited as reads of a restricted subject. Placing it again
+  // replaces the reason and keeps `since`. reason: 1..kMaxReasonBytes, sealed under the
+  // subject's own key.
+  StatusOr<RestrictionView> RestrictProcessing(const Actor& actor, const std::string& subject_id,
+                                               const std::string& reason);
+  // kNotFound when the subject is not restricted.
+  Status LiftRestriction(const Actor& actor, const std::string& subject_id);
+  // The subject's restriction state, reason included (audited as restriction.get).
+  StatusOr<RestrictionView> GetRestriction(const Actor& actor, const std::string& subject_id);
 
   // --- Operations.
   // A consistent, compacted copy of the store (no keyring) into out_dir, safe while serving.
