@@ -19,6 +19,7 @@
 #include "vault/keyring.h"
 #include "vault/keyslots.h"
 #include "vault/legal_holds.h"
+#include "vault/lookup.h"
 #include "vault/meta_sealer.h"
 #include "vault/records.h"
 #include "vault/rekeys.h"
@@ -55,6 +56,7 @@ class Vault::Impl {
   std::unique_ptr<EpochRotator> rotator;
   std::unique_ptr<Sweeper> sweeper;
   std::unique_ptr<Tokens> tokens;
+  std::unique_ptr<Lookups> lookup;
 
   std::unique_ptr<Store> store;
 

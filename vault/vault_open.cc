@@ -119,6 +119,8 @@ void Vault::Impl::BuildParts() {
                      *rekeys},
       options.shred_batch);
   tokens = std::make_unique<Tokens>(*store, *sealer, *audit, *clock);
+  lookup = std::make_unique<Lookups>(
+      Lookups::Parts{*store, policy, *subjects, *blind, *records, *audit});
 }
 
 // The canary ties the keyring to this store: a keyring of another store is refused.

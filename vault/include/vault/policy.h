@@ -29,9 +29,15 @@ struct Retention {
   std::string ToString() const;  // "until_erasure", "after_event: 7y", ...
 };
 
+// How a blind-indexed field's values are normalised before they are hashed (docs/design.md
+// "Lookup"): an e-mail address, a phone number (E.164 digits), or any other text.
+enum class IndexKind { kText, kEmail, kPhone };
+const char* IndexKindName(IndexKind k);
+
 struct IndexedField {
   std::string name;
   bool unique = false;
+  IndexKind kind = IndexKind::kText;  // policy `normalize:`; by default from the name
 };
 
 struct Category {
