@@ -10,6 +10,7 @@ namespace vault::api {
 void AddRecordRoutes(Router& router, Vault* vault);
 void AddRightsRoutes(Router& router, Vault* vault);
 void AddAdminRoutes(Router& router, Vault* vault);  // policy, tokens, epochs, sweep, audit
+void AddLookupRoutes(Router& router, Vault* vault);  // POST /v1/lookup
 
 // Purpose limitation for an app caller; unknown category -> kPolicyViolation.
 Status CheckCategoryAccess(const Vault& vault, const Principal& caller,

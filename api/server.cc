@@ -286,6 +286,7 @@ void ApiServer::RegisterRoutes() {
   AddAdminRoutes(router_, vault_);
   AddRecordRoutes(router_, vault_);
   AddRightsRoutes(router_, vault_);
+  AddLookupRoutes(router_, vault_);
 }
 
 void ApiServer::AddSystemRoutes() {

@@ -122,7 +122,8 @@ Status Lookups::Audit(const Actor& actor, const std::string& category,
 StatusOr<Vault::LookupResult> Lookups::Find(const Actor& actor, const Vault::LookupQuery& query) {
   auto resolved = Resolve(query);
   if (!resolved.ok()) return Audit(actor, query.category, {}, resolved.status());
-  const auto [cat, field] = *resolved;
+  const Category* cat = resolved->first;
+  const IndexedField* field = resolved->second;
   if (actor.role == Role::kApp && !p_.policy.PurposeAllows(*cat, query.purposes)) {
     return Audit(
         actor, cat->name, {},
