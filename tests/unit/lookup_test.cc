@@ -184,6 +184,11 @@ TEST_F(LookupTest, AUniqueValueOfAnotherSubjectIsAConflictThatChangesNothing) {
   Put("carol", "support", "t1", {{"email", "a@example.com"}});
   EXPECT_EQ(Find("email", "a@example.com", "support")->subject_ids,
             std::vector<std::string>{"carol"});
+  // Nor does another category's entry claim a value for a unique field.
+  Put("erin", "support", "t1", {{"email", "e@example.com"}});
+  Put("frank", "account", "profile", {{"email", "e@example.com"}});
+  EXPECT_EQ(Find("email", "e@example.com", "account")->subject_ids,
+            std::vector<std::string>{"frank"});
 }
 
 TEST_F(LookupTest, ANonUniqueValueListsEverySubject) {
