@@ -121,7 +121,10 @@ Status Lookups::Audit(const Actor& actor, const std::string& category,
 
 StatusOr<Vault::LookupResult> Lookups::Find(const Actor& actor, const Vault::LookupQuery& query) {
   auto resolved = Resolve(query);
-  if (!resolved.ok()) return Audit(actor, query.category, {}, resolved.status());
+  if (!resolved.ok()) {  // the category is named only when it is one of the policy's
+    const bool known = p_.policy.Find(query.category) != nullptr;
+    return Audit(actor, known ? query.category : "", {}, resolved.status());
+  }
   const Category* cat = resolved->first;
   const IndexedField* field = resolved->second;
   if (actor.role == Role::kApp && !p_.policy.PurposeAllows(*cat, query.purposes)) {

@@ -225,6 +225,8 @@ TEST_F(LookupTest, EveryLookupIsAuditedWithoutTheValue) {
   ASSERT_TRUE(v().Lookup(app, {"email", "audited@example.com", "account", {"service"}}).ok());
   (void)v().Lookup(app, {"email", "nobody@example.com", "account", {"service"}});
   (void)v().Lookup(app, {"email", "audited@example.com", "account", {"support"}});
+  // A category that is no category (here: a value sent in the wrong member) is not logged.
+  (void)v().Lookup(app, {"email", "x", "audited@example.com", {"service"}});
   auto entries = v().ListAudit(0, 1000);
   ASSERT_TRUE(entries.ok());
   std::vector<std::pair<std::string, bool>> seen;  // outcome, names a subject
@@ -234,11 +236,13 @@ TEST_F(LookupTest, EveryLookupIsAuditedWithoutTheValue) {
                   .find("example.com"),
               std::string::npos);
     if (e.action != "lookup") continue;
-    EXPECT_EQ(e.category, "account");
+    EXPECT_EQ(e.category, e.outcome == "policy_violation" ? "" : "account");
     seen.emplace_back(e.outcome, !e.subject_ref.empty());
   }
-  EXPECT_EQ(seen, (std::vector<std::pair<std::string, bool>>{
-                      {"ok", true}, {"not_found", false}, {"permission_denied", false}}));
+  EXPECT_EQ(seen, (std::vector<std::pair<std::string, bool>>{{"ok", true},
+                                                             {"not_found", false},
+                                                             {"permission_denied", false},
+                                                             {"policy_violation", false}}));
 }
 
 TEST_F(LookupTest, ARetentionShredRemovesTheEntries) {
