@@ -332,7 +332,9 @@ json PolicyJson(const Policy& p) {
   json categories = json::object();
   for (const auto& [name, c] : p.categories) {
     json index = json::object();
-    for (const IndexedField& f : c.index) index[f.name] = {{"unique", f.unique}};
+    for (const IndexedField& f : c.index) {
+      index[f.name] = {{"unique", f.unique}, {"normalize", IndexKindName(f.kind)}};
+    }
     json cat = {
         {"legal_basis", LegalBasisName(c.legal_basis)},
         {"purposes", c.purposes},

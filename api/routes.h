@@ -14,6 +14,7 @@ void AddAuditProofRoutes(Router& router, Vault* vault);  // audit checkpoints
 void AddPasswordRoutes(Router& router, Vault* vault);  // set, import, verify, status
 void AddConsentRoutes(Router& router, Vault* vault);
 void AddRestrictionRoutes(Router& router, Vault* vault);
+void AddLookupRoutes(Router& router, Vault* vault);  // POST /v1/lookup
 
 // Purpose limitation for an app caller; unknown category -> kPolicyViolation.
 Status CheckCategoryAccess(const Vault& vault, const Principal& caller,

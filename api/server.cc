@@ -290,6 +290,7 @@ void ApiServer::RegisterRoutes() {
   AddPasswordRoutes(router_, vault_);
   AddConsentRoutes(router_, vault_);
   AddRestrictionRoutes(router_, vault_);
+  AddLookupRoutes(router_, vault_);
 }
 
 void ApiServer::AddSystemRoutes() {

@@ -1,21 +1,20 @@
 // The blind index (blind_index.h).
 #include "vault/blind_index.h"
 
+#include <cstring>
 #include <vector>
 
 #include "vault/codec.h"
+#include "vault/index_value.h"
 
 namespace vault {
 namespace {
 
-// Trimmed and lower-cased ASCII, so "Alice@X.com " finds "alice@x.com".
-std::string Normalise(const nlohmann::json& v) {
-  std::string value = v.is_string() ? v.get<std::string>() : v.dump();
-  const auto b = value.find_first_not_of(" \t\r\n");
-  const auto e = value.find_last_not_of(" \t\r\n");
-  value = b == std::string::npos ? "" : value.substr(b, e - b + 1);
-  for (auto& c : value) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return value;
+constexpr std::size_t kUidBytes = 16, kMacBytes = 16, kPseudonymBytes = 32;
+
+// 'f' field 0 mac(32): the prefix of a value's lookup entries.
+std::string FieldKey(const std::string& field, const crypto::Digest& mac) {
+  return field + '\0' + Bytes(mac);
 }
 
 }  // namespace
@@ -45,12 +44,15 @@ Status BlindIndex::RemoveSubject(Txn& txn, const Uid& uid) {
   return RemoveReverse(txn, "u" + Bytes(uid));
 }
 
-Status BlindIndex::CheckUnique(const Txn& txn, const std::string& field, const std::string& fkey,
-                               const Uid& uid) const {
+Status BlindIndex::CheckUnique(const Txn& txn, const Category& cat, const std::string& field,
+                               const std::string& fkey, const Uid& uid) const {
   bool taken = false;
   VAULT_RETURN_IF_ERROR(
-      txn.ScanPrefix(Table::kBlind, "f" + fkey, [&](std::string_view k, std::string_view) {
-        if (k.substr(1 + fkey.size(), 16) != Bytes(uid)) taken = true;
+      txn.ScanPrefix(Table::kBlind, "f" + fkey, [&](std::string_view k, std::string_view v) {
+        // Entries written before lookup carry no category: they count in every category.
+        const bool same_category =
+            v.size() <= kPseudonymBytes || v.substr(kPseudonymBytes) == cat.name;
+        if (k.substr(1 + fkey.size(), kUidBytes) != Bytes(uid) && same_category) taken = true;
         return !taken;
       }));
   if (taken) return Conflict("field '" + field + "' must be unique and another subject has this value");
@@ -58,18 +60,48 @@ Status BlindIndex::CheckUnique(const Txn& txn, const std::string& field, const s
 }
 
 Status BlindIndex::IndexRecord(Txn& txn, const Category& cat, const Uid& uid,
-                               std::string_view record_key, const nlohmann::json& data) {
+                               const std::string& pseudonym, std::string_view record_key,
+                               const nlohmann::json& data) {
   VAULT_RETURN_IF_ERROR(RemoveRecord(txn, uid, record_key));
   const std::string rk(RecordMac(record_key));
+  const std::string value = pseudonym + cat.name;
   for (const auto& field : cat.index) {
-    if (!data.contains(field.name) || data[field.name].is_null()) continue;
-    const auto mac = keys_.BlindMac(field.name, Normalise(data[field.name]));
-    const std::string fkey = field.name + '\0' + Bytes(mac);
-    if (field.unique) VAULT_RETURN_IF_ERROR(CheckUnique(txn, field.name, fkey, uid));
-    VAULT_RETURN_IF_ERROR(txn.Put(Table::kBlind, "f" + fkey + Bytes(uid) + rk, ""));
+    if (!data.contains(field.name)) continue;
+    VAULT_ASSIGN_OR_RETURN(auto normal, NormaliseIndexValue(field, data[field.name]));
+    if (!normal) continue;
+    const std::string fkey = FieldKey(field.name, keys_.BlindMac(field.name, *normal));
+    if (field.unique) VAULT_RETURN_IF_ERROR(CheckUnique(txn, cat, field.name, fkey, uid));
+    VAULT_RETURN_IF_ERROR(txn.Put(Table::kBlind, "f" + fkey + Bytes(uid) + rk, value));
     VAULT_RETURN_IF_ERROR(txn.Put(Table::kBlind, "u" + Bytes(uid) + rk + fkey, ""));
   }
   return Status::Ok();
+}
+
+StatusOr<std::vector<BlindIndex::Entry>> BlindIndex::Find(const Txn& txn, const std::string& field,
+                                                          const std::string& value,
+                                                          std::size_t limit) const {
+  const std::string prefix = "f" + FieldKey(field, keys_.BlindMac(field, value));
+  std::vector<Entry> out;
+  Status corrupt;
+  VAULT_RETURN_IF_ERROR(
+      txn.ScanPrefix(Table::kBlind, prefix, [&](std::string_view k, std::string_view v) {
+        if (k.size() != prefix.size() + kUidBytes + kMacBytes ||
+            (!v.empty() && v.size() < kPseudonymBytes)) {
+          corrupt = DataLoss("a blind-index entry is corrupt");
+          return false;
+        }
+        Entry e;
+        std::memcpy(e.uid.data(), k.data() + prefix.size(), kUidBytes);
+        e.record_mac = k.substr(prefix.size() + kUidBytes);
+        if (!v.empty()) {
+          e.pseudonym = v.substr(0, kPseudonymBytes);
+          e.category = v.substr(kPseudonymBytes);
+        }
+        out.push_back(std::move(e));
+        return out.size() < limit;
+      }));
+  VAULT_RETURN_IF_ERROR(corrupt);
+  return out;
 }
 
 }  // namespace vault

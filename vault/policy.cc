@@ -272,6 +272,22 @@ void ParseConsent(const YAML::Node& n, const std::string& where, Category* c) {
   }
 }
 
+// email, *_email -> email; phone, mobile, *_phone -> phone; anything else -> text.
+IndexKind DefaultIndexKind(const std::string& name) {
+  auto ends = [&](std::string_view suffix) { return name.ends_with(suffix); };
+  if (name == "email" || ends("_email")) return IndexKind::kEmail;
+  if (name == "phone" || name == "mobile" || ends("_phone")) return IndexKind::kPhone;
+  return IndexKind::kText;
+}
+
+IndexKind ParseIndexKind(const YAML::Node& n) {
+  const std::string v = Scalar(n, "normalize");
+  for (IndexKind k : {IndexKind::kText, IndexKind::kEmail, IndexKind::kPhone}) {
+    if (v == IndexKindName(k)) return k;
+  }
+  throw PolicyError(n, "normalize must be one of email, phone, text");
+}
+
 std::vector<IndexedField> ParseIndex(const YAML::Node& idx) {
   if (!idx.IsMap()) throw PolicyError(idx, "index must map field names to {unique: bool}");
   std::vector<IndexedField> out;
@@ -279,9 +295,11 @@ std::vector<IndexedField> ParseIndex(const YAML::Node& idx) {
     IndexedField f;
     f.name = kv.first.as<std::string>();
     if (!ValidName(f.name)) throw PolicyError(kv.first, "index field must match [a-z0-9_-]{1,64}");
+    f.kind = DefaultIndexKind(f.name);
     if (kv.second.IsMap()) {
-      CheckKeys(kv.second, "index." + f.name, {"unique"});
+      CheckKeys(kv.second, "index." + f.name, {"unique", "normalize"});
       if (kv.second["unique"]) f.unique = ParseBool(kv.second["unique"], "unique");
+      if (kv.second["normalize"]) f.kind = ParseIndexKind(kv.second["normalize"]);
     } else if (!kv.second.IsNull()) {
       throw PolicyError(kv.second, "index." + f.name + " must be {unique: true|false}");
     }
@@ -506,6 +524,18 @@ const char* LegalBasisName(LegalBasis b) {
       return "public_task";
   }
   return "unknown";
+}
+
+const char* IndexKindName(IndexKind k) {
+  switch (k) {
+    case IndexKind::kText:
+      return "text";
+    case IndexKind::kEmail:
+      return "email";
+    case IndexKind::kPhone:
+      return "phone";
+  }
+  return "text";
 }
 
 std::string Retention::ToString() const {

@@ -2,6 +2,7 @@
 #include "vault/records.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "crypto/primitives.h"
 #include "vault/codec.h"
@@ -165,7 +166,7 @@ Status Records::WriteRow(Txn& txn, const Actor& actor, const std::string& pseudo
   VAULT_RETURN_IF_ERROR(txn.Put(Table::kRecords, rkey, encoded));
   if (retired) VAULT_RETURN_IF_ERROR(p_.rekeys.Settle(txn, old.key_id, *retired, removal));
   if (!w.cat.index.empty()) {
-    VAULT_RETURN_IF_ERROR(p_.blind.IndexRecord(txn, w.cat, subject.uid, rkey, w.data));
+    VAULT_RETURN_IF_ERROR(p_.blind.IndexRecord(txn, w.cat, subject.uid, pseudonym, rkey, w.data));
   }
   result->version = row.version;
   result->retain_until = row.retain_until;
@@ -415,6 +416,12 @@ StatusOr<std::uint64_t> Records::CountLive(const Txn& txn, const Uid& uid,
   return n;
 }
 
+bool Records::IsLive(const Txn& txn, std::string_view record_key) const {
+  auto v = txn.Get(Table::kRecords, record_key);
+  RecordRow row;
+  return v && DecodeRecord(*v, &row) && txn.Get(Table::kKeys, Bytes(row.key_id));
+}
+
 StatusOr<std::uint64_t> Records::CollectShredded(Txn& txn, std::string_view prefix) {
   std::vector<std::string> dead;
   VAULT_RETURN_IF_ERROR(
@@ -425,7 +432,13 @@ StatusOr<std::uint64_t> Records::CollectShredded(Txn& txn, std::string_view pref
         }
         return true;
       }));
-  for (const auto& k : dead) VAULT_RETURN_IF_ERROR(txn.Del(Table::kRecords, k));
+  for (const auto& k : dead) {
+    VAULT_RETURN_IF_ERROR(txn.Del(Table::kRecords, k));
+    // A shredded record is found by its indexed values no more (nor holds a unique one).
+    Uid uid;
+    std::memcpy(uid.data(), k.data(), uid.size());
+    VAULT_RETURN_IF_ERROR(p_.blind.RemoveRecord(txn, uid, k));
+  }
   return static_cast<std::uint64_t>(dead.size());
 }
 

@@ -66,7 +66,10 @@ class Records {
   // Records of a subject's category whose key is alive.
   StatusOr<std::uint64_t> CountLive(const Txn& txn, const Uid& uid,
                                     const std::string& category) const;
-  // Removes the ciphertext under prefix whose key was destroyed; returns how many rows.
+  // Whether the record under record_key exists and its key is alive (not shredded).
+  bool IsLive(const Txn& txn, std::string_view record_key) const;
+  // Removes the ciphertext under prefix whose key was destroyed, and its blind-index
+  // entries; returns how many rows.
   StatusOr<std::uint64_t> CollectShredded(Txn& txn, std::string_view prefix);
 
  private:

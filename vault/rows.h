@@ -31,7 +31,9 @@
 //   erasure_due  execute_at: be64 erasure_id           ""
 //   tokens       token_id: 16 hex chars                TokenRow
 //   audit        seq: be64                             AuditRow
-//   blind        'f' field 0 mac: fixed[32] uid rk     ""  lookup (rk: the record key's mac)
+//   blind        'f' field 0 mac: fixed[32] uid rk     pseudonym: fixed[32] category: the
+//                                                      lookup entry (rk: the record key's mac;
+//                                                      value "" in entries written before lookup)
 //                'u' uid rk field 0 mac: fixed[32]     ""  the same entry, found by record
 //   slots_free   slot: be64                            ""  zeroed, reusable
 //   slots_freed  slot: be64                            ""  freed; zeroed after commit

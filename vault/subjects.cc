@@ -66,6 +66,33 @@ StatusOr<SubjectRow> Subjects::GetOrCreateForWrite(Txn& txn, const std::string& 
   return subject;
 }
 
+StatusOr<std::optional<std::string>> Subjects::PseudonymOfUid(const Txn& txn,
+                                                              const Uid& uid) const {
+  std::optional<std::string> found;
+  VAULT_RETURN_IF_ERROR(
+      txn.ScanPrefix(Table::kSubjects, "", [&](std::string_view k, std::string_view v) {
+        SubjectRow row;
+        if (DecodeSubject(v, &row) && row.uid == uid) found = std::string(k);
+        return !found;
+      }));
+  return found;
+}
+
+StatusOr<std::string> Subjects::OpenSubjectId(const Txn& txn, const SubjectRow& subject) const {
+  if (subject.sealed_subject_id.empty()) return Status(Code::kGone, "the subject has been erased");
+  const auto header = crypto::PeekEnvelope(subject.sealed_subject_id);
+  if (!header) return DataLoss("a sealed subject id is corrupt");
+  crypto::SecretBytes dek;
+  VAULT_RETURN_IF_ERROR(deks_.Load(txn, header->key_id, &dek));
+  const std::string ctx = "subject" + Bytes(subject.uid);
+  std::vector<std::uint8_t> id;
+  if (!crypto::Open(crypto::EnvelopeKind::kRecord, dek, subject.sealed_subject_id,
+                    crypto::AsBytes(ctx), &id)) {
+    return DataLoss("a sealed subject id failed authentication");
+  }
+  return std::string(id.begin(), id.end());
+}
+
 Status CheckAccess(const SubjectRow& subject, const Actor& actor, Access access) {
   if (subject.state != StoredState::kActive && !access.erased_ok) {
     return Status(Code::kGone, "the subject has been erased or is pending erasure");

@@ -42,6 +42,12 @@ class Subjects {
   // its own scope, so erasure destroys it with the rest).
   StatusOr<SubjectRow> GetOrCreateForWrite(Txn& txn, const std::string& pseudonym,
                                            const std::string& subject_id, const Actor& actor);
+  // The pseudonym of the subject whose uid is uid, by a scan of the subjects table (O(subjects):
+  // only for blind-index entries written before they carried the pseudonym).
+  StatusOr<std::optional<std::string>> PseudonymOfUid(const Txn& txn, const Uid& uid) const;
+  // The subject id sealed in the row (under the subject's `_subject` DEK); kGone when the
+  // subject is erased (the id and its key are destroyed).
+  StatusOr<std::string> OpenSubjectId(const Txn& txn, const SubjectRow& subject) const;
 
  private:
   const IndexKeys& keys_;

@@ -64,6 +64,10 @@ Status Vault::DeleteRecord(const Actor& actor, const std::string& subject_id,
   return impl_->records->Delete(actor, subject_id, category, record_id);
 }
 
+StatusOr<Vault::LookupResult> Vault::Lookup(const Actor& actor, const LookupQuery& query) {
+  return impl_->lookup->Find(actor, query);
+}
+
 StatusOr<SubjectSummary> Vault::GetSubject(const Actor& actor, const std::string& subject_id,
                                            const SummaryOptions& opts) {
   VAULT_RETURN_IF_ERROR(CheckId("subject id", subject_id));

@@ -20,6 +20,7 @@
 #include "vault/keyring.h"
 #include "vault/keyslots.h"
 #include "vault/legal_holds.h"
+#include "vault/lookup.h"
 #include "vault/meta_sealer.h"
 #include "vault/passwords.h"
 #include "vault/records.h"
@@ -62,6 +63,7 @@ class Vault::Impl {
   std::unique_ptr<Sweeper> sweeper;
   std::unique_ptr<Tokens> tokens;
   std::unique_ptr<Passwords> passwords;
+  std::unique_ptr<Lookups> lookup;
 
   std::unique_ptr<Store> store;
 

@@ -137,6 +137,8 @@ void Vault::Impl::BuildParts() {
       keyring->meta_key(),
       Passwords::Limits{options.password_concurrency, options.password_memory_kib,
                         options.password_max_waiting});
+  lookup = std::make_unique<Lookups>(
+      Lookups::Parts{*store, policy, *subjects, *blind, *records, *audit});
 }
 
 // The canary ties the keyring to this store: a keyring of another store is refused.

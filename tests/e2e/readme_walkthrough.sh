@@ -30,6 +30,7 @@ grep -q 'Signature Verified Successfully' out.txt || { echo "FAIL: receipt did n
 grep -q '"amount_cents":1200' out.txt || { echo "FAIL: billing not retained"; exit 1; }
 grep -q '^{"valid":true}$' out.txt || { echo "FAIL: the right password did not verify"; exit 1; }
 grep -q '^{"valid":false}$' out.txt || { echo "FAIL: a wrong password verified"; exit 1; }
+grep -q '"subject_id":"user-' out.txt || { echo "FAIL: lookup by e-mail did not find the user"; exit 1; }
 # A tampered receipt must fail the same check.
 jq -cjS '.receipt | del(.signature) | .subject_ref = "00"' erasure.json > tampered.body
 if openssl pkeyutl -verify -pubin -inkey receipt-pub.pem -rawin -in tampered.body -sigfile receipt.sig >/dev/null 2>&1; then

@@ -760,6 +760,45 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/lookup": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Find subjects by a blind-indexed value
+         * @description Roles: app, admin. An app token needs a purpose of the category whose
+         *     policy `index:` names the field (403 otherwise; audited).
+         *
+         *     Finds the subjects whose records hold `value` in `field`, a field some
+         *     category blind-indexes (422 otherwise). When several categories index
+         *     the field, `category` names one (422 without it). The value is
+         *     normalised as the policy says (`normalize`, by default from the field's
+         *     name): e-mail addresses trimmed and ASCII-lower-cased (other bytes as
+         *     sent: send NFC); phone numbers reduced to E.164 digits (spaces, `-`,
+         *     `.`, `(`, `)` removed; a leading `+` or `00` kept as `+`; 4 to 15 digits,
+         *     422 otherwise); other text trimmed and lower-cased. The value travels in
+         *     the body only, and appears in no response, log line or audit entry.
+         *
+         *     200 names the subjects: `subject_id` when exactly one subject holds the
+         *     value (always the case for a `unique: true` field), null when several do
+         *     (a non-unique field such as a shared phone number); `subject_ids` lists
+         *     them all, sorted, at most 100 (`truncated` when more hold it). 404 when
+         *     none does. 410 when the only subjects holding it are pending erasure;
+         *     423 (app tokens) when they are restricted. Erased subjects, deleted
+         *     records and shredded records are never found.
+         */
+        post: operations["lookupSubject"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/audit": {
         parameters: {
             query?: never;
@@ -950,6 +989,11 @@ export interface components {
             index: {
                 [key: string]: {
                     unique: boolean;
+                    /**
+                     * @description How values are normalised before they are hashed (docs/design.md "Lookup").
+                     * @enum {string}
+                     */
+                    normalize?: "email" | "phone" | "text";
                 };
             };
             description?: string;
@@ -1331,6 +1375,40 @@ export interface components {
              * @description Audit entries older than the policy's `audit.retention` removed (at a checkpoint).
              */
             audit_entries_trimmed?: number;
+        };
+        /**
+         * @example {
+         *       "field": "email",
+         *       "value": "Alice@Example.com"
+         *     }
+         */
+        LookupRequest: {
+            /** @description A field the policy blind-indexes (`index:`), at most 64 bytes. */
+            field: string;
+            /** @description The value to find, at most 1024 bytes; normalised as the field's kind says. */
+            value: string;
+            /** @description The category whose index to search; needed only when several categories index the field. */
+            category?: string;
+        };
+        /**
+         * @example {
+         *       "subject_id": "user-42",
+         *       "subject_ids": [
+         *         "user-42"
+         *       ],
+         *       "category": "account",
+         *       "truncated": false
+         *     }
+         */
+        LookupResult: {
+            /** @description The subject holding the value when exactly one does; null when several do. */
+            subject_id: string | null;
+            /** @description Every subject holding the value (sorted, at most 100). */
+            subject_ids: string[];
+            /** @description The category searched. */
+            category: string;
+            /** @description More subjects hold the value than `subject_ids` lists. */
+            truncated: boolean;
         };
         AuditEntry: {
             /** Format: int64 */
@@ -2790,6 +2868,43 @@ export interface operations {
             404: components["responses"]["NotFound"];
             405: components["responses"]["MethodNotAllowed"];
             415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["Throttled"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    lookupSubject: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LookupRequest"];
+            };
+        };
+        responses: {
+            /** @description The subjects holding the value. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LookupResult"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
+            410: components["responses"]["Gone"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["PolicyViolation"];
+            423: components["responses"]["Locked"];
             429: components["responses"]["Throttled"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["Unavailable"];

@@ -54,10 +54,15 @@ enum class ForbiddenData {
   kCvv                 // a field named cvv, cvc, cvv2, cvc2 or csc, at any depth
 };
 const char* ForbiddenDataName(ForbiddenData f);
+// How a blind-indexed field's values are normalised before they are hashed (docs/design.md
+// "Lookup"): an e-mail address, a phone number (E.164 digits), or any other text.
+enum class IndexKind { kText, kEmail, kPhone };
+const char* IndexKindName(IndexKind k);
 
 struct IndexedField {
   std::string name;
   bool unique = false;
+  IndexKind kind = IndexKind::kText;  // policy `normalize:`; by default from the name
 };
 
 struct Category {

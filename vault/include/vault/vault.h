@@ -442,6 +442,27 @@ class Vault {
   Status LiftRestriction(const Actor& actor, const std::string& subject_id);
   // The subject's restriction state, reason included (audited as restriction.get).
   StatusOr<RestrictionView> GetRestriction(const Actor& actor, const std::string& subject_id);
+  // --- Lookup.
+  // Finds subjects by a blind-indexed value (docs/design.md "Lookup"). The category is the
+  // one whose policy `index:` names the field; `category` must name it when several do. An
+  // app actor needs one of the category's purposes (`purposes`: its token's).
+  struct LookupQuery {
+    std::string field;
+    std::string value;     // as the client sent it; normalised as the field's kind says
+    std::string category;  // empty: the one category that indexes field
+    std::vector<std::string> purposes;
+  };
+  static constexpr std::size_t kMaxLookupMatches = 100;
+  struct LookupResult {
+    std::string category;
+    std::vector<std::string> subject_ids;  // sorted; more than one only for a non-unique field
+    bool truncated = false;                // more than kMaxLookupMatches subjects matched
+  };
+  // kPolicyViolation: a field no (or more than one, without `category`) category indexes, or
+  // a value the field's kind refuses (never echoed); kPermissionDenied: purpose; kNotFound;
+  // kGone / kLocked when the only subjects holding the value are pending erasure / restricted
+  // (restriction does not stop dpo and admin). Every lookup is audited, without the value.
+  StatusOr<LookupResult> Lookup(const Actor& actor, const LookupQuery& query);
 
   // --- Operations.
   // A consistent, compacted copy of the store (no keyring) into out_dir, safe while serving.
