@@ -287,6 +287,7 @@ json PolicyJson(const Policy& p) {
     if (c.consent_purpose) cat["consent_purpose"] = *c.consent_purpose;
     if (c.on_consent_withdrawal) cat["on_consent_withdrawal"] = c.on_consent_withdrawal->ToString();
     if (!c.description.empty()) cat["description"] = c.description;
+    cat["recipients"] = c.recipients;
     categories[name] = std::move(cat);
   }
   return {

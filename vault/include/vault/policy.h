@@ -44,6 +44,8 @@ struct Category {
   std::optional<Duration> on_consent_withdrawal;
   std::vector<IndexedField> index;
   std::string description;
+  // Who the category's data is disclosed to (Art. 15(1)(c)); shown in exports.
+  std::vector<std::string> recipients;
 };
 
 struct Argon2Params {
