@@ -19,6 +19,13 @@ const char* SubjectStateName(SubjectState s) {
   return "unknown";
 }
 
+std::optional<ExportFormat> ParseExportFormat(const std::string& name) {
+  if (name == "json") return ExportFormat::kJson;
+  if (name == "csv") return ExportFormat::kCsv;
+  if (name == "xml") return ExportFormat::kXml;
+  return std::nullopt;
+}
+
 Vault::Vault(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Vault::~Vault() = default;
 
@@ -140,6 +147,16 @@ StatusOr<TokenInfo> Vault::Authenticate(const std::string& bearer) const {
 
 Status Vault::RevokeToken(const Actor& actor, const std::string& token_id) {
   return impl_->tokens->Revoke(actor, token_id);
+}
+
+StatusOr<std::unique_ptr<ExportStream>> Vault::Export(const Actor& actor,
+                                                       const std::string& subject_id,
+                                                       ExportFormat format) {
+  return impl_->exporter->Start(actor, subject_id, format);
+}
+
+StatusOr<ComplianceReport> Vault::Report(std::optional<UnixSeconds> at) const {
+  return impl_->reporter->Build(at);
 }
 
 StatusOr<VaultStats> Vault::Stats() const {

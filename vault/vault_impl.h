@@ -15,12 +15,14 @@
 #include "vault/epoch_rotator.h"
 #include "vault/epochs.h"
 #include "vault/erasure.h"
+#include "vault/exporter.h"
 #include "vault/index_keys.h"
 #include "vault/keyring.h"
 #include "vault/keyslots.h"
 #include "vault/legal_holds.h"
 #include "vault/meta_sealer.h"
 #include "vault/records.h"
+#include "vault/report.h"
 #include "vault/rekeys.h"
 #include "vault/store.h"
 #include "vault/subjects.h"
@@ -55,6 +57,8 @@ class Vault::Impl {
   std::unique_ptr<EpochRotator> rotator;
   std::unique_ptr<Sweeper> sweeper;
   std::unique_ptr<Tokens> tokens;
+  std::unique_ptr<Exporter> exporter;
+  std::unique_ptr<Reporter> reporter;
 
   std::unique_ptr<Store> store;
 
