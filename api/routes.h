@@ -10,6 +10,8 @@ namespace vault::api {
 void AddRecordRoutes(Router& router, Vault* vault);
 void AddRightsRoutes(Router& router, Vault* vault);
 void AddAdminRoutes(Router& router, Vault* vault);  // policy, tokens, epochs, sweep, audit
+void AddExportRoutes(Router& router, Vault* vault);  // GET /v1/subjects/{sid}/export, streamed
+void AddReportRoutes(Router& router, Vault* vault);  // GET /v1/admin/report
 
 // Purpose limitation for an app caller; unknown category -> kPolicyViolation.
 Status CheckCategoryAccess(const Vault& vault, const Principal& caller,

@@ -41,6 +41,7 @@ std::vector<Command> InitCommands();
 std::vector<Command> ServeCommands();
 std::vector<Command> AdminCommands();  // token, backup, restore, epoch, sweep, audit
 std::vector<Command> PolicyCommands();
+std::vector<Command> ReportCommands();  // report
 
 // Flags many commands take.
 extern const FlagSpec kHelpFlag;

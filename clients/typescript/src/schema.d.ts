@@ -465,6 +465,59 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/subjects/{sid}/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Subject id (the application's user id). */
+                sid: components["parameters"]["Sid"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Export everything held on a subject (Art. 15 and 20)
+         * @description Roles: admin, dpo (a restricted or erased subject too; app and auditor
+         *     tokens get 403). Every export is an audit entry (`subject.export`).
+         *
+         *     One document: the subject (state, restriction), its erasure (with the
+         *     receipt once completed), legal holds, every policy category with its
+         *     legal basis, purposes, retention and `recipients`, then every record
+         *     whose key is alive (current version only) with `retain_until`.
+         *     Sections other parts add (consents, whether a password is set) follow
+         *     the categories.
+         *
+         *     The body is streamed (`Transfer-Encoding: chunked`) and read a page of
+         *     records at a time, so any number of records exports in bounded memory.
+         *     The subject, erasure, holds and categories come from one snapshot,
+         *     each page of records from a later one: a record written or deleted
+         *     during the export may or may not appear, none appears twice. A body
+         *     cut short (no last chunk) means the export failed: discard it.
+         *
+         *     Formats (`format`, default `json`):
+         *     - `json`: `application/json`, the ExportDocument below.
+         *     - `csv`: RFC 4180 (`text/csv`, CRLF rows, fields holding a comma,
+         *       quote, CR or LF quoted, quotes doubled), a header row
+         *       `section,category,id,version,created_at,updated_at,event_time,retain_until,data`,
+         *       one row per item of each section (`data`: the item as JSON) and one
+         *       row per record (`data`: the record's data as JSON; `retain_until`
+         *       empty for until erasure).
+         *     - `xml`: `application/xml`, the JSON document in the W3C XPath 3.1
+         *       json-to-xml vocabulary (namespace
+         *       `http://www.w3.org/2005/xpath-functions`; `fn:xml-to-json` turns it
+         *       back into the JSON document).
+         *
+         *     The file name in `Content-Disposition` holds no subject id.
+         */
+        get: operations["exportSubject"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/tokens": {
         parameters: {
             query?: never;
@@ -563,6 +616,37 @@ export interface paths {
          *     Subjects under a legal hold are skipped.
          */
         post: operations["sweep"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/report": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The compliance report
+         * @description Roles: admin. The same JSON as `lethe report --json`; the same figures
+         *     are the `lethe_report_*` gauges of /metrics.
+         *
+         *     Per policy category: subjects and live keys, shreds overdue (keys past
+         *     their retention, not held, not yet shredded: must be 0) and held.
+         *     Legal holds in force; erasures pending with their statutory deadline
+         *     (one calendar month from the request, GDPR Art. 12(3)), `overdue`
+         *     when past it, `scheduled_late` when the grace period ends after it;
+         *     further queues other parts report (`pending`); the oldest epoch whose
+         *     KEK is alive (what the oldest restorable backup may need) and epoch
+         *     KEKs past their destruction time. `overdue` is true when any of these
+         *     is overdue. O(keys): one read transaction.
+         */
+        get: operations["complianceReport"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -702,6 +786,8 @@ export interface components {
                 };
             };
             description?: string;
+            /** @description Who the category's data is disclosed to (Art. 15(1)(c)). */
+            recipients?: string[];
         };
         Policy: {
             /** @constant */
@@ -732,6 +818,102 @@ export interface components {
             source_sha256: string;
             categories: {
                 [key: string]: components["schemas"]["PolicyCategory"];
+            };
+        };
+        ExportDocument: {
+            /** @enum {string} */
+            format: "lethe-export";
+            format_version: number;
+            generated_at: components["schemas"]["Timestamp"];
+            subject: {
+                subject_id: string;
+                /** @enum {string} */
+                state: "active" | "erasure_pending" | "erased";
+                restricted: boolean;
+                created_at: components["schemas"]["Timestamp"];
+            };
+            erasure: {
+                erasure_id?: string;
+                state?: string;
+                mode?: string;
+                requested_at?: components["schemas"]["Timestamp"];
+                execute_at?: components["schemas"]["Timestamp"];
+                completed_at?: string | null;
+                blocked_by_hold?: boolean;
+                receipt?: {
+                    [key: string]: unknown;
+                };
+            } | null;
+            legal_holds: {
+                hold_id?: string;
+                reason?: string;
+                placed_at?: components["schemas"]["Timestamp"];
+                until?: string | null;
+            }[];
+            categories: {
+                category: string;
+                description?: string;
+                legal_basis: components["schemas"]["LegalBasis"];
+                purposes: string[];
+                /** @description until_erasure, "after_event: 7y" or "after_collection: 12m". */
+                retention: string;
+                survives_erasure: boolean;
+                recipients: string[];
+                consent_purpose?: string;
+                on_consent_withdrawal?: string;
+            }[];
+            records: {
+                category: string;
+                record_id: string;
+                version: number;
+                created_at: components["schemas"]["Timestamp"];
+                updated_at: components["schemas"]["Timestamp"];
+                event_time?: components["schemas"]["Timestamp"];
+                /** @description null while kept until erasure. */
+                retain_until: string | null;
+                data: {
+                    [key: string]: unknown;
+                };
+            }[];
+        } & {
+            [key: string]: unknown;
+        };
+        ComplianceReport: {
+            generated_at: components["schemas"]["Timestamp"];
+            overdue: boolean;
+            categories: {
+                [key: string]: {
+                    subjects: number;
+                    keys_alive: number;
+                    shreds_overdue: number;
+                    shreds_held: number;
+                };
+            };
+            shreds_overdue: number;
+            legal_holds: {
+                holds: number;
+                subjects: number;
+            };
+            erasures_pending: {
+                erasure_id: string;
+                requested_at: components["schemas"]["Timestamp"];
+                execute_at: components["schemas"]["Timestamp"];
+                deadline: components["schemas"]["Timestamp"];
+                overdue: boolean;
+                scheduled_late: boolean;
+                blocked_by_hold: boolean;
+            }[];
+            erasures_overdue: number;
+            pending: {
+                [key: string]: {
+                    pending: number;
+                    overdue: number;
+                };
+            };
+            backups: {
+                oldest_epoch: number;
+                oldest_epoch_destroyed_at: components["schemas"]["Timestamp"];
+                epochs_overdue: number;
             };
         };
         /**
@@ -1987,6 +2169,44 @@ export interface operations {
             503: components["responses"]["Unavailable"];
         };
     };
+    exportSubject: {
+        parameters: {
+            query?: {
+                format?: "json" | "csv" | "xml";
+            };
+            header?: never;
+            path: {
+                /** @description Subject id (the application's user id). */
+                sid: components["parameters"]["Sid"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The export, streamed. */
+            200: {
+                headers: {
+                    /** @description attachment; filename="lethe-export-<time>.<json|csv|xml>" */
+                    "Content-Disposition"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExportDocument"];
+                    "text/csv": string;
+                    "application/xml": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["Throttled"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
     createToken: {
         parameters: {
             query?: never;
@@ -2095,6 +2315,34 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["SweepResult"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["Throttled"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    complianceReport: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The report. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ComplianceReport"];
                 };
             };
             401: components["responses"]["Unauthorized"];
