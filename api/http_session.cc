@@ -4,7 +4,6 @@
 #include "api/http_session.h"
 
 #include <array>
-#include <cstdio>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
@@ -13,6 +12,7 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/status.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
+#include <cstdio>
 #include <optional>
 #include <string>
 #include <type_traits>

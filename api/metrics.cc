@@ -109,8 +109,8 @@ void ReportGauges(std::string* out, const ComplianceReport& r) {
         u(r.oldest_epoch));
   Gauge(out, "lethe_report_epochs_overdue", "gauge",
         "Epoch KEKs past their destruction time, still alive (must be 0).", u(r.epochs_overdue));
-  Gauge(out, "lethe_report_overdue", "gauge", "1 when anything in the compliance report is overdue.",
-        r.AnythingOverdue() ? "1" : "0");
+  Gauge(out, "lethe_report_overdue", "gauge",
+        "1 when anything in the compliance report is overdue.", r.AnythingOverdue() ? "1" : "0");
 }
 
 void StoreMapGauges(std::string* out) {

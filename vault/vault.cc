@@ -150,8 +150,8 @@ Status Vault::RevokeToken(const Actor& actor, const std::string& token_id) {
 }
 
 StatusOr<std::unique_ptr<ExportStream>> Vault::Export(const Actor& actor,
-                                                       const std::string& subject_id,
-                                                       ExportFormat format) {
+                                                      const std::string& subject_id,
+                                                      ExportFormat format) {
   return impl_->exporter->Start(actor, subject_id, format);
 }
 

@@ -265,10 +265,10 @@ struct PendingFigures {
 };
 
 struct ComplianceReport {
-  UnixSeconds generated_at = 0;  // the time the figures are for
-  std::map<std::string, CategoryFigures> categories;  // every policy category
-  std::uint64_t legal_holds = 0;                       // holds in force
-  std::uint64_t subjects_held = 0;                     // subjects with a hold in force
+  UnixSeconds generated_at = 0;                         // the time the figures are for
+  std::map<std::string, CategoryFigures> categories;    // every policy category
+  std::uint64_t legal_holds = 0;                        // holds in force
+  std::uint64_t subjects_held = 0;                      // subjects with a hold in force
   std::vector<PendingErasureFigures> erasures_pending;  // by execute_at
   // Further queues by name ("consent_withdrawals" once the consents part reports it).
   std::map<std::string, PendingFigures> pending;
