@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -34,10 +35,28 @@ struct HttpRequest {
   std::string get_param_value(std::string_view name) const;  // "" when absent
 };
 
+// A response body produced piece by piece and sent with the chunked transfer coding (to an
+// HTTP/1.0 client: delimited by the close), so it never has to be whole in memory. Next runs on
+// a worker thread, one call at a time, each after the previous piece was written.
+class BodySource {
+ public:
+  enum class Step {
+    kPiece,  // *out holds the next piece (possibly empty)
+    kDone,   // the body is complete
+    kFailed  // the body cannot be completed: the connection closes without the last chunk,
+             // so the client sees the body was cut short
+  };
+  virtual ~BodySource() = default;
+  // Must not throw.
+  virtual Step Next(std::string* out) = 0;
+};
+
 struct HttpResponse {
   int status = 200;
   HttpHeaders headers;  // Content-Length and Connection are added when serialized
   std::string body;
+  // Set for a streamed body (then `body` is unused): only with status 200; dropped for HEAD.
+  std::shared_ptr<BodySource> stream;
 
   // Replaces every field of that name (case-insensitive).
   void set_header(std::string name, std::string value);

@@ -5,12 +5,14 @@
 
 #include <array>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/bind_handler.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/status.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
+#include <cstdio>
 #include <optional>
 #include <string>
 #include <type_traits>
@@ -33,6 +35,8 @@ constexpr std::size_t kBufferSlack = std::size_t{16} * 1024;  // read room beyon
 constexpr std::size_t kLingerBytes =
     std::size_t{256} * 1024;  // read and dropped before a close, at most
 constexpr std::chrono::seconds kLingerTime{2};
+// A streamed body's next piece waits this long when the worker queue is full, then retries.
+constexpr std::chrono::milliseconds kPieceRetry{10};
 
 void AddField(std::string& head, std::string_view name, std::string_view value) {
   head.append(name);
@@ -58,7 +62,10 @@ std::string SerializeHead(const HttpResponse& res, bool close, int version) {
   }
   if (!has_cache_control) AddField(head, "Cache-Control", "no-store");
   if (!has_nosniff) AddField(head, "X-Content-Type-Options", "nosniff");
-  if (res.status >= 200 && res.status != 204 && res.status != 304) {
+  if (res.stream) {
+    // HTTP/1.0 has no chunked coding: its body ends at the close (Respond closes).
+    if (version >= 11) AddField(head, "Transfer-Encoding", "chunked");
+  } else if (res.status >= 200 && res.status != 204 && res.status != 304) {
     AddField(head, "Content-Length", std::to_string(res.body.size()));
   }
   if (close) {
@@ -78,7 +85,8 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   Session(EdgeContext& edge, tcp::socket socket)
       : edge_(edge),
         stream_(MakeStream(std::move(socket), edge)),
-        buffer_(edge.options.limits.max_head_bytes + kBufferSlack) {}
+        buffer_(edge.options.limits.max_head_bytes + kBufferSlack),
+        piece_retry_(stream_.get_executor()) {}
   ~Session() override { edge_.registry.Remove(this); }
 
   void Start() {
@@ -204,7 +212,10 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   void Respond(HttpResponse res, bool close) {
     close =
         close || !keep_alive_ || draining_ || served_ >= edge_.options.max_requests_per_connection;
+    if (res.stream && (res.status != 200 || head_only_)) res.stream.reset();
+    if (res.stream && version_ < 11) close = true;
     out_head_ = SerializeHead(res, close, version_);
+    if (res.stream) return StartStream(std::move(res.stream), close);
     out_body_ = head_only_ ? std::string() : std::move(res.body);
     Lowest().expires_after(edge_.options.write_timeout);
     const std::array<net::const_buffer, 2> out = {net::buffer(out_head_), net::buffer(out_body_)};
@@ -220,6 +231,71 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     if (ec) return;
     if (close) return Close();
     AwaitRequest();
+  }
+
+  // A streamed body: the head, then each piece as one chunk, produced on a worker while no
+  // write is pending, so at most one piece is in memory; then the last chunk.
+  void StartStream(std::shared_ptr<BodySource> source, bool close) {
+    source_ = std::move(source);
+    stream_close_ = close;
+    WriteOut();
+  }
+
+  void WriteOut() {
+    Lowest().expires_after(edge_.options.write_timeout);
+    const std::array<net::const_buffer, 2> out = {net::buffer(out_head_), net::buffer(out_body_)};
+    net::async_write(stream_, out, [self = this->shared_from_this()](error_code ec, std::size_t) {
+      self->out_head_.clear();
+      self->out_body_ = std::string();
+      if (ec) {
+        self->source_.reset();
+        return;  // the session ends
+      }
+      self->ProducePiece();
+    });
+  }
+
+  void ProducePiece() {
+    auto self = this->shared_from_this();
+    const bool queued = edge_.pool->TrySubmit([self, source = source_] {
+      std::string piece;
+      const BodySource::Step step = source->Next(&piece);
+      net::post(self->stream_.get_executor(), [self, step, piece = std::move(piece)]() mutable {
+        self->OnPiece(step, std::move(piece));
+      });
+    });
+    if (queued) return;
+    piece_retry_.expires_after(kPieceRetry);
+    piece_retry_.async_wait([self](error_code ec) {
+      if (!ec) self->ProducePiece();
+    });
+  }
+
+  void OnPiece(BodySource::Step step, std::string piece) {
+    const bool chunked = version_ >= 11;
+    if (step == BodySource::Step::kFailed || (step == BodySource::Step::kDone && !chunked)) {
+      source_.reset();
+      return Close();  // a chunked body without its last chunk: visibly incomplete
+    }
+    if (step == BodySource::Step::kDone) {
+      source_.reset();
+      out_head_ = "0\r\n\r\n";
+      Lowest().expires_after(edge_.options.write_timeout);
+      net::async_write(stream_, net::buffer(out_head_),
+                       [self = this->shared_from_this()](error_code ec, std::size_t) {
+                         self->OnWritten(ec, self->stream_close_);
+                       });
+      return;
+    }
+    if (piece.empty()) return ProducePiece();  // an empty chunk would end the body
+    if (chunked) {
+      std::array<char, 24> size{};
+      const int n = std::snprintf(size.data(), size.size(), "%zx\r\n", piece.size());
+      out_head_.assign(size.data(), static_cast<std::size_t>(n));
+      piece += "\r\n";
+    }
+    out_body_ = std::move(piece);
+    WriteOut();
   }
 
   // Closes without losing the response: plain connections stop sending, then read and drop
@@ -251,6 +327,9 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   beast::flat_buffer buffer_;
   std::optional<RequestParser> parser_;
   std::string out_head_, out_body_;
+  std::shared_ptr<BodySource> source_;  // the streamed body being sent, if any
+  net::steady_timer piece_retry_;
+  bool stream_close_ = false;  // close once the streamed body is sent
   bool idle_ = false;      // waiting for the first byte of a request
   bool draining_ = false;  // Stop: close after the response in flight
   bool keep_alive_ = false;

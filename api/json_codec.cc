@@ -346,6 +346,7 @@ json PolicyJson(const Policy& p) {
     if (c.on_consent_withdrawal) cat["on_consent_withdrawal"] = c.on_consent_withdrawal->ToString();
     if (!c.description.empty()) cat["description"] = c.description;
     AddWriteRulesJson(c, &cat);
+    cat["recipients"] = c.recipients;
     categories[name] = std::move(cat);
   }
   return {

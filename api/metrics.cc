@@ -71,6 +71,48 @@ void EngineGauges(std::string* out, const VaultStats& s) {
   Gauge(out, "lethe_epoch", "gauge", "Current key epoch.", u(s.epoch));
 }
 
+// One gauge per policy category.
+void CategoryGauge(std::string* out, std::string_view name, std::string_view help,
+                   const ComplianceReport& r, std::uint64_t CategoryFigures::*field) {
+  Header(out, name, "gauge", help);
+  for (const auto& [category, c] : r.categories) {
+    *out += std::string(name) + "{category=\"" + Escape(category) + "\"} " +
+            std::to_string(c.*field) + "\n";
+  }
+}
+
+// The compliance report's figures (GET /v1/admin/report) as lethe_report_* gauges.
+void ReportGauges(std::string* out, const ComplianceReport& r) {
+  auto u = [](std::uint64_t v) { return std::to_string(v); };
+  CategoryGauge(out, "lethe_report_subjects", "Subjects with a live key, by category.", r,
+                &CategoryFigures::subjects);
+  CategoryGauge(out, "lethe_report_keys_alive", "Live data keys, by category.", r,
+                &CategoryFigures::keys_alive);
+  CategoryGauge(out, "lethe_report_shreds_overdue",
+                "Keys past their retention, not held, not yet shredded (must be 0).", r,
+                &CategoryFigures::shreds_overdue);
+  CategoryGauge(out, "lethe_report_shreds_held", "Keys past their retention kept by a legal hold.",
+                r, &CategoryFigures::shreds_held);
+  Gauge(out, "lethe_report_legal_holds", "gauge", "Legal holds in force.", u(r.legal_holds));
+  Gauge(out, "lethe_report_erasures_pending", "gauge", "Erasure requests not yet executed.",
+        u(r.erasures_pending.size()));
+  Gauge(out, "lethe_report_erasures_overdue", "gauge",
+        "Erasure requests pending past their statutory deadline (one month; must be 0).",
+        u(r.ErasuresOverdue()));
+  Header(out, "lethe_report_pending_overdue", "gauge",
+         "Other promised actions past their deadline, by queue (must be 0).");
+  for (const auto& [queue, p] : r.pending) {
+    *out += "lethe_report_pending_overdue{queue=\"" + Escape(queue) + "\"} " + u(p.overdue) + "\n";
+  }
+  Gauge(out, "lethe_report_oldest_epoch", "gauge",
+        "Oldest epoch whose KEK is alive: what the oldest restorable backup may need.",
+        u(r.oldest_epoch));
+  Gauge(out, "lethe_report_epochs_overdue", "gauge",
+        "Epoch KEKs past their destruction time, still alive (must be 0).", u(r.epochs_overdue));
+  Gauge(out, "lethe_report_overdue", "gauge",
+        "1 when anything in the compliance report is overdue.", r.AnythingOverdue() ? "1" : "0");
+}
+
 void StoreMapGauges(std::string* out) {
   const std::optional<StoreMapUsage> map = ReadStoreMapUsage();
   if (!map) return;
@@ -191,6 +233,7 @@ std::string HttpMetrics::Render(const ServerState& state) const {
         state.ready ? "1" : "0");
   RenderSweeps(&out);
   if (state.stats != nullptr) EngineGauges(&out, *state.stats);
+  if (state.report != nullptr) ReportGauges(&out, *state.report);
   StoreMapGauges(&out);
   AppendProcessMetrics(&out);
   return out;

@@ -26,6 +26,7 @@ inline constexpr std::array<double, 17> kLatencyBounds = {
 struct ServerState {
   const VaultStats* stats = nullptr;  // null: the engine's gauges are left out
   bool ready = false;                 // what GET /readyz would answer
+  const ComplianceReport* report = nullptr;  // null: the lethe_report_* gauges are left out
 };
 
 // Thread-safe. Observations go to one of kShards shards picked by the calling thread, each

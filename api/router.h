@@ -26,6 +26,8 @@ struct Reply {
   std::string text;                    // used instead of json when content_type is set
   std::string content_type;            // empty: application/json
   std::vector<std::pair<std::string, std::string>> headers;
+  // A streamed body (of type content_type) instead of text: api/http_message.h BodySource.
+  std::shared_ptr<BodySource> stream;
 
   static Reply Json(int status, nlohmann::json body) {
     Reply r;

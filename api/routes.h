@@ -15,6 +15,8 @@ void AddPasswordRoutes(Router& router, Vault* vault);  // set, import, verify, s
 void AddConsentRoutes(Router& router, Vault* vault);
 void AddRestrictionRoutes(Router& router, Vault* vault);
 void AddLookupRoutes(Router& router, Vault* vault);  // POST /v1/lookup
+void AddExportRoutes(Router& router, Vault* vault);  // GET /v1/subjects/{sid}/export, streamed
+void AddReportRoutes(Router& router, Vault* vault);  // GET /v1/admin/report
 
 // Purpose limitation for an app caller; unknown category -> kPolicyViolation.
 Status CheckCategoryAccess(const Vault& vault, const Principal& caller,

@@ -42,7 +42,10 @@ bool Readable(const std::string& path) {
 void WriteReply(HttpResponse& res, const Reply& reply) {
   res.status = reply.status;
   for (const auto& [name, value] : reply.headers) res.set_header(name, value);
-  if (!reply.content_type.empty()) {
+  if (reply.stream) {
+    res.stream = reply.stream;
+    res.set_header("Content-Type", reply.content_type);
+  } else if (!reply.content_type.empty()) {
     res.set_content(reply.text, reply.content_type);
   } else if (reply.json) {
     res.set_content(DumpJson(*reply.json), "application/json");
@@ -291,6 +294,8 @@ void ApiServer::RegisterRoutes() {
   AddConsentRoutes(router_, vault_);
   AddRestrictionRoutes(router_, vault_);
   AddLookupRoutes(router_, vault_);
+  AddExportRoutes(router_, vault_);
+  AddReportRoutes(router_, vault_);
 }
 
 void ApiServer::AddSystemRoutes() {
@@ -327,8 +332,11 @@ StatusOr<Reply> ApiServer::Readyz() const {
 StatusOr<Reply> ApiServer::Metrics() const {
   StatusOr<VaultStats> stats = Status(Code::kUnavailable, "");
   const bool ready = !NotReady(&stats).has_value();
+  // The report costs O(keys) a scrape; scrape intervals of seconds leave room for millions.
+  const StatusOr<ComplianceReport> report = vault_->Report();
   Reply r;
-  r.text = metrics_.Render(ServerState{stats.ok() ? &stats.value() : nullptr, ready});
+  r.text = metrics_.Render(ServerState{stats.ok() ? &stats.value() : nullptr, ready,
+                                       report.ok() ? &report.value() : nullptr});
   r.content_type = "text/plain; version=0.0.4; charset=utf-8";
   return r;
 }

@@ -33,6 +33,7 @@ categories:
     purposes: [billing]
     retention: {after_event: 7y}
     survives_erasure: true
+    recipients: [payment processor, tax authority]
   usage:
     description: Product usage events.
     legal_basis: legitimate_interest
@@ -349,11 +350,28 @@ std::vector<ForbiddenData> ParseForbid(const YAML::Node& f) {
   return out;
 }
 
+// recipients: a list of who receives the data, free text (1..200 bytes, no control bytes).
+std::vector<std::string> ParseRecipients(const YAML::Node& n, const std::string& where) {
+  if (!n.IsSequence()) throw PolicyError(n, where + " recipients must be a list of names");
+  std::vector<std::string> out;
+  for (const auto& r : n) {
+    std::string s = Scalar(r, "recipient");
+    const bool control = std::any_of(s.begin(), s.end(),
+                                     [](char ch) { return static_cast<unsigned char>(ch) < 0x20; });
+    if (s.empty() || s.size() > 200 || control) {
+      throw PolicyError(r, "a recipient must be 1..200 bytes of text without control characters");
+    }
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
 Category ParseCategory(const std::string& name, const YAML::Node& n) {
   const std::string where = "category '" + name + "'";
   CheckKeys(n, where,
             {"description", "legal_basis", "purposes", "retention", "survives_erasure",
-             "consent_purpose", "on_consent_withdrawal", "index", "transforms", "forbid"});
+             "consent_purpose", "on_consent_withdrawal", "index", "transforms", "forbid",
+              "recipients"});
   Category c;
   c.name = name;
   c.legal_bases = ParseBases(n, where);
@@ -373,6 +391,7 @@ Category ParseCategory(const std::string& name, const YAML::Node& n) {
   if (n["index"]) c.index = ParseIndex(n["index"]);
   if (n["transforms"]) c.transforms = ParseTransforms(n["transforms"]);
   if (n["forbid"]) c.forbid = ParseForbid(n["forbid"]);
+  if (n["recipients"]) c.recipients = ParseRecipients(n["recipients"], where);
   return c;
 }
 

@@ -348,6 +348,20 @@ StatusOr<RecordPage> Records::ListPage(const Actor& actor, const std::string& su
   return out;
 }
 
+Status Records::PageOf(const Txn& txn, const Uid& uid, const std::string& category,
+                       const std::string& after, std::size_t limit, RecordPage* page) const {
+  const std::string prefix = CategoryPrefix(uid, category);
+  std::string from = prefix;
+  if (!after.empty()) {
+    const auto mac = crypto::FromBase64Url(after);
+    if (!mac || mac->size() != kRecordMacBytes) return InvalidArgument("bad export cursor");
+    from = KeyAfter(prefix + std::string(AsView(*mac)));
+  }
+  VAULT_RETURN_IF_ERROR(ReadPage(txn, prefix, from, limit, page));
+  for (RecordView& view : page->records) view.category = category;
+  return Status::Ok();
+}
+
 Status Records::Delete(const Actor& actor, const std::string& subject_id,
                        const std::string& category, const std::string& record_id) {
   VAULT_RETURN_IF_ERROR(CheckId("subject id", subject_id));

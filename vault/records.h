@@ -63,6 +63,11 @@ class Records {
   Status Delete(const Actor& actor, const std::string& subject_id, const std::string& category,
                 const std::string& record_id);
 
+  // For the exporter: at most limit live records of the subject's category after the cursor
+  // `after` (a RecordPage::next this call handed out; empty: the first page), read in txn;
+  // neither audited nor access-checked (the caller does both).
+  Status PageOf(const Txn& txn, const Uid& uid, const std::string& category,
+                const std::string& after, std::size_t limit, RecordPage* page) const;
   // Records of a subject's category whose key is alive.
   StatusOr<std::uint64_t> CountLive(const Txn& txn, const Uid& uid,
                                     const std::string& category) const;

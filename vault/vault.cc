@@ -19,6 +19,13 @@ const char* SubjectStateName(SubjectState s) {
   return "unknown";
 }
 
+std::optional<ExportFormat> ParseExportFormat(const std::string& name) {
+  if (name == "json") return ExportFormat::kJson;
+  if (name == "csv") return ExportFormat::kCsv;
+  if (name == "xml") return ExportFormat::kXml;
+  return std::nullopt;
+}
+
 Vault::Vault(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 // A vault that closes signs the audit log's head, so entries written since the last
 // checkpoint do not wait for the next process to be covered (best effort: close cannot fail).
@@ -202,6 +209,16 @@ StatusOr<Vault::PasswordVerdict> Vault::VerifyPassword(const Actor& actor,
 StatusOr<Vault::PasswordInfo> Vault::PasswordStatus(const Actor& actor,
                                                     const std::string& subject_id) const {
   return impl_->passwords->Info(actor, subject_id);
+}
+
+StatusOr<std::unique_ptr<ExportStream>> Vault::Export(const Actor& actor,
+                                                      const std::string& subject_id,
+                                                      ExportFormat format) {
+  return impl_->exporter->Start(actor, subject_id, format);
+}
+
+StatusOr<ComplianceReport> Vault::Report(std::optional<UnixSeconds> at) const {
+  return impl_->reporter->Build(at);
 }
 
 StatusOr<VaultStats> Vault::Stats() const {

@@ -16,6 +16,7 @@
 #include "vault/epoch_rotator.h"
 #include "vault/epochs.h"
 #include "vault/erasure.h"
+#include "vault/exporter.h"
 #include "vault/index_keys.h"
 #include "vault/keyring.h"
 #include "vault/keyslots.h"
@@ -26,6 +27,7 @@
 #include "vault/records.h"
 #include "vault/rekeys.h"
 #include "vault/restriction.h"
+#include "vault/report.h"
 #include "vault/store.h"
 #include "vault/subjects.h"
 #include "vault/sweeper.h"
@@ -64,6 +66,8 @@ class Vault::Impl {
   std::unique_ptr<Tokens> tokens;
   std::unique_ptr<Passwords> passwords;
   std::unique_ptr<Lookups> lookup;
+  std::unique_ptr<Exporter> exporter;
+  std::unique_ptr<Reporter> reporter;
 
   std::unique_ptr<Store> store;
 

@@ -10,6 +10,8 @@ namespace {
 
 constexpr std::string_view kMetaCanary = "canary";
 constexpr std::string_view kCanaryText = "vault";
+// Records an export reads per read transaction: short snapshots, a piece of ~100 KiB.
+constexpr std::size_t kExportPageRecords = 500;
 
 bool Exists(const std::string& path) {
   struct stat st {};
@@ -139,6 +141,10 @@ void Vault::Impl::BuildParts() {
                         options.password_max_waiting});
   lookup = std::make_unique<Lookups>(
       Lookups::Parts{*store, policy, *subjects, *blind, *records, *audit});
+  exporter = std::make_unique<Exporter>(
+      Exporter::Parts{*store, policy, *clock, *subjects, *records, *holds, *erasures, *audit},
+      kExportPageRecords);
+  reporter = std::make_unique<Reporter>(*store, policy, *clock, *keyring, *schedule);
 }
 
 // The canary ties the keyring to this store: a keyring of another store is refused.

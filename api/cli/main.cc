@@ -16,7 +16,8 @@ namespace {
 std::vector<Command> Commands() {
   std::vector<Command> all;
   for (std::vector<Command> group :
-       {InitCommands(), ServeCommands(), AdminCommands(), PolicyCommands(), ReceiptCommands()}) {
+       {InitCommands(), ServeCommands(), AdminCommands(), PolicyCommands(), ReceiptCommands(),
+        ReportCommands()}) {
     all.insert(all.end(), group.begin(), group.end());
   }
   return all;
@@ -44,6 +45,7 @@ void PrintTopHelp(std::ostream& out) {
       << "  1  runtime failure (I/O, address in use, engine error)\n"
       << "  2  usage error (unknown command or flag, missing or malformed value)\n"
       << "  3  invalid data or policy (policy file errors, corrupt store, broken audit chain)\n"
+      << "  4  `report`: something is overdue (a shred, an erasure deadline, an epoch KEK)\n"
       << "\n`lethe --version` (or --version after any command) prints the version.\n";
 }
 

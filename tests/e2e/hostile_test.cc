@@ -314,7 +314,7 @@ TEST_F(HostileInputTest, BadCredentialsAndRoles) {
 TEST_F(HostileInputTest, UnknownRoutesAndMethods) {
   ExpectRefused(server_->Call("GET", "/v1/nope", admin_), 404, "unknown route");
   ExpectRefused(server_->Call("GET", "/v1/subjects", admin_), 404, "no sid");
-  ExpectRefused(server_->Call("GET", "/v1/subjects/canary/export", admin_), 404, "later issue");
+  ExpectRefused(server_->Call("POST", "/v1/subjects/canary/export", admin_), 405, "export is GET");
   ExpectRefused(server_->Call("GET", "/", ""), 404, "root");
   const HttpResult r = server_->Call("PATCH", kCanary, admin_, std::string("{}"));
   ExpectRefused(r, 405, "PATCH record");

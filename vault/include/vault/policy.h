@@ -78,6 +78,8 @@ struct Category {
   std::vector<LegalBasis> legal_bases;               // every basis; legal_basis is the first
   std::map<std::string, FieldTransform> transforms;  // top-level field -> rewrite on write
   std::vector<ForbiddenData> forbid;                 // refused on write
+  // Who the category's data is disclosed to (Art. 15(1)(c)); shown in exports.
+  std::vector<std::string> recipients;
 };
 
 struct Argon2Params {

@@ -308,6 +308,70 @@ struct RestrictionView {
   bool restricted = false;
   std::optional<UnixSeconds> since;
   std::string reason;  // empty once the subject is erased (it was sealed under its key)
+// --- Export and compliance report (structs; the calls are in Vault below).
+// Art. 15 and 20: everything held on a subject, as one document (docs/design.md "Export").
+enum class ExportFormat { kJson, kCsv, kXml };
+// "json", "csv", "xml"; nullopt for anything else.
+std::optional<ExportFormat> ParseExportFormat(const std::string& name);
+// The media type ("text/csv; ...") and file extension ("csv") of a format.
+const char* ExportMediaType(ExportFormat format);
+const char* ExportExtension(ExportFormat format);
+
+// A subject's export produced piece by piece, so memory stays bounded whatever the number of
+// records: each Next reads at most one page of records, in a read transaction of its own.
+// Not thread-safe; one caller at a time. May outlive nothing: REQUIRES the Vault to outlive it.
+class ExportStream {
+ public:
+  virtual ~ExportStream() = default;
+  // Appends the next piece of the document to *out; false once the document is complete (and
+  // nothing was appended). An error ends the export (it is audited); the document is then
+  // incomplete and must not be used.
+  virtual StatusOr<bool> Next(std::string* out) = 0;
+};
+
+// Figures of one policy category in the compliance report.
+struct CategoryFigures {
+  std::uint64_t subjects = 0;        // subjects with a live key in the category
+  std::uint64_t keys_alive = 0;      // live DEKs (retiring ones included)
+  std::uint64_t shreds_overdue = 0;  // keys past their retain_until, not held, not shredded
+  std::uint64_t shreds_held = 0;     // keys past their retain_until kept by a legal hold
+};
+
+// An erasure request not yet executed, against its statutory deadline (Art. 12(3): one month
+// from the request).
+struct PendingErasureFigures {
+  std::string erasure_id;
+  UnixSeconds requested_at = 0;
+  UnixSeconds execute_at = 0;
+  UnixSeconds deadline = 0;      // requested_at + 1 calendar month
+  bool overdue = false;          // the report's time is past the deadline
+  bool scheduled_late = false;   // execute_at is after the deadline (a grace longer than a month)
+  bool blocked_by_hold = false;  // due, but a legal hold keeps it from running
+};
+
+// A queue of promised actions another part owns (consent withdrawals, ...), as it reports it.
+struct PendingFigures {
+  std::uint64_t pending = 0;
+  std::uint64_t overdue = 0;
+};
+
+struct ComplianceReport {
+  UnixSeconds generated_at = 0;                         // the time the figures are for
+  std::map<std::string, CategoryFigures> categories;    // every policy category
+  std::uint64_t legal_holds = 0;                        // holds in force
+  std::uint64_t subjects_held = 0;                      // subjects with a hold in force
+  std::vector<PendingErasureFigures> erasures_pending;  // by execute_at
+  // Further queues by name ("consent_withdrawals" once the consents part reports it).
+  std::map<std::string, PendingFigures> pending;
+  // The oldest epoch whose KEK is alive: a backup may still need it (older ones are gone).
+  std::uint64_t oldest_epoch = 0;
+  UnixSeconds oldest_epoch_dies_at = 0;  // when that KEK is due to be destroyed
+  std::uint64_t epochs_overdue = 0;      // retired KEKs past their destruction time, alive
+
+  std::uint64_t ShredsOverdue() const;
+  std::uint64_t ErasuresOverdue() const;
+  // Anything overdue: a shred, an erasure past its deadline, an epoch KEK, a plugged queue.
+  bool AnythingOverdue() const;
 };
 
 class Vault {
@@ -463,6 +527,16 @@ class Vault {
   // kGone / kLocked when the only subjects holding the value are pending erasure / restricted
   // (restriction does not stop dpo and admin). Every lookup is audited, without the value.
   StatusOr<LookupResult> Lookup(const Actor& actor, const LookupQuery& query);
+  // --- Export and compliance report.
+  // Starts the export of everything held on a subject (dpo and admin only: kPermissionDenied
+  // for other roles; a restricted or erased subject too). Audited as "subject.export".
+  // kNotFound for an unknown subject. The stream reads pages of records as it goes: the
+  // subject, holds, erasure and plugged sections come from one snapshot, each page of
+  // records from a later one (docs/design.md "Export").
+  StatusOr<std::unique_ptr<ExportStream>> Export(const Actor& actor, const std::string& subject_id,
+                                                 ExportFormat format);
+  // The compliance report, for the time `at` (default: now). One read transaction; O(keys).
+  StatusOr<ComplianceReport> Report(std::optional<UnixSeconds> at = std::nullopt) const;
 
   // --- Operations.
   // A consistent, compacted copy of the store (no keyring) into out_dir, safe while serving.
