@@ -87,7 +87,9 @@ TEST(ConsentPolicyTest, ProofRetentionIsItsOwnSettingWithADefault) {
   EXPECT_TRUE(p->IsConsentPurpose("marketing"));
   EXPECT_FALSE(p->IsConsentPurpose("service"));
   EXPECT_EQ(p->ConsentCategories("marketing").size(), 2u);
-  EXPECT_NE(p->RenderMarkdown().find("Records of consent are kept for 2y"), std::string::npos);
+  EXPECT_NE(p->RenderMarkdown().find("kept as proof for 2y after it is withdrawn"),
+            std::string::npos)
+      << p->RenderMarkdown();
   auto bad = Policy::Parse(std::string(kPolicy).replace(
       std::string(kPolicy).find("proof_retention"), 15, "proof_retension"));
   ASSERT_FALSE(bad.ok());

@@ -88,9 +88,13 @@ TEST(PolicyFormatTest, RenderStatesOnlyTheSettingsTheFileStates) {
   ASSERT_TRUE(p.ok()) << p.status().message();
   EXPECT_TRUE(p->stated.empty());
   const std::string md = p->RenderMarkdown();
-  for (const char* absent : {"31d", "grace", "backup", "epoch", "horizon", "withdraw", "30d"}) {
+  for (const char* absent : {"31d", "grace", "backup", "epoch", "horizon"}) {
     EXPECT_EQ(md.find(absent), std::string::npos) << absent << " in:\n" << md;
   }
+  // Withdrawal shredding is enforced (the consents part) and stated, so it is published;
+  // `or_until: consent_withdrawn` is not enforced yet, so it is not.
+  EXPECT_NE(md.find("deleted within 30d of consent withdrawal"), std::string::npos) << md;
+  EXPECT_EQ(md.find("or earlier when consent is withdrawn"), std::string::npos) << md;
   EXPECT_NE(md.find("2y of inactivity"), std::string::npos) << md;
   const std::string all = p->RenderMarkdown(/*with_defaults=*/true);
   EXPECT_NE(all.find("31d (vault default: this policy does not state it)"), std::string::npos)
@@ -104,7 +108,7 @@ TEST(PolicyFormatTest, RenderGivesTheTrueBackupAndErasureFigures) {
   EXPECT_NE(md.find("unreadable at most 32d after it is taken"), std::string::npos) << md;
   EXPECT_NE(md.find("at most 63d after a deletion request"), std::string::npos) << md;
   EXPECT_NE(md.find("or 32d after an immediate erasure"), std::string::npos) << md;
-  EXPECT_EQ(md.find("consent withdrawal"), std::string::npos) << md;  // not enforced here
+  EXPECT_NE(md.find("deleted within 30d of consent withdrawal"), std::string::npos) << md;
   EXPECT_EQ(md.find("(vault default"), std::string::npos) << md;
 }
 

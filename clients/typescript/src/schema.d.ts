@@ -342,6 +342,87 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/subjects/{sid}/password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Subject id (the application's user id). */
+                sid: components["parameters"]["Sid"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Whether a password is set, and its algorithm
+         * @description Roles: admin, dpo, app (as for PUT). Never the hash. `algorithm` is
+         *     one of `argon2id`, `argon2i`, `bcrypt`, `sha512crypt`,
+         *     `pbkdf2_sha256`; it changes to `argon2id` when an imported hash is
+         *     upgraded. 404 for a subject the vault has never seen.
+         */
+        get: operations["getPasswordStatus"];
+        /**
+         * Set a password, or import a hash from another system
+         * @description Roles: admin, app (a purpose of the policy's `passwords.category`,
+         *     default `account`; any app token when the policy has no such category).
+         *
+         *     `{"password"}` is hashed with Argon2id at the policy's cost (and the
+         *     pepper when `passwords.pepper` is true). `{"hash"}` stores an encoded
+         *     hash exported by another system: bcrypt (`$2a$`, `$2b$`, `$2y$`,
+         *     cost 04..16), Argon2id or Argon2i PHC strings (`v=19`, m <= 262144 KiB,
+         *     t <= 32, p <= 16), SHA-512 crypt (`$6$`, rounds <= 1000000) or Django
+         *     `pbkdf2_sha256$` (iterations <= 2000000). It is replaced by Argon2id at
+         *     the policy's cost on the first successful verify. The subject is
+         *     created when new. The hash is stored encrypted under the subject's own
+         *     key, so erasure destroys it; it never appears in a response, log,
+         *     audit entry or export.
+         *
+         *     422 names the rule a password breaks (`passwords.min_length`, default
+         *     8 characters; at most 4096 bytes; no composition rules) or what is wrong
+         *     with a hash's format, never the password or the hash. 503 with
+         *     `Retry-After` when too many hashes are being computed.
+         */
+        put: operations["setPassword"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/subjects/{sid}/password/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Subject id (the application's user id). */
+                sid: components["parameters"]["Sid"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Check a password
+         * @description Roles: admin, app (as for PUT).
+         *
+         *     `valid` is false for a wrong password, an unknown or erased subject,
+         *     or a subject without a password: every case costs one hash check at
+         *     the policy's cost, so timing does not tell which ids exist. Every
+         *     verify is audited (`password.verify`, outcome `ok` or
+         *     `unauthenticated`, never the password). After 5 failed attempts in a
+         *     row a subject's next attempt waits 1 s, doubling with every further
+         *     failure up to 15 min; a correct password resets it. A throttled
+         *     attempt is not checked and answers 429 with `Retry-After` in seconds.
+         *     503 with `Retry-After` when too many checks are already waiting for a
+         *     turn (memory and workers stay bounded).
+         */
+        post: operations["verifyPassword"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/erasures/{erasure_id}": {
         parameters: {
             query?: never;
@@ -460,6 +541,116 @@ export interface paths {
          *     the next sweep, unless another hold is still in place.
          */
         delete: operations["releaseLegalHold"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/subjects/{sid}/consents/{purpose}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Subject id (the application's user id). */
+                sid: components["parameters"]["Sid"];
+                /** @description A `consent_purpose` of the active policy. */
+                purpose: components["parameters"]["Purpose"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Record a consent grant or withdrawal
+         * @description Roles: admin, dpo, and app tokens for their own purposes (403 for another
+         *     purpose).
+         *
+         *     Appends an entry (time, `granted`, `source`, `policy_version`, the token that
+         *     recorded it) to the consent's history; entries are never changed or removed
+         *     until the whole history is shredded. `purpose` must be the
+         *     `consent_purpose` of a category of the policy (422 otherwise). A subject the
+         *     vault has not seen is created. `policy_version` defaults to the active
+         *     policy's `source_sha256`.
+         *
+         *     A withdrawal schedules, for every category resting on this consent, the
+         *     shredding of the subject's keys of that category after its
+         *     `on_consent_withdrawal` delay (0 when absent), run by the sweeper; other
+         *     categories are untouched. Granting again before then cancels it. Writes to
+         *     such a category while the consent is not granted get 409. The history
+         *     itself is shredded `consents.proof_retention` after the withdrawal (or after
+         *     an erasure, which appends a withdrawal with source `erasure`).
+         *
+         *     410 when the subject is erased (and for a grant while its erasure is
+         *     pending); 423 (`/problems/restricted`) for an app granting under a
+         *     restriction (withdrawing is allowed). Answers the consent.
+         */
+        put: operations["recordConsent"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/subjects/{sid}/consents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Subject id (the application's user id). */
+                sid: components["parameters"]["Sid"];
+            };
+            cookie?: never;
+        };
+        /**
+         * List a subject's consents with their history
+         * @description Roles: admin, dpo (every purpose, also for an erased subject whose consent
+         *     history is still kept as proof), app tokens (their own purposes; 410 for an
+         *     erased subject, 423 under restriction). Audited as `consent.list`.
+         */
+        get: operations["listConsents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/subjects/{sid}/restriction": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Subject id (the application's user id). */
+                sid: components["parameters"]["Sid"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Read a subject's restriction
+         * @description Roles: admin, dpo. Audited as `restriction.get`. `reason` is empty for an
+         *     erased subject (its key is gone).
+         */
+        get: operations["getRestriction"];
+        /**
+         * Restrict processing of a subject (GDPR Art. 18)
+         * @description Roles: admin, dpo.
+         *
+         *     While restricted, app tokens' record reads, lists, writes and deletes of
+         *     the subject get 423 with type `/problems/restricted`; dpo and admin reads
+         *     work and are audited as `record.get.restricted` / `record.list.restricted`.
+         *     `reason` (1 to 1024 bytes) is sealed under the subject's own key (an erasure
+         *     destroys it). Restricting again replaces the reason and keeps `since`.
+         *     404 if the vault has never seen the subject, 410 if it is erased.
+         */
+        put: operations["restrictProcessing"];
+        post?: never;
+        /**
+         * Lift a subject's restriction
+         * @description Roles: admin, dpo. Audited as `restriction.lift`. 404 when the subject is
+         *     not restricted.
+         */
+        delete: operations["liftRestriction"];
         options?: never;
         head?: never;
         patch?: never;
@@ -622,6 +813,45 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/lookup": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Find subjects by a blind-indexed value
+         * @description Roles: app, admin. An app token needs a purpose of the category whose
+         *     policy `index:` names the field (403 otherwise; audited).
+         *
+         *     Finds the subjects whose records hold `value` in `field`, a field some
+         *     category blind-indexes (422 otherwise). When several categories index
+         *     the field, `category` names one (422 without it). The value is
+         *     normalised as the policy says (`normalize`, by default from the field's
+         *     name): e-mail addresses trimmed and ASCII-lower-cased (other bytes as
+         *     sent: send NFC); phone numbers reduced to E.164 digits (spaces, `-`,
+         *     `.`, `(`, `)` removed; a leading `+` or `00` kept as `+`; 4 to 15 digits,
+         *     422 otherwise); other text trimmed and lower-cased. The value travels in
+         *     the body only, and appears in no response, log line or audit entry.
+         *
+         *     200 names the subjects: `subject_id` when exactly one subject holds the
+         *     value (always the case for a `unique: true` field), null when several do
+         *     (a non-unique field such as a shared phone number); `subject_ids` lists
+         *     them all, sorted, at most 100 (`truncated` when more hold it). 404 when
+         *     none does. 410 when the only subjects holding it are pending erasure;
+         *     423 (app tokens) when they are restricted. Erased subjects, deleted
+         *     records and shredded records are never found.
+         */
+        post: operations["lookupSubject"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/admin/report": {
         parameters: {
             query?: never;
@@ -696,10 +926,13 @@ export interface paths {
          *
          *     Recomputes the HMAC chain over the whole log and checks that it ends
          *     at the head the vault stores with every append (entry count and last
-         *     hash). `ok: false` (still 200) means an entry was changed, reordered,
+         *     hash), and that every signed checkpoint on the way matches the chain.
+         *     `ok: false` (still 200) means an entry was changed, reordered,
          *     removed or inserted, including entries removed from the end;
-         *     `first_bad_seq` says where. Entries appended while it runs are left
-         *     to the next verification.
+         *     `first_bad_seq` says where and `problem` what. After retention trimmed
+         *     the log, the chain starts at the checkpoint it was trimmed at
+         *     (`from_seq`). Entries appended while it runs are left to the next
+         *     verification.
          */
         get: operations["verifyAudit"];
         put?: never;
@@ -711,6 +944,38 @@ export interface paths {
          * @description As GET on this path, with the same status and header fields and no body.
          */
         head: operations["headVerifyAudit"];
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/audit/checkpoints": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read the signed checkpoints of the audit log
+         * @description Roles: admin, auditor.
+         *
+         *     The audit log's head (`seq`, `head`), signed with Ed25519 every 1000
+         *     entries, when 5 minutes have passed since the last checkpoint and
+         *     entries followed it (by the sweeper), and when the vault closes.
+         *     Keep them outside the vault: a kept checkpoint shows any later
+         *     rewrite of the entries up to it, even by someone holding the vault's
+         *     keys (docs/design.md, "Audit checkpoints and retention"). Oldest
+         *     first, after `after`, paged like `GET /v1/audit`.
+         */
+        get: operations["listAuditCheckpoints"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        /**
+         * Read the signed checkpoints: header fields only
+         * @description As GET on this path, with the same status and header fields and no body.
+         */
+        head: operations["headListAuditCheckpoints"];
         patch?: never;
         trace?: never;
     };
@@ -764,16 +1029,41 @@ export interface components {
         /** @enum {string} */
         LegalBasis: "contract" | "legal_obligation" | "legitimate_interest" | "consent" | "vital_interest" | "public_task";
         /**
-         * @description As in the policy file: `until_erasure`, or an object with one key,
-         *     `after_event` or `after_collection`, whose value is a duration.
+         * @description As in the policy file: `until_erasure`, or an object with one period key
+         *     (`after_event`, `after_collection`, `after_last_activity`,
+         *     `after_first_collection`) whose value is a duration; `after_event` may name
+         *     its `event`, and any timed form may add `or_until: consent_withdrawn`
+         *     (enforced by consent management, not by retention).
          */
         Retention: string | {
             after_event: components["schemas"]["Duration"];
+            /** @description The event the period counts from ("transaction"). */
+            event?: string;
+            /** @enum {string} */
+            or_until?: "consent_withdrawn";
         } | {
             after_collection: components["schemas"]["Duration"];
+            /** @enum {string} */
+            or_until?: "consent_withdrawn";
+        } | {
+            after_last_activity: components["schemas"]["Duration"];
+            /** @enum {string} */
+            or_until?: "consent_withdrawn";
+        } | {
+            after_first_collection: components["schemas"]["Duration"];
+            /** @enum {string} */
+            or_until?: "consent_withdrawn";
         };
         PolicyCategory: {
             legal_basis: components["schemas"]["LegalBasis"];
+            /** @description Every legal basis of the category; `legal_basis` is the first. */
+            legal_bases?: components["schemas"]["LegalBasis"][];
+            /** @description Field rewrites applied to every write before it is stored. */
+            transforms?: {
+                [key: string]: "truncate_ip";
+            };
+            /** @description Data the category must never hold; a write holding it gets 422. */
+            forbid?: ("payment_card_number" | "cvv")[];
             purposes: string[];
             retention: components["schemas"]["Retention"];
             survives_erasure: boolean;
@@ -783,6 +1073,11 @@ export interface components {
             index: {
                 [key: string]: {
                     unique: boolean;
+                    /**
+                     * @description How values are normalised before they are hashed (docs/design.md "Lookup").
+                     * @enum {string}
+                     */
+                    normalize?: "email" | "phone" | "text";
                 };
             };
             description?: string;
@@ -805,9 +1100,18 @@ export interface components {
                     iterations: number;
                     parallelism: number;
                 };
+                /** @description Fewest characters (code points) a password may have. */
+                min_length?: number;
+                /** @description Whether passwords are HMAC-ed with the keyring's pepper before Argon2id. */
+                pepper?: boolean;
+                /** @description The category whose purposes an app token needs for password routes. */
+                category?: string;
             };
             audit: {
                 retention: components["schemas"]["Duration"];
+            };
+            consents?: {
+                proof_retention: components["schemas"]["Duration"];
             };
             /**
              * @description The policy's `keys.cipher`.
@@ -816,6 +1120,11 @@ export interface components {
             cipher: "xchacha20poly1305" | "aes256gcm";
             /** @description Hex SHA-256 of the policy file's bytes (as in backup manifests). */
             source_sha256: string;
+            /**
+             * @description The settings the policy file states (`erasure.grace`, `keys.epoch`,
+             *     `keys.horizon`, `audit.retention`); the others are the vault's defaults.
+             */
+            stated?: string[];
             categories: {
                 [key: string]: components["schemas"]["PolicyCategory"];
             };
@@ -916,6 +1225,24 @@ export interface components {
                 epochs_overdue: number;
             };
         };
+        /** @description Exactly one of `password` and `hash`. */
+        PasswordSetRequest: {
+            /** @description The password (at least `passwords.min_length` characters, at most 4096 bytes). */
+            password?: string;
+            /** @description An encoded hash from another system (see the operation). */
+            hash?: string;
+        };
+        PasswordVerifyRequest: {
+            password: string;
+        };
+        PasswordVerdict: {
+            valid: boolean;
+        };
+        PasswordStatus: {
+            set: boolean;
+            /** @enum {string|null} */
+            algorithm: "argon2id" | "argon2i" | "bcrypt" | "sha512crypt" | "pbkdf2_sha256" | null;
+        };
         /**
          * @example {
          *       "data": {
@@ -934,6 +1261,12 @@ export interface components {
              *     is used.
              */
             event_time?: components["schemas"]["Timestamp"];
+            /**
+             * @description The name of the event `event_time` is the time of (needs
+             *     `event_time`). It must be the `event` the category's retention names
+             *     (`{after_event: 7y, event: transaction}`), else 422.
+             */
+            event?: string;
         };
         RecordPutResult: {
             subject_id: components["schemas"]["Id"];
@@ -990,8 +1323,14 @@ export interface components {
                 /** Format: int64 */
                 records: number;
             }[];
-            /** @description Always false for now; restriction of processing is not yet available. */
+            /** @description Whether processing of the subject is restricted (GDPR Art. 18). */
             restricted: boolean;
+            /** @description Only for admin and dpo, only while restricted. */
+            restriction?: {
+                /** Format: date-time */
+                since: string | null;
+                reason: string;
+            };
             legal_holds: components["schemas"]["LegalHold"][];
             /** @description The subject's erasure, or null if none was requested. */
             erasure: null | components["schemas"]["Erasure"];
@@ -1055,6 +1394,16 @@ export interface components {
             mode: "grace" | "immediate";
             /** @description True if a legal hold kept the erasure from running when it was due. */
             delayed_by_legal_hold: boolean;
+            /**
+             * @description The legal holds that kept the erasure from running when it was due, by id and
+             *     times only (a hold's reason may be confidential). Absent in receipts issued
+             *     before this field existed.
+             */
+            delayed_by_holds?: {
+                hold_id: string;
+                placed_at: components["schemas"]["Timestamp"];
+                released_at: components["schemas"]["Timestamp"];
+            }[];
             /** @description Categories whose keys were destroyed, with the ids of those keys. */
             shredded: {
                 category: string;
@@ -1094,6 +1443,45 @@ export interface components {
             reason: string;
             /** @description When the hold lapses; must be in the future. Without it the hold lasts until released. */
             until?: components["schemas"]["Timestamp"];
+        };
+        ConsentRequest: {
+            granted: boolean;
+            /** @description Where the consent was given or withdrawn (sealed at rest). */
+            source?: string;
+            /** @description Version of the published policy; defaults to the active policy's sha256. */
+            policy_version?: string;
+        };
+        ConsentEntry: {
+            at: components["schemas"]["Timestamp"];
+            granted: boolean;
+            source: string;
+            policy_version: string;
+            /** @description Token id (or `cli`, `sweeper`) that recorded the entry. */
+            recorded_by: string;
+        };
+        Consent: {
+            purpose: string;
+            /** @description The last entry's state. */
+            granted: boolean;
+            at: components["schemas"]["Timestamp"];
+            /**
+             * Format: date-time
+             * @description For a withdrawn consent, when its history is shredded; null while granted.
+             */
+            proof_until: string | null;
+            history: components["schemas"]["ConsentEntry"][];
+        };
+        ConsentList: {
+            consents: components["schemas"]["Consent"][];
+        };
+        RestrictionRequest: {
+            reason: string;
+        };
+        Restriction: {
+            restricted: boolean;
+            /** Format: date-time */
+            since: string | null;
+            reason: string | null;
         };
         /** @enum {string} */
         Role: "admin" | "dpo" | "app" | "auditor";
@@ -1152,8 +1540,57 @@ export interface components {
              * @description Ciphertext rows of destroyed keys removed from the store.
              */
             records_collected: number;
+            /**
+             * Format: int64
+             * @description Categories of a subject shredded because the consent they rest on was withdrawn.
+             */
+            consent_withdrawals_executed?: number;
+            /**
+             * Format: int64
+             * @description Consent histories shredded at the end of their proof retention.
+             */
+            consent_proofs_shredded?: number;
             epoch_rotated: boolean;
             destroyed_epochs: number[];
+            /**
+             * Format: int64
+             * @description Audit entries older than the policy's `audit.retention` removed (at a checkpoint).
+             */
+            audit_entries_trimmed?: number;
+        };
+        /**
+         * @example {
+         *       "field": "email",
+         *       "value": "Alice@Example.com"
+         *     }
+         */
+        LookupRequest: {
+            /** @description A field the policy blind-indexes (`index:`), at most 64 bytes. */
+            field: string;
+            /** @description The value to find, at most 1024 bytes; normalised as the field's kind says. */
+            value: string;
+            /** @description The category whose index to search; needed only when several categories index the field. */
+            category?: string;
+        };
+        /**
+         * @example {
+         *       "subject_id": "user-42",
+         *       "subject_ids": [
+         *         "user-42"
+         *       ],
+         *       "category": "account",
+         *       "truncated": false
+         *     }
+         */
+        LookupResult: {
+            /** @description The subject holding the value when exactly one does; null when several do. */
+            subject_id: string | null;
+            /** @description Every subject holding the value (sorted, at most 100). */
+            subject_ids: string[];
+            /** @description The category searched. */
+            category: string;
+            /** @description More subjects hold the value than `subject_ids` lists. */
+            truncated: boolean;
         };
         AuditEntry: {
             /** Format: int64 */
@@ -1177,6 +1614,13 @@ export interface components {
              *     cancellations, and reads of an erasure.
              */
             outcome: string;
+            /**
+             * @description The app token's purposes the action used (those the category lists, all of the
+             *     token's for an action without a category or a refused one), comma-separated;
+             *     empty for dpo, admin, auditor and system actors, and in entries written before
+             *     purposes were recorded.
+             */
+            purpose?: string;
             /** @description Hex HMAC chaining this entry to the previous one. */
             hash: string;
         };
@@ -1196,6 +1640,47 @@ export interface components {
              *     stored head when the log holds entries beyond it.
              */
             first_bad_seq?: number;
+            /**
+             * @description With `first_bad_seq`: what is wrong there, e.g. "entry 12 does not match its
+             *     hash: it was edited", "entry 12 is missing (the next stored entry is 13)",
+             *     "entries are out of order: the entry stored at seq 13 belongs at seq 12",
+             *     "the checkpoint at seq 1000 has a bad signature".
+             */
+            problem?: string;
+            /**
+             * Format: int64
+             * @description The first entry verified: 1, or after retention trimmed the log, the entry after
+             *     the checkpoint it was trimmed at (that checkpoint's signed head starts the chain).
+             */
+            from_seq?: number;
+            /**
+             * Format: int64
+             * @description Signed checkpoints compared with the chain on the way.
+             */
+            checkpoints?: number;
+        };
+        /**
+         * @description The audit log's head, signed with Ed25519 by the receipt signing key
+         *     (`GET /v1/receipts/public-key`). The signature covers this object without
+         *     `signature`, serialized as RFC 8785 canonical JSON, as for receipts.
+         */
+        AuditCheckpoint: {
+            /** @enum {string} */
+            type: "lethe.audit.checkpoint";
+            /**
+             * Format: int64
+             * @description The last entry the checkpoint covers.
+             */
+            seq: number;
+            at: components["schemas"]["Timestamp"];
+            /** @description The hash of entry `seq` (hex), as `GET /v1/audit` shows it. */
+            head: string;
+            key_id: string;
+            /** @description Base64 Ed25519 signature. */
+            signature: string;
+        };
+        AuditCheckpointPage: {
+            checkpoints: components["schemas"]["AuditCheckpoint"][];
         };
     };
     responses: {
@@ -1360,6 +1845,8 @@ export interface components {
         Rid: components["schemas"]["Id"];
         /** @description A category declared in the active policy. */
         Category: components["schemas"]["Id"];
+        /** @description A `consent_purpose` of the active policy. */
+        Purpose: components["schemas"]["Id"];
         /** @description Erasure id, as returned by the erasure request. */
         ErasureId: components["schemas"]["Id"];
         /** @description Legal hold id, as returned when the hold was placed. */
@@ -1993,6 +2480,111 @@ export interface operations {
             503: components["responses"]["Unavailable"];
         };
     };
+    getPasswordStatus: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Subject id (the application's user id). */
+                sid: components["parameters"]["Sid"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The password's state. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PasswordStatus"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["Throttled"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    setPassword: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Subject id (the application's user id). */
+                sid: components["parameters"]["Sid"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasswordSetRequest"];
+            };
+        };
+        responses: {
+            /** @description Stored. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            405: components["responses"]["MethodNotAllowed"];
+            410: components["responses"]["Gone"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["PolicyViolation"];
+            423: components["responses"]["Locked"];
+            429: components["responses"]["Throttled"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    verifyPassword: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Subject id (the application's user id). */
+                sid: components["parameters"]["Sid"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasswordVerifyRequest"];
+            };
+        };
+        responses: {
+            /** @description Checked. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PasswordVerdict"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            405: components["responses"]["MethodNotAllowed"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["PolicyViolation"];
+            423: components["responses"]["Locked"];
+            429: components["responses"]["Throttled"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
     getErasure: {
         parameters: {
             query?: never;
@@ -2169,6 +2761,180 @@ export interface operations {
             503: components["responses"]["Unavailable"];
         };
     };
+    recordConsent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Subject id (the application's user id). */
+                sid: components["parameters"]["Sid"];
+                /** @description A `consent_purpose` of the active policy. */
+                purpose: components["parameters"]["Purpose"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConsentRequest"];
+            };
+        };
+        responses: {
+            /** @description The consent after the entry was appended. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Consent"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
+            410: components["responses"]["Gone"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["PolicyViolation"];
+            423: components["responses"]["Locked"];
+            429: components["responses"]["Throttled"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listConsents: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Subject id (the application's user id). */
+                sid: components["parameters"]["Sid"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The consents, by purpose. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConsentList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
+            410: components["responses"]["Gone"];
+            423: components["responses"]["Locked"];
+            429: components["responses"]["Throttled"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getRestriction: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Subject id (the application's user id). */
+                sid: components["parameters"]["Sid"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The restriction state. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Restriction"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
+            429: components["responses"]["Throttled"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    restrictProcessing: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Subject id (the application's user id). */
+                sid: components["parameters"]["Sid"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RestrictionRequest"];
+            };
+        };
+        responses: {
+            /** @description The restriction. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Restriction"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
+            410: components["responses"]["Gone"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["Throttled"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    liftRestriction: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Subject id (the application's user id). */
+                sid: components["parameters"]["Sid"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Lifted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
+            410: components["responses"]["Gone"];
+            429: components["responses"]["Throttled"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
     exportSubject: {
         parameters: {
             query?: {
@@ -2327,6 +3093,43 @@ export interface operations {
             503: components["responses"]["Unavailable"];
         };
     };
+    lookupSubject: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LookupRequest"];
+            };
+        };
+        responses: {
+            /** @description The subjects holding the value. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LookupResult"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
+            410: components["responses"]["Gone"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["PolicyViolation"];
+            423: components["responses"]["Locked"];
+            429: components["responses"]["Throttled"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
     complianceReport: {
         parameters: {
             query?: never;
@@ -2454,6 +3257,63 @@ export interface operations {
                 };
                 content?: never;
             };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
+            429: components["responses"]["Throttled"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    listAuditCheckpoints: {
+        parameters: {
+            query?: {
+                /** @description Return checkpoints with a sequence number greater than this. */
+                after?: number;
+                /** @description Most checkpoints to return; 1 to 1000 (400 otherwise). */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of checkpoints. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditCheckpointPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
+            429: components["responses"]["Throttled"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    headListAuditCheckpoints: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of checkpoints (header fields only). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];

@@ -265,6 +265,8 @@ struct ReceiptCheck {
   bool ok = false;
   std::string field;
   std::string problem;
+};
+
 // --- Consents and restriction (vault/consents.h, vault/restriction.h).
 // Free text of a consent entry: where it was given ("signup form v3") and the version of
 // the published policy it was given under (default: the active policy's sha256).
@@ -308,6 +310,8 @@ struct RestrictionView {
   bool restricted = false;
   std::optional<UnixSeconds> since;
   std::string reason;  // empty once the subject is erased (it was sealed under its key)
+};
+
 // --- Export and compliance report (structs; the calls are in Vault below).
 // Art. 15 and 20: everything held on a subject, as one document (docs/design.md "Export").
 enum class ExportFormat { kJson, kCsv, kXml };
@@ -457,6 +461,7 @@ class Vault {
   // public key, and its signature; says which field fails.
   static ReceiptCheck CheckReceipt(const nlohmann::json& receipt,
                                    const std::string& public_key_base64);
+
   // --- Passwords (docs/design.md "Passwords"). The encoded hash is sealed under the key of the
   // subject's own scope, so erasure destroys it; it never leaves the engine.
   struct PasswordVerdict {
@@ -483,6 +488,7 @@ class Vault {
                                            const std::string& password);
   // Whether a password is set, and its algorithm (for exports and operators).
   StatusOr<PasswordInfo> PasswordStatus(const Actor& actor, const std::string& subject_id) const;
+
   // --- Consents and restriction.
   // Appends an entry to the consent history of (subject, purpose) and returns the consent.
   // The purpose must be a consent_purpose of the policy (kPolicyViolation). A new subject
@@ -506,6 +512,7 @@ class Vault {
   Status LiftRestriction(const Actor& actor, const std::string& subject_id);
   // The subject's restriction state, reason included (audited as restriction.get).
   StatusOr<RestrictionView> GetRestriction(const Actor& actor, const std::string& subject_id);
+
   // --- Lookup.
   // Finds subjects by a blind-indexed value (docs/design.md "Lookup"). The category is the
   // one whose policy `index:` names the field; `category` must name it when several do. An
@@ -527,6 +534,7 @@ class Vault {
   // kGone / kLocked when the only subjects holding the value are pending erasure / restricted
   // (restriction does not stop dpo and admin). Every lookup is audited, without the value.
   StatusOr<LookupResult> Lookup(const Actor& actor, const LookupQuery& query);
+
   // --- Export and compliance report.
   // Starts the export of everything held on a subject (dpo and admin only: kPermissionDenied
   // for other roles; a restricted or erased subject too). Audited as "subject.export".
