@@ -20,8 +20,9 @@
 #   scripts/bench-suite.sh --quick    # reduced sizes, 1 round, about 4 minutes
 # Environment: BUILD_DIR (/tmp/lethe-bench-suite-build), OUT_DIR (BUILD_DIR/suite-results/<utc>),
 #   BENCH_DIR (/tmp: where both systems keep their data; the same disk for both), ROUNDS (3),
-#   RUN_SECONDS (4), ERASE_SIZES ("1 1000 100000"), ERASE_REPS (3), ROTATE_KEYS (1000000),
-#   EXPORT_RECORDS (10000), SKIP_BUILD=1, PG_BIN (/usr/lib/postgresql/15/bin).
+#   RUN_SECONDS (3), ERASE_SIZES ("1 1000 100000"), ERASE_REPS (3), ROTATE_KEYS (1000000),
+#   EXPORT_RECORDS (10000), SKIP_BUILD=1, PG_BIN (/usr/lib/postgresql/15/bin),
+#   PARTS ("all", or some of "load erase backup export rotate"; limits always run).
 # Needs: PostgreSQL 15, libpq-dev, python3-matplotlib, jq, curl (scripts/install-deps.sh with
 # LETHE_WITH_TEST_TOOLS=1). Run as root, PostgreSQL runs as the `postgres` user.
 set -euo pipefail
@@ -47,10 +48,14 @@ if [ "$quick" = 1 ]; then
   rounds=${ROUNDS:-1} secs=${RUN_SECONDS:-2} erase_sizes=${ERASE_SIZES:-"1 1000 10000"}
   erase_reps=${ERASE_REPS:-2} rotate_keys=${ROTATE_KEYS:-20000} export_records=${EXPORT_RECORDS:-2000}
 else
-  rounds=${ROUNDS:-3} secs=${RUN_SECONDS:-4} erase_sizes=${ERASE_SIZES:-"1 1000 100000"}
+  rounds=${ROUNDS:-3} secs=${RUN_SECONDS:-3} erase_sizes=${ERASE_SIZES:-"1 1000 100000"}
   erase_reps=${ERASE_REPS:-3} rotate_keys=${ROTATE_KEYS:-1000000} export_records=${EXPORT_RECORDS:-10000}
 fi
+parts=${PARTS:-all}
 command_line="scripts/bench-suite.sh $*"
+for knob in PARTS RUN_SECONDS ROUNDS ERASE_SIZES ERASE_REPS ROTATE_KEYS EXPORT_RECORDS BENCH_DIR; do
+  if [ -n "${!knob:-}" ]; then command_line="$knob=\"${!knob}\" $command_line"; fi
+done
 
 for tool in cmake ninja jq curl /usr/bin/python3 "$pg_bin/postgres"; do
   command -v "$tool" >/dev/null || { echo "bench-suite.sh: $tool is required" >&2; exit 1; }
@@ -120,13 +125,14 @@ machine_facts >"$out/machine.json"
 cat "$out/machine.json"
 
 source "$root/bench/suite/runs.sh"
+part() { [ "$parts" = all ] || [[ " $parts " == *" $1 "* ]]; }
 run_limits
-for round in $(seq 1 "$rounds"); do run_round "$round"; done
+if part load; then for round in $(seq 1 "$rounds"); do run_round "$round"; done; fi
 round=1
-run_erasures
-run_backup_demo
-run_export_and_password
-run_rotation
+if part erase; then run_erasures; fi
+if part backup; then run_backup_demo; fi
+if part export; then run_export_and_password; fi
+if part rotate; then run_rotation; fi
 round=0
 run_limits  # again at the end: the machine's limits move with the other load on it
 jq -n --arg load "$(cat /proc/loadavg)" '{loadavg_at_end: $load}' >"$out/end.json"

@@ -4,7 +4,8 @@
 # `lethe backup`, then the erasure; before the horizon the backup restores and reads; once the
 # horizon has passed (a policy with horizon 0h: the epoch rotation after the erasure destroys
 # the old epoch's KEK at once, which the default policy does 31 days later) `lethe restore`
-# refuses, and the backup's files copied by hand beside the live keyring read nothing.
+# refuses, and the backup's files copied by hand beside the live keyring read nothing (the
+# same copy made before the horizon reads: the control that shows the copy itself works).
 
 pg_backup_demo() {
   local key="bench-app-key-$RANDOM$RANDOM$RANDOM"
@@ -44,7 +45,7 @@ serve_and_get() {
   local dir=$1 tag=$2 tok=$3 pid url
   "$lethe" serve --data-dir "$dir" --root-key-file "$work/vh/root.key" --policy "$horizon_policy" \
     --listen 127.0.0.1:0 --port-file "$work/$tag.port" --sweep-interval 0 \
-    2>>"$work/lethe-serve.log" &
+    >/dev/null 2>>"$work/lethe-serve.log" &
   pid=$!
   if ! wait_port_file "$work/$tag.port" "$pid" 2>/dev/null; then echo "refused refused"; return; fi
   url=http://127.0.0.1:$(cat "$work/$tag.port")
@@ -52,6 +53,14 @@ serve_and_get() {
     "$(get_status "$url" "$tok" /v1/subjects/bk-keep/records/account/r0)"
   kill "$pid"
   wait "$pid" 2>/dev/null || true
+}
+
+# copy_by_hand <dir>: the backup's store and slot file and the live keyring, as a data dir.
+copy_by_hand() {
+  mkdir -p "$1/store"
+  cp "$work/vh-backup/data.mdb" "$1/store/data.mdb"
+  cp "$work/vh-backup/keyslots" "$work/vh/keyring" "$1/"
+  chmod -R go-rwx "$1"
 }
 
 vault_backup_demo() {
@@ -68,10 +77,11 @@ categories:
     retention: until_erasure
     survives_erasure: false
 YAML
-  local vh=$work/vh tok url before after forensic erase_status live_status rot restore_rc=0
+  local vh=$work/vh tok url before control forensic erase_status live_status rot restore_rc=0
   "$lethe" init --data-dir "$vh" --policy "$horizon_policy" --json >"$work/vh-init.json"
   tok=$(jq -r .admin_token "$work/vh-init.json")
   start_lethe "$vh" "$work/vh.port" --policy "$horizon_policy" --sweep-interval 0
+  local vh_pid=$lethe_pid
   url=http://127.0.0.1:$(cat "$work/vh.port")
   "$suite" seed --system http --url "$url" --token "$tok" --sid bk-1 --records 1000 >/dev/null
   "$suite" seed --system http --url "$url" --token "$tok" --sid bk-keep --records 1 >/dev/null
@@ -84,22 +94,25 @@ YAML
   "$lethe" restore --from "$work/vh-backup" --data-dir "$work/vh-r1" --keyring "$vh/keyring" \
     --root-key-file "$vh/root.key" >/dev/null 2>"$work/restore1.err"
   before=$(serve_and_get "$work/vh-r1" vh-r1 "$tok")
+  copy_by_hand "$work/vh-f0"
+  control=$(serve_and_get "$work/vh-f0" vh-f0 "$tok")
   # The horizon passes: rotate (horizon 0h destroys the retired epoch's KEK at once).
   rot=$(curl -fsS -X POST -H "Authorization: Bearer $tok" "$url/v1/admin/epochs/rotate")
   "$lethe" restore --from "$work/vh-backup" --data-dir "$work/vh-r2" --keyring "$vh/keyring" \
     --root-key-file "$vh/root.key" >/dev/null 2>"$work/restore2.err" || restore_rc=$?
   # The same files by hand, beside the live keyring, without restore's check.
-  mkdir -p "$work/vh-f/store"
-  cp "$work/vh-backup/data.mdb" "$work/vh-f/store/data.mdb"
-  cp "$work/vh-backup/keyslots" "$vh/keyring" "$work/vh-f/"
-  chmod -R go-rwx "$work/vh-f"
+  copy_by_hand "$work/vh-f"
   forensic=$(serve_and_get "$work/vh-f" vh-f "$tok")
+  kill "$vh_pid"
+  wait "$vh_pid" 2>/dev/null || true
   jq -n --arg erase "$erase_status" --arg live "$live_status" --arg before "$before" \
     --argjson rot "$rot" --argjson rc "$restore_rc" --arg err "$(head -c 400 "$work/restore2.err")" \
-    --arg forensic "$forensic" \
+    --arg forensic "$forensic" --arg control "$control" \
     '{erase_status: $erase, live_get_after_erase: $live,
       backup_before_horizon_get: {erased_subject: ($before | split(" ")[0]),
                                   other_subject: ($before | split(" ")[1])},
+      backup_files_before_horizon_get: {erased_subject: ($control | split(" ")[0]),
+                                        other_subject: ($control | split(" ")[1])},
       rotation: $rot, restore_after_horizon_exit: $rc, restore_after_horizon_message: $err,
       backup_files_after_horizon_get: {erased_subject: ($forensic | split(" ")[0]),
                                        other_subject: ($forensic | split(" ")[1])}}'
@@ -107,9 +120,9 @@ YAML
 
 run_backup_demo() {
   echo "== a backup taken before an erasure (PostgreSQL pg_basebackup; lethe backup)"
-  local pg vault
-  pg=$(pg_backup_demo)
-  vault=$(vault_backup_demo)
-  jq -c -n --argjson pg "$pg" --argjson vault "$vault" \
-    '{workload: "backup", pg: $pg, vault: $vault}' | tee -a "$results"
+  # Into files, not $(...): a server started inside would hold a substitution's pipe open.
+  pg_backup_demo >"$work/pg-backup.json"
+  vault_backup_demo >"$work/vault-backup.json"
+  jq -c -n --slurpfile pg "$work/pg-backup.json" --slurpfile vault "$work/vault-backup.json" \
+    '{workload: "backup", pg: $pg[0], vault: $vault[0]}' | tee -a "$results"
 }

@@ -125,10 +125,14 @@ def backup_section(res):
         f"{v['backup_before_horizon_get']['other_subject']}). After the rotation (destroyed "
         f"epochs {v['rotation'].get('destroyed_epochs')}), `lethe restore` exits "
         f"{v['restore_after_horizon_exit']}: \"{v['restore_after_horizon_message'].strip()}\"; "
-        f"the backup's files copied by hand beside the live keyring: GET of the erased subject "
-        f"{v['backup_files_after_horizon_get']['erased_subject']}, of another subject "
-        f"{v['backup_files_after_horizon_get']['other_subject']} (\"refused\": the server "
-        "does not open the store). With the default policy the same happens 31 days after "
+        f"the backup's files copied by hand beside the live keyring (no restore check): GET of "
+        f"the erased subject {v['backup_files_after_horizon_get']['erased_subject']}, of "
+        f"another subject {v['backup_files_after_horizon_get']['other_subject']}; the same copy "
+        f"made before the rotation read "
+        f"{v['backup_files_before_horizon_get']['erased_subject']} and "
+        f"{v['backup_files_before_horizon_get']['other_subject']} (200: readable; 500: the "
+        "server cannot unwrap the keys; \"refused\": it does not open the store). With the "
+        "default policy (horizon 31d) the same happens 31 days after "
         "the erasure.",
         "",
     ]

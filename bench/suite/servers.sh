@@ -38,7 +38,7 @@ start_lethe() {
   local dir=$1 port_file=$2
   shift 2
   "$lethe" serve --data-dir "$dir" --listen 127.0.0.1:0 --port-file "$port_file" \
-    --rate-limit 0 "$@" 2>>"$work/lethe-serve.log" &
+    --rate-limit 0 "$@" >/dev/null 2>>"$work/lethe-serve.log" &
   pids+=($!)
   lethe_pid=$!
   wait_port_file "$port_file" "$lethe_pid"
