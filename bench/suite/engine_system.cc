@@ -22,10 +22,11 @@ void Check(const vault::Status& s, const std::string& what) {
   if (!s.ok()) throw BenchError("engine " + what + ": " + s.ToString());
 }
 
-std::shared_ptr<vault::Vault> OpenFresh(const std::string& dir) {
+// Opens the store in dir, creating it (and its root key file) on first use.
+std::shared_ptr<vault::Vault> OpenOrCreate(const std::string& dir) {
   std::filesystem::create_directories(dir);
   const std::string key = dir + "/root.key";
-  Check(vault::CreateRootKeyFile(key), "CreateRootKeyFile");
+  if (!std::filesystem::exists(key)) Check(vault::CreateRootKeyFile(key), "CreateRootKeyFile");
   vault::Options o;
   o.data_dir = dir + "/data";
   o.root_key = vault::RootKeyFromFile(key);
@@ -66,7 +67,7 @@ class EngineSession : public Session {
 
 class EngineSystem : public System {
  public:
-  explicit EngineSystem(const std::string& dir) : v_(OpenFresh(dir)) {}
+  explicit EngineSystem(const std::string& dir) : v_(OpenOrCreate(dir)) {}
   std::unique_ptr<Session> Connect() override { return std::make_unique<EngineSession>(v_); }
   vault::Vault& vault() { return *v_; }
 

@@ -1,5 +1,5 @@
-// The vault engine in-process as the system under test (vault::Vault on a fresh data
-// directory, durable: every put returns after its group commit's fsyncs).
+// The vault engine in-process as the system under test (vault::Vault with the default policy,
+// durable: every put returns after its group commit's fsyncs).
 #pragma once
 
 #include <memory>
@@ -10,7 +10,8 @@
 
 namespace bench {
 
-// Opens a fresh store in dir/<name> (created; removed by the caller's script).
+// Opens the store in dir, creating it on first use (runs share it, as the HTTP server's store
+// and PostgreSQL's database are shared: a fresh file would pay for growing at every commit).
 std::unique_ptr<System> MakeEngineSystem(const std::string& dir);
 
 // Epoch rotation: seeds `keys` live DEKs (keys/2 new subjects, each holding a subject-scope

@@ -4,6 +4,7 @@ python3-matplotlib: erase time against records per subject, and durable put thro
 against concurrent writers, for PostgreSQL and the vault. Error bars: min-max over rounds."""
 import argparse
 import json
+import os
 import shutil
 
 import matplotlib
@@ -78,6 +79,8 @@ def main():
     res = json.load(open(a.results))
     m = res["machine"]
     title = f"{m['date']}, {m['nproc']} cores, load {m['loadavg_at_start'].split()[0]}"
+    if a.copy_to:
+        os.makedirs(a.copy_to, exist_ok=True)
     files = {"bench-suite-erase.png": erase_plot, "bench-suite-put.png": put_plot}
     for name, fn in files.items():
         fn(res, f"{a.out}/{name}", title)

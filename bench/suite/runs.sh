@@ -1,8 +1,8 @@
 # Sourced by scripts/bench-suite.sh: the workloads, each appending JSON lines to results.jsonl
 # through `record`. Uses the script's variables (see servers.sh) and its knobs.
 
-# The four systems of a comparison, as suite_bench flags (the in-process store: a fresh one
-# per run, in $work/engine, removed after).
+# The four systems of a comparison, as suite_bench flags (the in-process store lives in
+# $work/engine for the whole run, as the server's store and PostgreSQL's database do).
 system_flags() {
   case $1 in
     pg-pgcrypto) echo "--system pg --pg $pg_conn --crypto pgcrypto" ;;
@@ -21,7 +21,6 @@ load_run() {
   record "{\"workload\":\"load\",\"system\":\"$sys\",\"op\":\"$op\"}" -- \
     load "${flags[@]}" --op "$op" --clients "$clients" --seconds "$secs" \
     --run "r$round-$op-c$clients-$RANDOM"
-  rm -rf "$work/engine"
 }
 
 run_limits() {
@@ -61,8 +60,7 @@ run_erasures() {
     record "{\"workload\":\"erase\",\"system\":\"pg\"}" -- erase --system pg --pg "$pg_conn" \
       --crypto pgcrypto --records "$n" --reps "$erase_reps" --run "x$n-$RANDOM"
     record "{\"workload\":\"erase\",\"system\":\"vault-engine\"}" -- erase --system engine \
-      --dir "$work/engine" --records "$n" --reps "$erase_reps" --run "x$n"
-    rm -rf "$work/engine"
+      --dir "$work/engine" --records "$n" --reps "$erase_reps" --run "x$n-$RANDOM"
     record "{\"workload\":\"erase\",\"system\":\"vault-http\"}" -- erase --system http \
       --url "$vault_url" --token "$admin" --records "$n" --reps "$erase_reps" --run "x$n-$RANDOM"
   done
