@@ -24,7 +24,7 @@
 #   EXPORT_RECORDS (10000), SKIP_BUILD=1, PG_BIN (/usr/lib/postgresql/15/bin),
 #   PARTS ("all", or some of "load erase backup export rotate"; limits always run).
 # Needs: PostgreSQL 15, libpq-dev, python3-matplotlib, jq, curl (scripts/install-deps.sh with
-# LETHE_WITH_TEST_TOOLS=1). Run as root, PostgreSQL runs as the `postgres` user.
+# LETHE_WITH_TEST_TOOLS=1). Run as root, PostgreSQL runs as the `postgres` user; otherwise as you.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)

@@ -104,19 +104,28 @@ def fractions(res):
     lim, load = res["limits"], res["load"]
     rows = []
 
-    def add(what, value, limit_name, limit):
+    def add(what, value, limit_name, limit, fraction=None):
         if value is not None and limit:
             rows.append({"figure": what, "value": value, "limit": limit_name,
-                         "limit_value": limit, "fraction": value / limit})
+                         "limit_value": limit,
+                         "fraction": fraction if fraction is not None else value / limit})
     fs = med(lim["fdatasync_per_s"])
     for sys in VAULT:
-        for c in (1, 8, 32):
-            add(f"{sys} put-new, {c} writers (puts/s)", load_median(load, sys, "put-new", c),
-                "fdatasync/s (>1: group commit)", fs)
+        for op in ("put-new", "put-existing"):
+            for c in (1, 8, 32):
+                add(f"{sys} {op}, {c} writers (puts/s)", load_median(load, sys, op, c),
+                    "fdatasync/s (>1: group commit)", fs)
     for c in (1, 32):
+        # Per round, the handler and the vault back to back: the median of those ratios.
         add(f"vault-http get, {c} clients", load_median(load, "vault-http", "get", c),
-            f"trivial HTTP handler, {c} clients", load_median(load, "http-ceiling", "get", c))
+            f"trivial HTTP handler, {c} clients (fraction: median of per-round ratios)",
+            load_median(load, "http-ceiling", "get", c),
+            med(res["ratios"].get(f"vault-http/ceiling get {c}")))
         add(f"vault-engine get, {c} clients", load_median(load, "vault-engine", "get", c),
+            "AEAD open 1 KiB, " + ("1 thread" if c == 1 else "all cores"),
+            med(lim["aead_open_1k_1t" if c == 1 else "aead_open_1k_all"]))
+        add(f"vault-http list, {c} clients (records/s)",
+            load_median(load, "vault-http", "list", c, "records_per_s"),
             "AEAD open 1 KiB, " + ("1 thread" if c == 1 else "all cores"),
             med(lim["aead_open_1k_1t" if c == 1 else "aead_open_1k_all"]))
         add(f"vault-engine list, {c} clients (records/s)",
@@ -197,6 +206,10 @@ def build(runs, machine, end, command):
                 s = per_round_ratio(runs, sys, op, c, PG)
                 if s:
                     res["ratios"][f"{sys}/pg {op} {c}"] = s
+    for c in (1, 32):
+        s = per_round_ratio(runs, "vault-http", "get", c, ("http-ceiling",))
+        if s:
+            res["ratios"][f"vault-http/ceiling get {c}"] = s
     ex = one(runs, "export")
     if ex:
         res["export"] = ({"skipped": ex["skipped"]} if "skipped" in ex else
