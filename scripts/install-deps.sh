@@ -15,6 +15,9 @@ if [ "${LETHE_WITH_TEST_TOOLS:-0}" = 1 ]; then
   packages+=(clang libclang-rt-dev clang-tidy clang-format python3)
   # promtool (tests/e2e/ops_test.cc: /metrics, the alert rules and their tests).
   packages+=(prometheus)
+  # The benchmark suite (scripts/bench-suite.sh): PostgreSQL 15 to compare with, libpq for its
+  # client, matplotlib for the plots (run with /usr/bin/python3).
+  packages+=(postgresql-15 libpq-dev python3-matplotlib)
   # Node may come from elsewhere (a newer release than Debian's); Debian's npm would conflict.
   command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 fi
