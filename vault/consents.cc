@@ -247,26 +247,46 @@ StatusOr<std::vector<ConsentView>> Consents::List(const Actor& actor, const std:
   Status s = p_.store.Read([&](Txn& txn) -> Status {
     VAULT_ASSIGN_OR_RETURN(SubjectRow subject, p_.subjects.GetFor(txn, pseudonym, actor, access));
     uid = subject.uid;
-    std::set<std::string> purposes;
-    VAULT_RETURN_IF_ERROR(txn.ScanPrefix(Table::kConsents, Bytes(subject.uid),
-                                         [&](std::string_view k, std::string_view) {
-                                           if (k.size() > 16 + 1 + kSeqBytes)
-                                             purposes.emplace(k.substr(16, k.size() - 25));
-                                           return true;
-                                         }));
-    for (const std::string& purpose : purposes) {
-      if (!query.privileged && std::find(query.purposes.begin(), query.purposes.end(), purpose) ==
-                                   query.purposes.end()) {
+    VAULT_ASSIGN_OR_RETURN(std::vector<ConsentView> all, ListIn(txn, subject.uid));
+    for (ConsentView& c : all) {
+      if (!query.privileged && std::find(query.purposes.begin(), query.purposes.end(),
+                                         c.purpose) == query.purposes.end()) {
         continue;
       }
-      VAULT_ASSIGN_OR_RETURN(History h, Load(txn, subject.uid, purpose));
-      out.push_back(View(purpose, h));
+      out.push_back(std::move(c));
     }
     return Status::Ok();
   });
   p_.audit.AppendAsync(actor, "consent.list", uid, "", s.code());
   if (!s.ok()) return s;
   return out;
+}
+
+StatusOr<std::vector<ConsentView>> Consents::ListIn(const Txn& txn, const Uid& uid) const {
+  std::set<std::string> purposes;
+  VAULT_RETURN_IF_ERROR(
+      txn.ScanPrefix(Table::kConsents, Bytes(uid), [&](std::string_view k, std::string_view) {
+        if (k.size() > 16 + 1 + kSeqBytes) purposes.emplace(k.substr(16, k.size() - 25));
+        return true;
+      }));
+  std::vector<ConsentView> out;
+  for (const std::string& purpose : purposes) {
+    VAULT_ASSIGN_OR_RETURN(History h, Load(txn, uid, purpose));
+    out.push_back(View(purpose, h));
+  }
+  return out;
+}
+
+StatusOr<PendingFigures> Consents::PendingWithdrawals(const Txn& txn, UnixSeconds now) const {
+  PendingFigures f;
+  VAULT_RETURN_IF_ERROR(
+      txn.ScanFrom(Table::kConsentDue, "", [&](std::string_view k, std::string_view) {
+        if (k.size() < 8 + 1 + 16 || TimedKeyId(k)[0] != kDueCategory) return true;
+        ++f.pending;
+        if (TimedKeyAt(k) <= now) ++f.overdue;
+        return true;
+      }));
+  return f;
 }
 
 Status Consents::CheckGranted(const Txn& txn, const Uid& uid, const Category& cat) const {

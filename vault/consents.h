@@ -59,6 +59,10 @@ class Consents {
   // kConflict naming the purpose unless the consent a consent-based category rests on is
   // granted now. REQUIRES: cat.legal_basis is consent.
   Status CheckGranted(const Txn& txn, const Uid& uid, const Category& cat) const;
+  // Every consent of the subject, in txn (exports: privileged, not audited here).
+  StatusOr<std::vector<ConsentView>> ListIn(const Txn& txn, const Uid& uid) const;
+  // Category shreds scheduled by withdrawals; overdue: due at or before now, not yet run.
+  StatusOr<PendingFigures> PendingWithdrawals(const Txn& txn, UnixSeconds now) const;
   // An erasure ends every granted consent of the subject: a withdrawal entry (source
   // "erasure") starts its proof retention. REQUIRES: inside the erasure's write.
   Status OnErasure(Txn& txn, const Actor& actor, const Uid& uid);

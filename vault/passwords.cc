@@ -294,16 +294,22 @@ StatusOr<Vault::PasswordInfo> Passwords::Info(const Actor& actor,
         SubjectRow subject,
         p_.subjects.GetFor(txn, pseudonym, actor, Access{true, actor.role != Role::kApp}));
     uid = subject.uid;
-    auto v = txn.Get(Table::kPasswords, Bytes(subject.uid));
-    PasswordRow row;
-    if (!v) return Status::Ok();
-    if (!DecodeRow(*v, &row)) return DataLoss("a password row is corrupt");
-    info.set = true;
-    info.algorithm = crypto::PasswordAlgorithmName(row.algorithm);
+    VAULT_ASSIGN_OR_RETURN(info, InfoIn(txn, subject.uid));
     return Status::Ok();
   });
   p_.audit.AppendAsync(actor, "password.status", uid, "", s.code());
   if (!s.ok()) return s;
+  return info;
+}
+
+StatusOr<Vault::PasswordInfo> Passwords::InfoIn(const Txn& txn, const Uid& uid) {
+  Vault::PasswordInfo info;
+  auto v = txn.Get(Table::kPasswords, Bytes(uid));
+  PasswordRow row;
+  if (!v) return info;
+  if (!DecodeRow(*v, &row)) return DataLoss("a password row is corrupt");
+  info.set = true;
+  info.algorithm = crypto::PasswordAlgorithmName(row.algorithm);
   return info;
 }
 

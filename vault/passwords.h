@@ -61,6 +61,8 @@ class Passwords {
 
   // Erasure: the subject's password row goes (its key is destroyed in the same transaction).
   static Status Forget(Txn& txn, const Uid& uid);
+  // Whether the subject has a password, and its algorithm, in txn (exports; not audited).
+  static StatusOr<Vault::PasswordInfo> InfoIn(const Txn& txn, const Uid& uid);
 
  private:
   struct Stored {

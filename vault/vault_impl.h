@@ -16,6 +16,7 @@
 #include "vault/epoch_rotator.h"
 #include "vault/epochs.h"
 #include "vault/erasure.h"
+#include "vault/export_sections.h"
 #include "vault/exporter.h"
 #include "vault/index_keys.h"
 #include "vault/keyring.h"
@@ -68,6 +69,9 @@ class Vault::Impl {
   std::unique_ptr<Lookups> lookup;
   std::unique_ptr<Exporter> exporter;
   std::unique_ptr<Reporter> reporter;
+  std::unique_ptr<ConsentsExport> consents_export;
+  std::unique_ptr<PasswordExport> password_export;
+  std::unique_ptr<ConsentReport> consent_report;
 
   std::unique_ptr<Store> store;
 

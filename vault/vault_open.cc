@@ -145,6 +145,12 @@ void Vault::Impl::BuildParts() {
       Exporter::Parts{*store, policy, *clock, *subjects, *records, *holds, *erasures, *audit},
       kExportPageRecords);
   reporter = std::make_unique<Reporter>(*store, policy, *clock, *keyring, *schedule);
+  consents_export = std::make_unique<ConsentsExport>(*consents);
+  password_export = std::make_unique<PasswordExport>();
+  consent_report = std::make_unique<ConsentReport>(*consents);
+  exporter->AddSection(*consents_export);
+  exporter->AddSection(*password_export);
+  reporter->AddSource(*consent_report);
 }
 
 // The canary ties the keyring to this store: a keyring of another store is refused.

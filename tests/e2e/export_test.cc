@@ -172,6 +172,45 @@ TEST_F(ExportTest, JsonHoldsEverythingFieldByField) {
   EXPECT_EQ((*invoice)["event_time"], "2025-03-01T00:00:00Z");
   EXPECT_EQ((*invoice)["data"], json({{"amount", 42}}));
   EXPECT_EQ(r.body.find("old@example.com"), std::string::npos);
+  // No consent recorded, no password set: both sections say so.
+  EXPECT_EQ(doc["consents"], json::array()) << r.body;
+  EXPECT_EQ(doc["password"], json({{"set", false}})) << r.body;
+}
+
+// The consents (with their history) and whether a password is set, by its algorithm; never the
+// hash.
+TEST_F(ExportTest, ConsentsAndPasswordAreInTheExportButNeverTheHash) {
+  const std::string sid = "exp-consent";
+  ASSERT_EQ(server_
+                ->CallJson("PUT", "/v1/subjects/" + sid + "/consents/marketing", admin_,
+                           {{"granted", true}, {"source", "signup form"}})
+                .status,
+            200);
+  ASSERT_EQ(server_
+                ->CallJson("PUT", "/v1/subjects/" + sid + "/consents/marketing", admin_,
+                           {{"granted", false}, {"source", "unsubscribe link"}})
+                .status,
+            200);
+  ASSERT_EQ(server_
+                ->CallJson("PUT", "/v1/subjects/" + sid + "/password", admin_,
+                           {{"password", "correct horse battery staple"}})
+                .status,
+            204);
+  const HttpResult r = Export(sid, "json", dpo_);
+  ASSERT_EQ(r.status, 200) << r.body;
+  const json doc = r.Json();
+  ASSERT_EQ(doc["consents"].size(), 1u) << r.body;
+  const json& c = doc["consents"][0];
+  EXPECT_EQ(c["purpose"], "marketing");
+  EXPECT_EQ(c["granted"], false);
+  ASSERT_EQ(c["history"].size(), 2u);
+  EXPECT_EQ(c["history"][0]["granted"], true);
+  EXPECT_EQ(c["history"][0]["source"], "signup form");
+  EXPECT_EQ(c["history"][1]["source"], "unsubscribe link");
+  EXPECT_TRUE(c["proof_until"].is_string());
+  EXPECT_EQ(doc["password"], json({{"set", true}, {"algorithm", "argon2id"}})) << r.body;
+  EXPECT_EQ(r.body.find("$argon2"), std::string::npos);
+  EXPECT_EQ(r.body.find("correct horse"), std::string::npos);
 }
 
 TEST_F(ExportTest, CsvReadsBackWithPythonsCsvModule) {

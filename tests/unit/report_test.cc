@@ -33,6 +33,25 @@ TEST(ReportTest, CountsSubjectsAndKeysPerCategory) {
   EXPECT_GE(r->oldest_epoch, 1u);
 }
 
+// A consent withdrawal schedules the shred of the categories resting on it (marketing: 30d in
+// the default policy): pending until then, overdue after it until the sweeper runs it.
+TEST(ReportTest, AConsentWithdrawalIsPendingThenOverdueUntilTheSweeperRuns) {
+  auto t = TestVault::Make("report-consent");
+  Vault& v = *t->vault;
+  ASSERT_TRUE(v.RecordConsent(t->admin, "carol", "marketing", ConsentChange{true, "form", {}}).ok());
+  ASSERT_TRUE(v.PutRecord(t->admin, "carol", "marketing", "m", {{"x", 1}}).ok());
+  ASSERT_TRUE(v.RecordConsent(t->admin, "carol", "marketing", ConsentChange{false, "link", {}}).ok());
+  auto r = v.Report();
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->pending.at("consent_withdrawals").pending, 1u);
+  EXPECT_EQ(r->pending.at("consent_withdrawals").overdue, 0u);
+  EXPECT_FALSE(r->AnythingOverdue());
+  r = v.Report(t->clock->Now() + 31 * kDay);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->pending.at("consent_withdrawals").overdue, 1u);
+  EXPECT_TRUE(r->AnythingOverdue());
+}
+
 TEST(ReportTest, AShredPastRetentionIsOverdueUntilTheSweeperRuns) {
   auto t = TestVault::Make("report-shreds");
   Vault& v = *t->vault;

@@ -675,8 +675,8 @@ export interface paths {
          *     receipt once completed), legal holds, every policy category with its
          *     legal basis, purposes, retention and `recipients`, then every record
          *     whose key is alive (current version only) with `retain_until`.
-         *     Sections other parts add (consents, whether a password is set) follow
-         *     the categories.
+         *     After the categories: `consents` (each with its history) and
+         *     `password` (whether one is set, and its algorithm; never the hash).
          *
          *     The body is streamed (`Transfer-Encoding: chunked`) and read a page of
          *     records at a time, so any number of records exports in bounded memory.
@@ -1171,6 +1171,29 @@ export interface components {
                 consent_purpose?: string;
                 on_consent_withdrawal?: string;
             }[];
+            /**
+             * @description Every consent of the subject with its whole history, oldest entry first;
+             *     `proof_until` is when a withdrawn consent's history is shredded (null while
+             *     granted).
+             */
+            consents: {
+                purpose: string;
+                granted: boolean;
+                at: components["schemas"]["Timestamp"];
+                /** Format: date-time */
+                proof_until: string | null;
+                history: {
+                    at: components["schemas"]["Timestamp"];
+                    granted: boolean;
+                    source: string;
+                    policy_version: string;
+                }[];
+            }[];
+            /** @description Whether a password is set, and its algorithm; never the hash. */
+            password: {
+                set: boolean;
+                algorithm?: string;
+            };
             records: {
                 category: string;
                 record_id: string;
