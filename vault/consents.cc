@@ -270,6 +270,7 @@ StatusOr<std::vector<ConsentView>> Consents::ListIn(const Txn& txn, const Uid& u
         return true;
       }));
   std::vector<ConsentView> out;
+  out.reserve(purposes.size());
   for (const std::string& purpose : purposes) {
     VAULT_ASSIGN_OR_RETURN(History h, Load(txn, uid, purpose));
     out.push_back(View(purpose, h));
@@ -369,6 +370,7 @@ Status Consents::ShredCategory(Txn& txn, const Actor& actor, const Uid& uid, con
   const std::string prefix = CategoryPrefix(uid, cat.name);
   std::vector<crypto::KeyId> doomed;
   VAULT_ASSIGN_OR_RETURN(auto retiring, p_.deks.ListRetiring(txn, prefix, 0));
+  doomed.reserve(retiring.size());
   for (const auto& r : retiring) doomed.push_back(r.id);
   std::vector<std::string> record_keys;
   VAULT_RETURN_IF_ERROR(
