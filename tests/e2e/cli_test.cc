@@ -38,6 +38,10 @@ TEST(LifecycleTest, ServesHttpsWithTlsCertAndKey) {
   ServerProcess::Config config;
   config.extra_args = {"--sweep-interval", "0", "--tls-cert", cert, "--tls-key", key};
   auto server = ServerProcess::Start(config);
+  // The "listening" line may reach the log just after the port file (slow sanitizer builds).
+  for (int i = 0; i < 100 && server->Log().find("\"listening\"") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
   EXPECT_NE(server->Log().find("\"tls\":true"), std::string::npos) << server->Log();
   httplib::SSLClient client("127.0.0.1", server->port());
   client.enable_server_certificate_verification(false);
