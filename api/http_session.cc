@@ -330,8 +330,8 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   std::shared_ptr<BodySource> source_;  // the streamed body being sent, if any
   net::steady_timer piece_retry_;
   bool stream_close_ = false;  // close once the streamed body is sent
-  bool idle_ = false;      // waiting for the first byte of a request
-  bool draining_ = false;  // Stop: close after the response in flight
+  bool idle_ = false;          // waiting for the first byte of a request
+  bool draining_ = false;      // Stop: close after the response in flight
   bool keep_alive_ = false;
   bool head_only_ = false;
   int version_ = 11;

@@ -372,15 +372,9 @@ json PolicyJson(const Policy& p) {
 
 json AuditEntryJson(const AuditEntry& e) {
   return {
-      {"seq", e.seq},
-      {"at", TimeJson(e.at)},
-      {"actor", e.actor},
-      {"action", e.action},
-      {"subject_ref", e.subject_ref},
-      {"category", e.category},
-      {"outcome", e.outcome},
-      {"purpose", e.purpose},
-      {"hash", e.hash},
+      {"seq", e.seq},         {"at", TimeJson(e.at)},         {"actor", e.actor},
+      {"action", e.action},   {"subject_ref", e.subject_ref}, {"category", e.category},
+      {"outcome", e.outcome}, {"purpose", e.purpose},         {"hash", e.hash},
   };
 }
 

@@ -24,8 +24,8 @@ inline constexpr std::array<double, 17> kLatencyBounds = {
 
 // What the server knows about itself at a scrape, beside the engine's stats.
 struct ServerState {
-  const VaultStats* stats = nullptr;  // null: the engine's gauges are left out
-  bool ready = false;                 // what GET /readyz would answer
+  const VaultStats* stats = nullptr;         // null: the engine's gauges are left out
+  bool ready = false;                        // what GET /readyz would answer
   const ComplianceReport* report = nullptr;  // null: the lethe_report_* gauges are left out
 };
 

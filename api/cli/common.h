@@ -42,7 +42,7 @@ std::vector<Command> ServeCommands();
 std::vector<Command> AdminCommands();  // token, backup, restore, epoch, sweep, audit
 std::vector<Command> PolicyCommands();
 std::vector<Command> ReceiptCommands();  // receipt verify
-std::vector<Command> ReportCommands();  // report
+std::vector<Command> ReportCommands();   // report
 
 // Flags many commands take.
 extern const FlagSpec kHelpFlag;

@@ -15,9 +15,8 @@ namespace {
 
 std::vector<Command> Commands() {
   std::vector<Command> all;
-  for (std::vector<Command> group :
-       {InitCommands(), ServeCommands(), AdminCommands(), PolicyCommands(), ReceiptCommands(),
-        ReportCommands()}) {
+  for (std::vector<Command> group : {InitCommands(), ServeCommands(), AdminCommands(),
+                                     PolicyCommands(), ReceiptCommands(), ReportCommands()}) {
     all.insert(all.end(), group.begin(), group.end());
   }
   return all;

@@ -360,25 +360,6 @@ TEST_F(ExportTest, AnErasedSubjectExportsWhatIsRetainedAndItsReceipt) {
 
 // 100,000 records (10,000 under sanitizers) exported in one streamed response: the server's
 // anonymous memory stays within a bound far below the document's size.
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-constexpr bool kSanitizedBuild = true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-constexpr bool kSanitizedBuild = true;
-#else
-constexpr bool kSanitizedBuild = false;
-#endif
-#else
-constexpr bool kSanitizedBuild = false;
-#endif
-
-long StatusKib(pid_t pid, const std::string& field) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  for (std::string line; std::getline(in, line);) {
-    if (line.rfind(field + ":", 0) == 0) return std::stol(line.substr(field.size() + 1));
-  }
-  return -1;
-}
 
 void WriteManyRecords(const std::string& data_dir, int count) {
   Options o;
@@ -409,14 +390,14 @@ TEST(ExportLargeTest, AHundredThousandRecordsStreamInBoundedMemory) {
   const int kRecords = kSanitizedBuild ? 10000 : 100000;
   auto server = ServerProcess::Start({});
   WriteManyRecords(server->data_dir(), kRecords);
-  const long anon_before = StatusKib(server->pid(), "RssAnon");
-  const long hwm_before = StatusKib(server->pid(), "VmHWM");
+  const long anon_before = ProcStatusKib("RssAnon", server->pid());
+  const long hwm_before = ProcStatusKib("VmHWM", server->pid());
   ASSERT_GT(anon_before, 0);
   std::atomic<bool> done{false};
   std::atomic<long> anon_peak{anon_before};
   std::thread sampler([&] {
     while (!done) {
-      anon_peak = std::max(anon_peak.load(), StatusKib(server->pid(), "RssAnon"));
+      anon_peak = std::max(anon_peak.load(), ProcStatusKib("RssAnon", server->pid()));
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
   });
@@ -431,7 +412,7 @@ TEST(ExportLargeTest, AHundredThousandRecordsStreamInBoundedMemory) {
   const json doc = r.Json();
   ASSERT_TRUE(doc.is_object());
   EXPECT_EQ(doc["records"].size(), static_cast<std::size_t>(kRecords));
-  const long hwm_after = StatusKib(server->pid(), "VmHWM");
+  const long hwm_after = ProcStatusKib("VmHWM", server->pid());
   std::printf(
       "export of %d records (%zu bytes) in %.2f s: RssAnon %ld -> peak %ld KiB, "
       "VmHWM %ld -> %ld KiB\n",

@@ -275,4 +275,12 @@ std::string ServerProcess::CreateToken(const std::string& role,
   return r.Json()["token"].get<std::string>();
 }
 
+long ProcStatusKib(const std::string& field, pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind(field + ":", 0) == 0) return std::stol(line.substr(field.size() + 1));
+  }
+  return -1;
+}
+
 }  // namespace vault::e2e

@@ -124,4 +124,21 @@ inline ::testing::AssertionResult IsProblem(const HttpResult& r, int status) {
   return ::testing::AssertionSuccess();
 }
 
+// Sanitizer builds keep freed memory and run slower: memory and time bounds are checked in
+// the ordinary build only.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr bool kSanitizedBuild = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+constexpr bool kSanitizedBuild = true;
+#else
+constexpr bool kSanitizedBuild = false;
+#endif
+#else
+constexpr bool kSanitizedBuild = false;
+#endif
+
+// A "<field>: <n> kB" line of /proc/<pid>/status (RssAnon, VmHWM); -1 when absent.
+long ProcStatusKib(const std::string& field, pid_t pid);
+
 }  // namespace vault::e2e

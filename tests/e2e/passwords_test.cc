@@ -22,17 +22,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-constexpr bool kSanitizedBuild = true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-constexpr bool kSanitizedBuild = true;
-#else
-constexpr bool kSanitizedBuild = false;
-#endif
-#else
-constexpr bool kSanitizedBuild = false;
-#endif
 
 std::string RunCommand(const std::string& cmd) {
   std::unique_ptr<FILE, int (*)(FILE*)> p(::popen(cmd.c_str(), "r"), ::pclose);
@@ -261,14 +250,6 @@ TEST(PasswordPepperTest, PepperedServerVerifiesAndUpgradesUnpepperedImports) {
   EXPECT_EQ(policy_json.Json()["passwords"]["pepper"], true);
 }
 
-long RssAnonKib(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  for (std::string line; std::getline(in, line);) {
-    if (line.rfind("RssAnon:", 0) == 0) return std::stol(line.substr(8));
-  }
-  return -1;
-}
-
 // 500 verify requests at once: they take at most a quarter of the workers (the rest are
 // answered 503 with Retry-After at once), so a record GET stays fast, and the Argon2 memory
 // is bounded by the gate, not by the number of requests.
@@ -279,7 +260,7 @@ TEST(PasswordLoadTest, FiveHundredConcurrentVerifiesNeitherStarveGetsNorGrowMemo
   ASSERT_EQ(server->CallJson("PUT", rec, app, {{"data", {{"name", "x"}}}}).status, 201);
   ASSERT_EQ(server->CallJson("PUT", PathOf("load"), app, {{"password", "Load-Pass-1"}}).status,
             204);
-  const long before = RssAnonKib(server->pid());
+  const long before = ProcStatusKib("RssAnon", server->pid());
   std::atomic<bool> go{false};
   std::atomic<int> ok{0}, busy{0}, other{0};
   std::atomic<long> peak{before};
@@ -304,11 +285,11 @@ TEST(PasswordLoadTest, FiveHundredConcurrentVerifiesNeitherStarveGetsNorGrowMemo
     const auto t0 = Clock::now();
     EXPECT_EQ(server->Call("GET", rec, app).status, 200);
     slowest = std::max(slowest, std::chrono::duration<double>(Clock::now() - t0).count());
-    peak = std::max(peak.load(), RssAnonKib(server->pid()));
+    peak = std::max(peak.load(), ProcStatusKib("RssAnon", server->pid()));
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   for (auto& c : clients) c.join();
-  peak = std::max(peak.load(), RssAnonKib(server->pid()));
+  peak = std::max(peak.load(), ProcStatusKib("RssAnon", server->pid()));
   EXPECT_EQ(other.load(), 0);
   EXPECT_GT(ok.load(), 0);
   EXPECT_EQ(ok.load() + busy.load(), 500);

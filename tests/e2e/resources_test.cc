@@ -24,14 +24,6 @@ using Clock = std::chrono::steady_clock;
 
 // Anonymous resident memory of a process in KiB (file-backed pages, such as the store's
 // memory map, are the page cache's, not the process's).
-long RssAnonKib(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  for (std::string line; std::getline(in, line);) {
-    if (line.rfind("RssAnon:", 0) == 0) return std::stol(line.substr(8));
-  }
-  return -1;
-}
-
 // Every page of a list, following `next`; fails the test on a non-200 page.
 std::vector<json> ListAllPages(const ServerProcess& server, const std::string& path,
                                const std::string& token, std::size_t limit,
@@ -49,7 +41,7 @@ std::vector<json> ListAllPages(const ServerProcess& server, const std::string& p
     ++n;
     for (const json& rec : page["records"]) records.push_back(rec);
     if (peak_rss_kib != nullptr) {
-      *peak_rss_kib = std::max(*peak_rss_kib, RssAnonKib(server.pid()));
+      *peak_rss_kib = std::max(*peak_rss_kib, ProcStatusKib("RssAnon", server.pid()));
     }
     if (page["next"].is_null()) break;
     cursor = page["next"].get<std::string>();
@@ -147,17 +139,6 @@ TEST_F(PaginationTest, ACursorNeverLeavesItsSubject) {
 
 // 20,000 records of 1 KiB listed page by page: the server's anonymous memory grows by less
 // than 50 MB (a whole-scope list built every record and the whole response in memory).
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-constexpr bool kSanitizedBuild = true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-constexpr bool kSanitizedBuild = true;
-#else
-constexpr bool kSanitizedBuild = false;
-#endif
-#else
-constexpr bool kSanitizedBuild = false;
-#endif
 
 TEST_F(PaginationTest, ListingALargeScopeKeepsMemoryBounded) {
   constexpr int kRecords = 20000;
@@ -188,7 +169,7 @@ TEST_F(PaginationTest, ListingALargeScopeKeepsMemoryBounded) {
     for (std::thread& w : writers) w.join();
     ASSERT_EQ(failures.load(), 0);
   }
-  const long before = RssAnonKib(server_->pid());
+  const long before = ProcStatusKib("RssAnon", server_->pid());
   ASSERT_GT(before, 0);
   long peak = before;
   const auto started = Clock::now();
