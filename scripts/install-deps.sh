@@ -7,6 +7,7 @@ packages=(
   libsodium-dev liblmdb-dev lmdb-utils libargon2-dev libcrypt-dev libssl-dev libsystemd-dev
   nlohmann-json3-dev libyaml-cpp-dev libcpp-httplib-dev libboost-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  libpq-dev  # the PostgreSQL storage backend (vault/store_pg.cc)
   curl jq openssl wrk
   debootstrap python3  # tests/package/deb_test.sh: a fresh Debian 12 root, a NOTIFY_SOCKET
 )
@@ -15,9 +16,9 @@ if [ "${LETHE_WITH_TEST_TOOLS:-0}" = 1 ]; then
   packages+=(clang libclang-rt-dev clang-tidy clang-format python3)
   # promtool (tests/e2e/ops_test.cc: /metrics, the alert rules and their tests).
   packages+=(prometheus)
-  # The benchmark suite (scripts/bench-suite.sh): PostgreSQL 15 to compare with, libpq for its
-  # client, matplotlib for the plots (run with /usr/bin/python3).
-  packages+=(postgresql-15 libpq-dev python3-matplotlib)
+  # PostgreSQL 15: the storage backend's tests (scripts/pg-test-cluster.sh) and the benchmark
+  # suite (scripts/bench-suite.sh); matplotlib for its plots (run with /usr/bin/python3).
+  packages+=(postgresql-15 python3-matplotlib)
   # Node may come from elsewhere (a newer release than Debian's); Debian's npm would conflict.
   command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 fi

@@ -214,6 +214,10 @@ Status WriteManifest(const std::string& out_dir, const BackupManifest& m) {
 }  // namespace
 
 StatusOr<BackupManifest> Vault::Backup(const std::string& out_dir, const ProgressFn& progress) {
+  if (!impl_->options.store.empty()) {
+    return InvalidArgument(
+        "lethe backup copies LMDB stores; back up a PostgreSQL store with its own tools");
+  }
   if (!EmptyOrMissingDir(out_dir)) {
     return InvalidArgument("backup directory " + out_dir + " is not empty; choose a new one");
   }

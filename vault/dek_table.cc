@@ -87,7 +87,7 @@ StatusOr<std::uint64_t> DekTable::AllocateSlot(Txn& txn) {
 Status DekTable::WrapIntoNewSlot(Txn& txn, const SecretBytes& dek, const KeyId& id, KeyRow* row) {
   VAULT_ASSIGN_OR_RETURN(row->slot, AllocateSlot(txn));
   const auto wrapped = keyring_.WrapDek(dek, id, &row->epoch);
-  return slots_.Write(row->slot, EncodeSlot(row->epoch, wrapped));
+  return slots_.Write(txn, row->slot, EncodeSlot(row->epoch, wrapped));
 }
 
 StatusOr<std::optional<KeyRow>> DekTable::Row(const Txn& txn, const KeyId& id) const {
@@ -101,12 +101,12 @@ StatusOr<std::optional<KeyRow>> DekTable::Row(const Txn& txn, const KeyId& id) c
 Status DekTable::Load(const Txn& txn, const KeyId& id, SecretBytes* dek) const {
   VAULT_ASSIGN_OR_RETURN(auto row, Row(txn, id));
   if (!row) return Status(Code::kGone, "the data key was destroyed");
-  return Unwrap(*row, dek);
+  return Unwrap(txn, *row, dek);
 }
 
-Status DekTable::Unwrap(const KeyRow& row, SecretBytes* dek) const {
+Status DekTable::Unwrap(const Txn& txn, const KeyRow& row, SecretBytes* dek) const {
   SlotBytes slot;
-  VAULT_RETURN_IF_ERROR(slots_.Read(row.slot, &slot));
+  VAULT_RETURN_IF_ERROR(slots_.Read(txn, row.slot, &slot));
   std::uint64_t epoch = 0;
   std::span<const std::uint8_t> wrapped;
   if (!DecodeSlot(slot, &epoch, &wrapped) || epoch != row.epoch) {
@@ -186,7 +186,7 @@ Status DekTable::Rewrap(Txn& txn, const KeyId& id, KeyRow* row) {
   // Copy-on-write at the slot level: the new wrap goes to a fresh slot and the old slot is
   // zeroed after commit, so a crash never leaves a half-written key.
   SecretBytes dek;
-  VAULT_RETURN_IF_ERROR(Unwrap(*row, &dek));
+  VAULT_RETURN_IF_ERROR(Unwrap(txn, *row, &dek));
   VAULT_RETURN_IF_ERROR(txn.Put(Table::kSlotsFreed, BigEndianKey(row->slot), ""));
   return WrapIntoNewSlot(txn, dek, id, row);
 }
@@ -215,7 +215,7 @@ Status DekTable::ZeroFreedSlots() {
     const std::vector<std::string> freed = KeysOf(txn, Table::kSlotsFreed, "", &st);
     VAULT_RETURN_IF_ERROR(st);
     for (const auto& k : freed) {
-      VAULT_RETURN_IF_ERROR(slots_.Zero(ReadBigEndian(k)));
+      VAULT_RETURN_IF_ERROR(slots_.Zero(txn, ReadBigEndian(k)));
       VAULT_RETURN_IF_ERROR(txn.Del(Table::kSlotsFreed, k));
       VAULT_RETURN_IF_ERROR(txn.Put(Table::kSlotsFree, k, ""));
     }
@@ -242,7 +242,7 @@ Status DekTable::RecoverSlots() {
     VAULT_RETURN_IF_ERROR(store_.Transact([&](Txn& txn) -> Status {
       VAULT_RETURN_IF_ERROR(slots_.Truncate(MetaU64(txn, kMetaSlotHwm)));
       return txn.ScanFrom(Table::kSlotsFree, "", [&](std::string_view k, std::string_view) {
-        return slots_.Zero(ReadBigEndian(k)).ok();
+        return slots_.Zero(txn, ReadBigEndian(k)).ok();
       });
     }));
     return ZeroFreedSlots();

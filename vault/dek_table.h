@@ -27,7 +27,7 @@ namespace vault {
 
 class DekTable {
  public:
-  DekTable(Store& store, Keyring& keyring, KeySlots& slots, const Clock& clock)
+  DekTable(Store& store, Keyring& keyring, SlotStore& slots, const Clock& clock)
       : store_(store), keyring_(keyring), slots_(slots), clock_(clock) {}
 
   // The scope's live DEK; kNotFound when it has none.
@@ -43,7 +43,7 @@ class DekTable {
   StatusOr<std::optional<KeyRow>> Row(const Txn& txn, const crypto::KeyId& id) const;
   // kGone once the DEK is destroyed.
   Status Load(const Txn& txn, const crypto::KeyId& id, crypto::SecretBytes* dek) const;
-  Status Unwrap(const KeyRow& row, crypto::SecretBytes* dek) const;
+  Status Unwrap(const Txn& txn, const KeyRow& row, crypto::SecretBytes* dek) const;
   // Destroys a DEK (given its row, when the caller has it): row, scope pointer and expiry
   // entry go, its slot is freed, its scope's ciphertext is marked for collection.
   Status Destroy(Txn& txn, const crypto::KeyId& id);
@@ -94,7 +94,7 @@ class DekTable {
 
   Store& store_;
   Keyring& keyring_;
-  KeySlots& slots_;
+  SlotStore& slots_;
   const Clock& clock_;
 };
 

@@ -1,4 +1,4 @@
-// Key slot file I/O.
+// Key slot file I/O, and key slots in a store table.
 #include "vault/keyslots.h"
 
 #include <fcntl.h>
@@ -9,7 +9,24 @@
 #include <cerrno>
 #include <cstring>
 
+#include "vault/codec.h"
+
 namespace vault {
+
+Status TableSlots::Read(const Txn& txn, std::uint64_t slot, SlotBytes* out) const {
+  auto v = txn.Get(Table::kKeySlots, BigEndianKey(slot));
+  if (!v || v->size() != kSlotBytes) {
+    VAULT_RETURN_IF_ERROR(txn.Error());
+    return DataLoss("key slot " + std::to_string(slot) + " is missing");
+  }
+  std::memcpy(out->data(), v->data(), kSlotBytes);
+  return Status::Ok();
+}
+
+Status TableSlots::Write(Txn& txn, std::uint64_t slot, const SlotBytes& bytes) {
+  return txn.Put(Table::kKeySlots, BigEndianKey(slot),
+                 std::string_view(reinterpret_cast<const char*>(bytes.data()), kSlotBytes));
+}
 
 StatusOr<std::unique_ptr<KeySlots>> KeySlots::Open(const std::string& path, bool create) {
   const int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0), 0600);

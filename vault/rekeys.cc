@@ -83,7 +83,7 @@ StatusOr<bool> Rekeys::Move(Txn& txn, const crypto::KeyId& id, const KeyRow& row
   if (moving.empty()) return finished;
   crypto::SecretBytes old_dek, new_dek;
   crypto::KeyId new_id;
-  VAULT_RETURN_IF_ERROR(deks_.Unwrap(row, &old_dek));
+  VAULT_RETURN_IF_ERROR(deks_.Unwrap(txn, row, &old_dek));
   VAULT_RETURN_IF_ERROR(deks_.FindOrCreate(txn, row.scope, row.expires_at, &new_id, &new_dek));
   for (auto& [k, rec] : moving) {
     std::vector<std::uint8_t> plain;

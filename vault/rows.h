@@ -46,6 +46,8 @@
 //   consent_due  at: be64 kind uid name                ""  'c' category / 'p' proof (consents.h)
 //   restrictions uid                                   i64 since | bytes reason sealed under
 //                                                      the _subject DEK (restriction.h)
+//   key_slots    slot: be64                            Slot (below); PostgreSQL stores only
+//                                                      (TableSlots), LMDB keeps the slot file
 //
 //   SubjectRow = fixed[16] uid | u8 state (0 active, 1 erasure pending, 2 erased) |
 //                i64 created_at | u8 restricted | str erasure_id (hex) | bytes sealed subject id

@@ -1,35 +1,19 @@
-// The storage seam over LMDB: tables as named databases, group commit on a writer thread.
+// The storage seam's backend-neutral half: table names, scans, and group commit on a writer
+// thread (store.h). The backends are store_lmdb.cc and store_pg.cc.
 #include "vault/store.h"
 
-#include <lmdb.h>
-#include <sys/stat.h>
-
-#include <cerrno>
-#include <cstring>
+#include <algorithm>
+#include <random>
 #include <vector>
 
 namespace vault {
 namespace {
 
 constexpr std::size_t kMaxBatch = 512;
-
-// A full map or a full disk (or an I/O error) is kUnavailable (503: retry later, nothing was
-// written; the transaction is aborted); anything else is internal.
-Status LmdbError(const char* what, int rc) {
-  if (rc == MDB_MAP_FULL) {
-    return Status(Code::kUnavailable, std::string(what) + ": store is full (raise the map size)");
-  }
-  if (rc == ENOSPC || rc == EDQUOT) {
-    return Status(Code::kUnavailable, std::string(what) + ": the disk is full or over quota");
-  }
-  if (rc == EIO) {  // LMDB's answer to a short write, which a filling disk causes
-    return Status(Code::kUnavailable, std::string(what) + ": cannot write the store (disk full?)");
-  }
-  return Internal(std::string(what) + ": " + mdb_strerror(rc));
-}
-
-MDB_val Val(std::string_view s) { return MDB_val{s.size(), const_cast<char*>(s.data())}; }
-std::string_view View(const MDB_val& v) { return {static_cast<const char*>(v.mv_data), v.mv_size}; }
+// A transaction that lost a race with another server's is run again this often at most.
+constexpr int kMaxConflictRetries = 30;
+constexpr std::ptrdiff_t kRunAgain = -1;
+constexpr std::ptrdiff_t kNoTxn = -2;
 
 }  // namespace
 
@@ -55,51 +39,25 @@ const char* TableName(Table t) {
       "consents",
       "consent_due",
       "restrictions",
+      "key_slots",
   };
   return kNames[static_cast<std::size_t>(t)];
-}
-
-std::optional<std::string_view> Txn::Get(Table t, std::string_view key) const {
-  MDB_val k = Val(key), v;
-  if (mdb_get(txn_, Dbi(t), &k, &v) != 0) return std::nullopt;
-  return View(v);
-}
-
-Status Txn::Put(Table t, std::string_view key, std::string_view value) {
-  MDB_val k = Val(key), v = Val(value);
-  const int rc = mdb_put(txn_, Dbi(t), &k, &v, 0);
-  return rc == 0 ? Status::Ok() : LmdbError("write", rc);
 }
 
 Status Txn::Put(Table t, std::string_view key, const std::vector<std::uint8_t>& value) {
   return Put(t, key, AsView(value));
 }
 
-Status Txn::Append(Table t, std::string_view key, std::string_view value) {
-  MDB_val k = Val(key), v = Val(value);
-  const int rc = mdb_put(txn_, Dbi(t), &k, &v, MDB_APPEND);
-  if (rc == MDB_KEYEXIST) {
-    // The key is not past the last one: for a sequence this means the recorded tail is
-    // wrong, and overwriting would erase history.
-    return DataLoss("an append would not go past the last key (sequence out of order)");
-  }
-  return rc == 0 ? Status::Ok() : LmdbError("write", rc);
-}
-
-Status Txn::Del(Table t, std::string_view key) {
-  MDB_val k = Val(key);
-  const int rc = mdb_del(txn_, Dbi(t), &k, nullptr);
-  return rc == 0 || rc == MDB_NOTFOUND ? Status::Ok() : LmdbError("delete", rc);
-}
-
 Status Txn::ScanPrefix(Table t, std::string_view prefix, const Visit& fn) const {
-  return ScanFrom(t, prefix, [&](std::string_view k, std::string_view v) {
-    return k.substr(0, prefix.size()) == prefix && fn(k, v);
+  return Scan(t, prefix, prefix, [&](std::string_view k, std::string_view v) -> StatusOr<Step> {
+    Step step;
+    step.stop = !fn(k, v);
+    return step;
   });
 }
 
 Status Txn::ScanFrom(Table t, std::string_view from, const Visit& fn) const {
-  return Scan(t, from, [&](std::string_view k, std::string_view v) -> StatusOr<Step> {
+  return Scan(t, from, "", [&](std::string_view k, std::string_view v) -> StatusOr<Step> {
     Step step;
     step.stop = !fn(k, v);
     return step;
@@ -107,81 +65,23 @@ Status Txn::ScanFrom(Table t, std::string_view from, const Visit& fn) const {
 }
 
 Status Txn::UpdateFrom(Table t, std::string_view from, const Update& fn) {
-  return Scan(t, from, fn);
+  return Scan(t, from, "", fn);
 }
 
-Status Txn::Scan(Table t, std::string_view from, const Update& fn) const {
-  MDB_cursor* c = nullptr;
-  int rc = mdb_cursor_open(txn_, Dbi(t), &c);
-  if (rc != 0) return LmdbError("cursor", rc);
-  MDB_val k = Val(from), v;
-  rc = mdb_cursor_get(c, &k, &v, from.empty() ? MDB_FIRST : MDB_SET_RANGE);
-  Status st;
-  while (rc == 0) {
-    StatusOr<Step> step = fn(View(k), View(v));
-    if (!step.ok()) {
-      st = step.status();
-      break;
-    }
-    if (step->value) {
-      MDB_val nv = Val(*step->value);
-      rc = mdb_cursor_put(c, &k, &nv, MDB_CURRENT);
-      if (rc != 0) break;
-    }
-    if (step->stop) break;
-    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
-  }
-  mdb_cursor_close(c);
-  if (!st.ok()) return st;
-  return rc == 0 || rc == MDB_NOTFOUND ? Status::Ok() : LmdbError("scan", rc);
-}
-
-std::uint64_t Txn::Count(Table t) const {
-  MDB_stat st{};
-  if (mdb_stat(txn_, Dbi(t), &st) != 0) return 0;
-  return st.ms_entries;
+StatusOr<std::unique_ptr<Store>> Store::Open(std::unique_ptr<StoreBackend> backend,
+                                             StoreHooks hooks) {
+  std::unique_ptr<Store> s(new Store());
+  s->backend_ = std::move(backend);
+  s->hooks_ = std::move(hooks);
+  s->writer_ = std::thread([p = s.get()] { p->WriterLoop(); });
+  s->writer_id_ = s->writer_.get_id();
+  return s;
 }
 
 StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir, std::uint64_t map_size,
                                              bool create, StoreHooks hooks) {
-  struct stat st {};
-  if (::stat(dir.c_str(), &st) != 0) {
-    if (!create) return NotFound("no store at " + dir + " (run lethe init first)");
-    if (::mkdir(dir.c_str(), 0700) != 0) {
-      return Internal("cannot create " + dir + ": " + std::strerror(errno));
-    }
-  }
-  std::unique_ptr<Store> s(new Store());
-  s->hooks_ = std::move(hooks);
-  int rc = mdb_env_create(&s->env_);
-  if (rc != 0) return LmdbError("mdb_env_create", rc);
-  // Room for tables added later (a store opened by an older build lacks them: MDB_CREATE).
-  mdb_env_set_maxdbs(s->env_, 64);
-  mdb_env_set_maxreaders(s->env_, 512);
-  mdb_env_set_mapsize(s->env_, map_size);
-  // MDB_NOTLS: read transactions are used from HTTP worker threads. Full durability: no
-  // MDB_NOSYNC / MDB_NOMETASYNC; group commit amortises the fsyncs instead.
-  rc = mdb_env_open(s->env_, dir.c_str(), MDB_NOTLS, 0600);
-  if (rc != 0) {
-    mdb_env_close(s->env_);
-    s->env_ = nullptr;
-    return LmdbError(("cannot open store " + dir).c_str(), rc);
-  }
-  MDB_txn* txn = nullptr;
-  rc = mdb_txn_begin(s->env_, nullptr, 0, &txn);
-  if (rc != 0) return LmdbError("begin", rc);
-  for (std::size_t i = 0; i < kTableCount; ++i) {
-    rc = mdb_dbi_open(txn, TableName(static_cast<Table>(i)), MDB_CREATE, &s->dbis_[i]);
-    if (rc != 0) {
-      mdb_txn_abort(txn);
-      return LmdbError("open database", rc);
-    }
-  }
-  rc = mdb_txn_commit(txn);
-  if (rc != 0) return LmdbError("commit", rc);
-  s->writer_ = std::thread([p = s.get()] { p->WriterLoop(); });
-  s->writer_id_ = s->writer_.get_id();
-  return s;
+  VAULT_ASSIGN_OR_RETURN(auto backend, OpenLmdbBackend(dir, map_size, create));
+  return Open(std::move(backend), std::move(hooks));
 }
 
 Store::~Store() {
@@ -191,10 +91,6 @@ Store::~Store() {
   }
   cv_.notify_all();
   if (writer_.joinable()) writer_.join();
-  MutexLock lock(read_mu_);
-  for (MDB_txn* txn : idle_reads_) mdb_txn_abort(txn);
-  idle_reads_.clear();
-  if (env_ != nullptr) mdb_env_close(env_);
 }
 
 void Store::Enqueue(std::unique_ptr<Op> op) {
@@ -250,82 +146,55 @@ Status Store::Exclusive(std::function<Status()> fn) {
 }
 
 // Begins a write transaction and runs the begin hook in it.
-Status Store::BeginWrite(MDB_txn** txn) {
-  *txn = nullptr;
-  const int rc = mdb_txn_begin(env_, nullptr, 0, txn);
-  if (rc != 0) return LmdbError("begin", rc);
+StatusOr<std::unique_ptr<WriteTxn>> Store::BeginWrite() {
+  VAULT_ASSIGN_OR_RETURN(std::unique_ptr<WriteTxn> txn, backend_->BeginWrite());
   if (hooks_.begin) {
-    Txn t(*txn, dbis_);
-    Status h = hooks_.begin(t);
+    Status h = hooks_.begin(*txn);
     if (!h.ok()) {
-      mdb_txn_abort(*txn);
-      *txn = nullptr;
+      if (txn->Conflicted()) return Status(Code::kConflict, "retry");  // see RunBatch
+      txn->Abort();
       return h;
     }
   }
-  return Status::Ok();
+  return txn;
 }
 
 // Given the outcome of the transaction's operations: runs the pre-commit hook and commits,
 // or aborts.
-Status Store::FinishWrite(MDB_txn* txn, Status ops) {
-  if (ops.ok() && hooks_.pre_commit) {
-    Txn t(txn, dbis_);
-    ops = hooks_.pre_commit(t);
-  }
+Status Store::FinishWrite(WriteTxn& txn, Status ops) {
+  if (ops.ok() && hooks_.pre_commit) ops = hooks_.pre_commit(txn);
   if (!ops.ok()) {
-    mdb_txn_abort(txn);
+    txn.Abort();
     return ops;
   }
-  const int rc = mdb_txn_commit(txn);
-  return rc == 0 ? Status::Ok() : LmdbError("commit", rc);
+  return txn.Commit();
+}
+
+// After a transaction lost a race with another server's: waits a random while, longer with
+// each attempt, and says whether to try again.
+bool Store::RetryAfterConflict(int* attempts) {
+  if (++*attempts > kMaxConflictRetries) return false;
+  thread_local std::minstd_rand rng(std::random_device{}());
+  const int cap_ms = std::min(1 << std::min(*attempts, 6), 50);
+  std::this_thread::sleep_for(std::chrono::milliseconds(rng() % static_cast<unsigned>(cap_ms)));
+  return true;
 }
 
 Status Store::Transact(const WriteFn& fn) {
   if (std::this_thread::get_id() != writer_id_) {
     return Internal("Store::Transact off the writer thread");
   }
-  MDB_txn* txn = nullptr;
-  VAULT_RETURN_IF_ERROR(BeginWrite(&txn));
-  Txn t(txn, dbis_);
-  return FinishWrite(txn, fn(t));
-}
-
-Status Store::Read(const std::function<Status(Txn&)>& fn) const {
-  MDB_txn* txn = nullptr;
-  {
-    MutexLock lock(read_mu_);
-    if (!idle_reads_.empty()) {
-      txn = idle_reads_.back();
-      idle_reads_.pop_back();
+  for (int attempts = 0;;) {
+    StatusOr<std::unique_ptr<WriteTxn>> txn = BeginWrite();
+    Status st = txn.ok() ? fn(**txn) : txn.status();
+    if (txn.ok() && st.ok()) st = (*txn)->Error();
+    if (txn.ok() && !(*txn)->Conflicted()) st = FinishWrite(**txn, st);
+    const bool conflicted = txn.ok() ? (*txn)->Conflicted() : st.code() == Code::kConflict;
+    if (!conflicted) return st;
+    if (!RetryAfterConflict(&attempts)) {
+      return Status(Code::kUnavailable, "the store is busy (transactions keep conflicting)");
     }
   }
-  if (txn != nullptr && mdb_txn_renew(txn) != 0) {
-    mdb_txn_abort(txn);
-    txn = nullptr;
-  }
-  if (txn == nullptr) {
-    const int rc = mdb_txn_begin(env_, nullptr, MDB_RDONLY, &txn);
-    if (rc != 0) return LmdbError("begin read", rc);
-  }
-  Status s;
-  try {
-    Txn t(txn, dbis_);
-    s = fn(t);
-  } catch (...) {
-    mdb_txn_abort(txn);
-    throw;
-  }
-  mdb_txn_reset(txn);  // releases the snapshot, keeps the reader slot
-  {
-    MutexLock lock(read_mu_);
-    if (idle_reads_.size() < kMaxIdleReads) {
-      idle_reads_.push_back(txn);
-      txn = nullptr;
-    }
-  }
-  if (txn != nullptr) mdb_txn_abort(txn);
-  return s;
 }
 
 // Waits for work and takes the next batch: one exclusive operation, or up to kMaxBatch
@@ -362,11 +231,14 @@ void Store::WriterLoop() {
     Batch batch = NextBatch();
     if (batch.empty()) return;
     if (batch.front()->exclusive) {
-      Status s;
-      try {
-        s = batch.front()->exclusive();
-      } catch (const std::exception& e) {
-        s = Internal(std::string("exclusive operation failed: ") + e.what());
+      Status s = backend_->LockExclusive();
+      if (s.ok()) {
+        try {
+          s = batch.front()->exclusive();
+        } catch (const std::exception& e) {
+          s = Internal(std::string("exclusive operation failed: ") + e.what());
+        }
+        backend_->UnlockExclusive();
       }
       batch.front()->Finish(s);
       continue;
@@ -375,57 +247,68 @@ void Store::WriterLoop() {
   }
 }
 
+// Runs the ops todo[0..limit) in one transaction and commits them. Returns the index of the
+// first op that failed (its error in *failed; the transaction aborted), limit when they all
+// ran (*failed is the commit's outcome), kRunAgain when the transaction lost a race, or
+// kNoTxn when none could begin (*failed says why).
+std::ptrdiff_t Store::RunOps(Batch& batch, const std::vector<std::size_t>& todo, std::size_t limit,
+                             Status* failed) {
+  StatusOr<std::unique_ptr<WriteTxn>> begun = BeginWrite();
+  if (!begun.ok()) {
+    *failed = begun.status();
+    return begun.status().code() == Code::kConflict ? kRunAgain : kNoTxn;
+  }
+  WriteTxn& txn = **begun;
+  std::size_t k = 0;
+  for (; k < limit; ++k) {
+    try {
+      *failed = batch[todo[k]]->fn(txn);
+    } catch (const std::exception& e) {
+      *failed = Internal(std::string("write failed: ") + e.what());
+    }
+    if (txn.Conflicted()) return kRunAgain;
+    if (failed->ok()) *failed = txn.Error();
+    if (!failed->ok()) break;
+  }
+  if (k < limit) {
+    txn.Abort();
+    return static_cast<std::ptrdiff_t>(k);
+  }
+  *failed = FinishWrite(txn, Status::Ok());
+  return txn.Conflicted() ? kRunAgain : static_cast<std::ptrdiff_t>(limit);
+}
+
 void Store::RunBatch(Batch& batch) {
   // Every operation of the batch runs directly in one transaction (LMDB's nested
   // transactions allocate megabytes each). When one fails, the transaction is aborted, that
   // operation alone reports its error, and the operations before it, which had succeeded,
   // run again and commit; the rest follow in the next transaction. So a failure costs one
-  // re-run of the prefix and one extra commit, never another caller's write.
+  // re-run of the prefix and one extra commit, never another caller's write. A transaction
+  // that lost a race with another server's (PostgreSQL) runs again as it was.
   std::vector<std::size_t> todo(batch.size());
   for (std::size_t i = 0; i < todo.size(); ++i) todo[i] = i;
   std::size_t limit = todo.size();
+  int attempts = 0;
   while (!todo.empty()) {
     if (limit == 0) limit = todo.size();
-    MDB_txn* txn = nullptr;
-    if (Status st = BeginWrite(&txn); !st.ok()) {
+    Status st;
+    const std::ptrdiff_t k = RunOps(batch, todo, limit, &st);
+    if (k == kRunAgain && RetryAfterConflict(&attempts)) continue;
+    if (k < 0) {
+      if (k == kRunAgain) st = Status(Code::kUnavailable, "the store is busy (conflicts)");
       for (std::size_t i : todo) batch[i]->Finish(st);
       return;
     }
-    Txn t(txn, dbis_);
-    std::size_t k = 0;
-    Status failed;
-    for (; k < limit; ++k) {
-      try {
-        failed = batch[todo[k]]->fn(t);
-      } catch (const std::exception& e) {
-        failed = Internal(std::string("write failed: ") + e.what());
-      }
-      if (!failed.ok()) break;
-    }
-    if (k == limit) {
-      const Status st = FinishWrite(txn, Status::Ok());
+    if (static_cast<std::size_t>(k) == limit) {
       for (std::size_t j = 0; j < limit; ++j) batch[todo[j]]->Finish(st);
       todo.erase(todo.begin(), todo.begin() + static_cast<std::ptrdiff_t>(limit));
       limit = todo.size();
       continue;
     }
-    mdb_txn_abort(txn);
-    batch[todo[k]]->Finish(failed);
-    todo.erase(todo.begin() + static_cast<std::ptrdiff_t>(k));
-    limit = k;  // commit the prefix that succeeded, then go on with the rest
+    batch[todo[k]]->Finish(st);
+    todo.erase(todo.begin() + k);
+    limit = static_cast<std::size_t>(k);  // commit the prefix that succeeded, then the rest
   }
-}
-
-Status Store::CopyCompactTo(int fd) const {
-  const int rc = mdb_env_copyfd2(env_, fd, MDB_CP_COMPACT);
-  return rc == 0 ? Status::Ok() : LmdbError("backup copy", rc);
-}
-
-std::uint64_t Store::UsedBytes() const {
-  MDB_envinfo info{};
-  MDB_stat stat{};
-  if (mdb_env_info(env_, &info) != 0 || mdb_env_stat(env_, &stat) != 0) return 0;
-  return (static_cast<std::uint64_t>(info.me_last_pgno) + 1) * stat.ms_psize;
 }
 
 }  // namespace vault

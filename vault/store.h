@@ -1,6 +1,7 @@
 // Store: the storage seam. The engine's parts see named tables of byte keys and values, read
-// and written inside transactions (Txn), with group commit for writers. LMDB is the backend
-// today and only store.cc knows it; another backend implements this same interface.
+// and written inside transactions (Txn), with group commit for writers (store.cc). A backend
+// (StoreBackend) supplies the transactions: LMDB (store_lmdb.cc, the default) or PostgreSQL
+// (store_pg.cc); only those files know their database.
 #pragma once
 
 #include <array>
@@ -19,9 +20,6 @@
 
 #include "vault/status.h"
 #include "vault/thread_annotations.h"
-
-struct MDB_env;
-struct MDB_txn;
 
 namespace vault {
 
@@ -47,8 +45,9 @@ enum class Table : std::uint8_t {
   kConsents,
   kConsentDue,
   kRestrictions,
+  kKeySlots,
 };
-inline constexpr std::size_t kTableCount = 20;
+inline constexpr std::size_t kTableCount = 21;
 const char* TableName(Table t);
 
 // One transaction: a consistent snapshot (read) or an atomic change (write). Views it hands
@@ -63,14 +62,18 @@ class Txn {
   };
   using Update = std::function<StatusOr<Step>(std::string_view key, std::string_view value)>;
 
-  std::optional<std::string_view> Get(Table t, std::string_view key) const;
-  Status Put(Table t, std::string_view key, std::string_view value);
+  virtual ~Txn() = default;
+  Txn(const Txn&) = delete;
+  Txn& operator=(const Txn&) = delete;
+
+  virtual std::optional<std::string_view> Get(Table t, std::string_view key) const = 0;
+  virtual Status Put(Table t, std::string_view key, std::string_view value) = 0;
   Status Put(Table t, std::string_view key, const std::vector<std::uint8_t>& value);
   // For keys greater than every key in t (sequence numbers): appends without a search and
   // fills pages instead of splitting them. kDataLoss, writing nothing, when the key is not
   // past the last one.
-  Status Append(Table t, std::string_view key, std::string_view value);
-  Status Del(Table t, std::string_view key);  // ok if absent
+  virtual Status Append(Table t, std::string_view key, std::string_view value) = 0;
+  virtual Status Del(Table t, std::string_view key) = 0;  // ok if absent
   // fn(key, value) for every entry whose key starts with prefix, in key order; fn returns
   // false to stop.
   Status ScanPrefix(Table t, std::string_view prefix, const Visit& fn) const;
@@ -79,16 +82,51 @@ class Txn {
   // Like ScanFrom, and fn may overwrite the value of the entry it is shown; its error ends
   // the scan and is returned.
   Status UpdateFrom(Table t, std::string_view from, const Update& fn);
-  std::uint64_t Count(Table t) const;
+  virtual std::uint64_t Count(Table t) const = 0;
+  // A statement failed (the database went away): the transaction is dead, and a Get that
+  // found nothing may have failed; the Store reports this error in place of the result.
+  // Always ok on LMDB (its errors are returned).
+  virtual Status Error() const { return Status::Ok(); }
 
- private:
-  friend class Store;
-  Txn(MDB_txn* txn, const std::array<unsigned, kTableCount>& dbis) : txn_(txn), dbis_(dbis) {}
-  unsigned Dbi(Table t) const { return dbis_[static_cast<std::size_t>(t)]; }
-  Status Scan(Table t, std::string_view from, const Update& fn) const;
-  MDB_txn* txn_;
-  const std::array<unsigned, kTableCount>& dbis_;
+ protected:
+  Txn() = default;
+  // The backend's scan: entries with key >= from that start with prefix ("" : all), in key
+  // order, until fn stops; a Step's value is written back (only UpdateFrom returns one, and
+  // only in a write transaction).
+  virtual Status Scan(Table t, std::string_view from, std::string_view prefix,
+                      const Update& fn) const = 0;
 };
+
+// A write transaction as a backend hands it to the Store's writer thread.
+class WriteTxn : public Txn {
+ public:
+  virtual Status Commit() = 0;  // durable once it returns ok
+  virtual void Abort() = 0;
+  // The transaction lost a race with another writer (a serialization failure or deadlock):
+  // the Store aborts it and runs its operations again. Never true on LMDB (one writer).
+  virtual bool Conflicted() const { return false; }
+};
+
+// Where the data lives: one database behind the Store. Write transactions are begun only on
+// the Store's writer thread, one at a time; Read may run on any thread.
+class StoreBackend {
+ public:
+  virtual ~StoreBackend() = default;
+  virtual StatusOr<std::unique_ptr<WriteTxn>> BeginWrite() = 0;
+  virtual Status Read(const std::function<Status(Txn&)>& fn) const = 0;
+  // Around an Store::Exclusive() function: excludes other servers' exclusive functions
+  // (a database lock) where several servers share the database.
+  virtual Status LockExclusive() { return Status::Ok(); }
+  virtual void UnlockExclusive() {}
+  virtual Status CopyCompactTo(int fd) const = 0;
+  virtual std::uint64_t UsedBytes() const = 0;
+  // "lmdb" or "postgresql".
+  virtual const char* Name() const = 0;
+};
+
+// The LMDB backend (store_lmdb.cc): the environment in dir, created when create is set.
+StatusOr<std::unique_ptr<StoreBackend>> OpenLmdbBackend(const std::string& dir,
+                                                        std::uint64_t map_size, bool create);
 
 // The smallest key greater than key: where a scan resumes after it.
 inline std::string KeyAfter(std::string_view key) {
@@ -112,6 +150,10 @@ class Store {
  public:
   using WriteFn = std::function<Status(Txn&)>;
 
+  // The store over backend; starts the writer thread.
+  static StatusOr<std::unique_ptr<Store>> Open(std::unique_ptr<StoreBackend> backend,
+                                               StoreHooks hooks = {});
+  // An LMDB store in dir (OpenLmdbBackend).
   static StatusOr<std::unique_ptr<Store>> Open(const std::string& dir, std::uint64_t map_size,
                                                bool create, StoreHooks hooks = {});
   ~Store();
@@ -135,17 +177,16 @@ class Store {
   // REQUIRES: called from inside an Exclusive() function. One durable transaction.
   Status Transact(const WriteFn& fn);
 
-  // A read-only snapshot; short-lived, on any thread. Values must be copied out. Read
-  // transactions are reset and renewed from a pool, so a read does not take LMDB's reader
-  // table lock (shared by every thread) to find a reader slot.
-  Status Read(const std::function<Status(Txn&)>& fn) const EXCLUDES(read_mu_);
+  // A read-only snapshot; short-lived, on any thread. Values must be copied out.
+  Status Read(const std::function<Status(Txn&)>& fn) const { return backend_->Read(fn); }
 
   // Compacted, consistent copy of the data file into fd (a new, empty file the caller
   // opened with the mode it wants; LMDB's own copy by path would create it 0644).
-  Status CopyCompactTo(int fd) const;
+  Status CopyCompactTo(int fd) const { return backend_->CopyCompactTo(fd); }
   // Bytes of the data file in use (pages up to the last one written): an upper bound of a
   // compacted copy's size, for progress reports.
-  std::uint64_t UsedBytes() const;
+  std::uint64_t UsedBytes() const { return backend_->UsedBytes(); }
+  const StoreBackend& backend() const { return *backend_; }
 
  private:
   struct Op {
@@ -164,11 +205,13 @@ class Store {
   void WriterLoop() EXCLUDES(mu_);
   Batch NextBatch() EXCLUDES(mu_);
   void RunBatch(Batch& batch);
-  Status BeginWrite(MDB_txn** txn);
-  Status FinishWrite(MDB_txn* txn, Status ops);
+  std::ptrdiff_t RunOps(Batch& batch, const std::vector<std::size_t>& todo, std::size_t limit,
+                        Status* failed);
+  StatusOr<std::unique_ptr<WriteTxn>> BeginWrite();
+  Status FinishWrite(WriteTxn& txn, Status ops);
+  bool RetryAfterConflict(int* attempts);
 
-  MDB_env* env_ = nullptr;
-  std::array<unsigned, kTableCount> dbis_{};
+  std::unique_ptr<StoreBackend> backend_;
   StoreHooks hooks_;  // set before the writer starts, never changed
   Mutex mu_;
   std::condition_variable cv_;
@@ -177,9 +220,6 @@ class Store {
   bool stop_ GUARDED_BY(mu_) = false;
   std::thread writer_;
   std::thread::id writer_id_;
-  static constexpr std::size_t kMaxIdleReads = 64;
-  mutable Mutex read_mu_;
-  mutable std::vector<MDB_txn*> idle_reads_ GUARDED_BY(read_mu_);  // reset read transactions
 };
 
 inline std::string_view AsView(const std::vector<std::uint8_t>& v) {

@@ -46,7 +46,7 @@ class Vault::Impl {
   std::shared_ptr<Clock> clock;
   crypto::Aead cipher = crypto::Aead::kXChaCha20Poly1305;
   std::unique_ptr<Keyring> keyring;
-  std::unique_ptr<KeySlots> keyslots;
+  std::unique_ptr<SlotStore> keyslots;
 
   std::unique_ptr<IndexKeys> index_keys;
   std::unique_ptr<MetaSealer> sealer;

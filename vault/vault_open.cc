@@ -3,6 +3,7 @@
 
 #include "crypto/primitives.h"
 #include "vault/layout.h"
+#include "vault/store_pg.h"
 #include "vault/vault_impl.h"
 
 namespace vault {
@@ -24,6 +25,9 @@ StatusOr<std::unique_ptr<Vault::Impl>> Vault::Impl::Open(const Options& options)
   if (!crypto::EnsureSodium()) return Internal("libsodium failed to initialise");
   if (options.data_dir.empty()) return InvalidArgument("a data directory is required (--data-dir)");
   if (!options.root_key) return InvalidArgument("a root key provider is required");
+  if (!options.store.empty() && !IsPostgresUrl(options.store)) {
+    return InvalidArgument("--store takes a postgresql:// connection string (or nothing: LMDB)");
+  }
   auto impl = std::make_unique<Impl>();
   impl->options = options;
   impl->clock = options.clock ? options.clock : std::make_shared<SystemClock>();
@@ -75,7 +79,11 @@ Status Vault::Impl::OpenKeyFiles(bool* fresh) {
     }
     VAULT_ASSIGN_OR_RETURN(keyring, Keyring::Create(keyring_file, std::move(root), clock->Now()));
   }
-  VAULT_ASSIGN_OR_RETURN(keyslots, KeySlots::Open(layout::KeySlotsFile(dir), *fresh));
+  if (IsPostgresUrl(options.store)) {
+    keyslots = std::make_unique<TableSlots>();  // shared by every server of the database
+  } else {
+    VAULT_ASSIGN_OR_RETURN(keyslots, KeySlots::Open(layout::KeySlotsFile(dir), *fresh));
+  }
   return Status::Ok();
 }
 
@@ -90,9 +98,15 @@ Status Vault::Impl::OpenStore() {
     VAULT_RETURN_IF_ERROR(audit->OnPreCommit(txn));
     return deks->SyncSlots();
   };
-  VAULT_ASSIGN_OR_RETURN(store, Store::Open(layout::StoreDir(options.data_dir),
-                                            options.map_size_bytes, options.create_if_missing,
-                                            std::move(hooks)));
+  std::unique_ptr<StoreBackend> backend;
+  if (IsPostgresUrl(options.store)) {
+    VAULT_ASSIGN_OR_RETURN(backend, OpenPgBackend(options.store, options.create_if_missing));
+  } else {
+    VAULT_ASSIGN_OR_RETURN(
+        backend, OpenLmdbBackend(layout::StoreDir(options.data_dir), options.map_size_bytes,
+                                 options.create_if_missing));
+  }
+  VAULT_ASSIGN_OR_RETURN(store, Store::Open(std::move(backend), std::move(hooks)));
   return Status::Ok();
 }
 

@@ -24,13 +24,16 @@ const FlagSpec kPolicyFlag{"policy", "FILE", "policy YAML (default: the built-in
 const FlagSpec kRootKeyFlag{"root-key-file", "FILE",
                             "root key file (default: $" + std::string(kRootKeyEnv) +
                                 " if set, else " + layout::DefaultRootKeyFile("DIR") + ")"};
+const FlagSpec kStoreFlag{"store", "URL",
+                          "PostgreSQL connection string (postgresql://...) to keep the rows "
+                          "in; default: LMDB in the data directory"};
 const FlagSpec kJsonFlag{"json", "", "print the result as one JSON object"};
 const FlagSpec kConfigFlag{"config", "FILE",
                            "YAML file of settings (flag names as keys; default: $LETHE_CONFIG); "
                            "LETHE_<FLAG> variables override it, flags override both"};
 
 std::vector<FlagSpec> VaultFlags(std::vector<FlagSpec> own) {
-  std::vector<FlagSpec> flags = {kDataDirFlag, kPolicyFlag, kRootKeyFlag};
+  std::vector<FlagSpec> flags = {kDataDirFlag, kPolicyFlag, kRootKeyFlag, kStoreFlag};
   flags.insert(flags.end(), own.begin(), own.end());
   flags.insert(flags.end(), {kConfigFlag, kJsonFlag, kHelpFlag, kVersionFlag});
   return flags;
@@ -112,6 +115,7 @@ StatusOr<std::unique_ptr<Vault>> OpenVault(const Flags& flags, bool create,
   Options options;
   options.data_dir = flags.Get("data-dir");
   options.policy_path = flags.Get("policy");
+  options.store = flags.Get("store");
   options.root_key = ResolveRootKey(flags, options.data_dir).provider;
   options.create_if_missing = create;
   options.clock = TestClockFromEnvironment();  // nullptr (the system clock) unless testing

@@ -50,6 +50,7 @@ extern const FlagSpec kVersionFlag;
 extern const FlagSpec kDataDirFlag;
 extern const FlagSpec kPolicyFlag;
 extern const FlagSpec kRootKeyFlag;
+extern const FlagSpec kStoreFlag;  // --store: LMDB (default) or postgresql://...
 extern const FlagSpec kJsonFlag;
 extern const FlagSpec kConfigFlag;  // config.h: a config file and LETHE_* under the flags
 // The flags of a command that opens a vault: --data-dir, --policy, --root-key-file, then

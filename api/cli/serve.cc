@@ -26,6 +26,7 @@
 #include "api/json_codec.h"
 #include "api/sd_notify.h"
 #include "api/server.h"
+#include "vault/store_pg.h"
 
 namespace vault::cli {
 namespace {
@@ -330,6 +331,7 @@ int PrintConfig(const Command& cmd, const Flags& flags, const ServeSettings& s) 
   const RootKeySource key = ResolveRootKey(flags, flags.Get("data-dir"));
   json settings = {
       {"data-dir", flags.Get("data-dir")},
+      {"store", flags.Has("store") ? RedactConninfo(flags.Get("store")) : "(LMDB in data-dir)"},
       {"policy", flags.Has("policy") ? flags.Get("policy") : "(built-in default)"},
       {"root-key", key.file.empty() ? "$" + std::string(kRootKeyEnv) : "file " + key.file},
       {"listen", s.listen},
@@ -406,6 +408,7 @@ std::vector<Command> ServeCommands() {
        {kDataDirFlag,
         kPolicyFlag,
         kRootKeyFlag,
+        kStoreFlag,
         {"listen", "HOST:PORT", "address to listen on (default 127.0.0.1:8270; port 0 picks one)"},
         {"tls-cert", "FILE", "PEM certificate; serve HTTPS"},
         {"tls-key", "FILE", "PEM private key for --tls-cert"},

@@ -19,6 +19,10 @@
 #include <stdexcept>
 #include <thread>
 
+#ifdef LETHE_PG_CLUSTER_SCRIPT
+#include "tests/pg_cluster.h"
+#endif
+
 extern char** environ;
 
 namespace vault::e2e {
@@ -114,6 +118,25 @@ categories:
 
 json HttpResult::Json() const { return json::parse(body, nullptr, false); }
 
+namespace {
+
+// LETHE_TEST_STORE=postgres: a server started without a store of its own keeps its rows in
+// a new database of one throw-away cluster per test process (the e2e suites against the
+// PostgreSQL backend; scripts/pg-test-cluster.sh). Otherwise "": LMDB.
+std::string TestStore() {
+  const char* v = std::getenv("LETHE_TEST_STORE");
+  if (v == nullptr || std::string(v) != "postgres") return "";
+#ifdef LETHE_PG_CLUSTER_SCRIPT
+  auto* cluster = ::vault::testing::PgCluster::Get();
+  if (cluster == nullptr) throw std::runtime_error("LETHE_TEST_STORE=postgres: no PostgreSQL");
+  return cluster->NewDatabase();
+#else
+  throw std::runtime_error("LETHE_TEST_STORE=postgres: this test binary has no PostgreSQL");
+#endif
+}
+
+}  // namespace
+
 std::unique_ptr<ServerProcess> ServerProcess::Start(const Config& config) {
   std::unique_ptr<ServerProcess> p(new ServerProcess());
   p->dir_ = std::make_unique<TempDir>();
@@ -125,6 +148,14 @@ std::unique_ptr<ServerProcess> ServerProcess::Start(const Config& config) {
     WriteFile(policy, config.policy_yaml);
     policy_args = {"--policy", policy};
   }
+  const std::string store = config.store.empty() && !config.join ? TestStore() : config.store;
+  if (!store.empty()) policy_args.insert(policy_args.end(), {"--store", store});
+  p->policy_args_ = policy_args;
+  if (config.join) {
+    p->admin_token_ = config.admin_token;
+    p->Serve(config.extra_args);
+    return p;
+  }
   std::vector<std::string> init = {"init", "--data-dir", p->data_dir_, "--json"};
   init.insert(init.end(), policy_args.begin(), policy_args.end());
   const CliResult r = RunVault(init);
@@ -134,8 +165,6 @@ std::unique_ptr<ServerProcess> ServerProcess::Start(const Config& config) {
     throw std::runtime_error("lethe init --json printed no admin_token");
   }
   p->admin_token_ = j["admin_token"].get<std::string>();
-
-  p->policy_args_ = policy_args;
   p->Serve(config.extra_args);
   return p;
 }

@@ -60,6 +60,12 @@ class ServerProcess {
     std::string policy_yaml;  // empty: the built-in policy
     std::vector<std::string> extra_args = {"--sweep-interval", "0"};
     std::string data_dir;  // empty: a new directory under the server's temporary directory
+    // --store for init and serve (a postgresql:// URI; empty: LMDB in the data directory).
+    std::string store;
+    // Serve data_dir as it is, without `lethe init` (another server's, sharing its keyring
+    // and database); admin_token is then the one its init printed.
+    bool join = false;
+    std::string admin_token;
   };
   static std::unique_ptr<ServerProcess> Start(const Config& config);
   ~ServerProcess();

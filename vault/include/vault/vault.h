@@ -37,6 +37,10 @@ struct Actor {
 
 struct Options {
   std::string data_dir;
+  // Where the rows live: "" for LMDB in data_dir/store (the default), or a PostgreSQL
+  // connection string (postgresql://...; docs/design.md "Storage backends"). The keyring
+  // stays in data_dir either way.
+  std::string store;
   // Policy YAML file; empty means the built-in default policy.
   std::string policy_path;
   // Where the root key comes from. REQUIRES: non-null.

@@ -1,0 +1,320 @@
+// The storage seam's contract (vault/store.h), the same tests over both backends (LMDB in a
+// temp directory, PostgreSQL in a throw-away cluster), and what only a shared database
+// needs: several Stores over one database, conflicts retried, connection loss as 503.
+#include "vault/store.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <algorithm>
+#include <atomic>
+#include <filesystem>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "tests/pg_cluster.h"
+#include "vault/codec.h"
+#include "vault/store_pg.h"
+
+namespace vault {
+namespace {
+
+namespace fs = std::filesystem;
+
+enum class Backend { kLmdb, kPostgres };
+
+class StoreTest : public ::testing::TestWithParam<Backend> {
+ protected:
+  void SetUp() override {
+    if (GetParam() == Backend::kPostgres) {
+      LETHE_PG_DATABASE_OR_SKIP(url_);
+      auto b = OpenPgBackend(url_, /*create=*/true);
+      ASSERT_TRUE(b.ok()) << b.status().ToString();
+      auto s = Store::Open(std::move(b).value());
+      ASSERT_TRUE(s.ok());
+      store_ = std::move(s).value();
+      return;
+    }
+    std::string tmpl = "/tmp/lethe-store-test-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
+    dir_ = tmpl;
+    auto s = Store::Open(dir_ + "/store", 1ull << 30, true);
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    store_ = std::move(s).value();
+  }
+  void TearDown() override {
+    store_.reset();
+    if (!dir_.empty()) fs::remove_all(dir_);
+  }
+  // A second Store over the same database (PostgreSQL only).
+  std::unique_ptr<Store> Another() {
+    auto b = OpenPgBackend(url_, false);
+    EXPECT_TRUE(b.ok()) << b.status().ToString();
+    return std::move(Store::Open(std::move(b).value())).value();
+  }
+  std::string Read(Table t, std::string_view k) {
+    std::string out = "<absent>";
+    EXPECT_TRUE(store_
+                    ->Read([&](Txn& txn) {
+                      if (auto v = txn.Get(t, k)) out = std::string(*v);
+                      return Status::Ok();
+                    })
+                    .ok());
+    return out;
+  }
+
+  std::string dir_, url_;
+  std::unique_ptr<Store> store_;
+};
+
+TEST_P(StoreTest, PutGetDeleteAndViewsLastUntilTheTransactionEnds) {
+  ASSERT_TRUE(store_
+                  ->Write([](Txn& txn) {
+                    VAULT_RETURN_IF_ERROR(txn.Put(Table::kMeta, "a", std::string("one\0x", 5)));
+                    VAULT_RETURN_IF_ERROR(txn.Put(Table::kMeta, "b", "two"));
+                    VAULT_RETURN_IF_ERROR(txn.Put(Table::kSubjects, "a", "other table"));
+                    return txn.Del(Table::kMeta, "never-there");
+                  })
+                  .ok());
+  ASSERT_TRUE(store_
+                  ->Read([](Txn& txn) {
+                    auto a = txn.Get(Table::kMeta, "a");
+                    auto b = txn.Get(Table::kMeta, "b");
+                    auto c = txn.Get(Table::kMeta, "c");
+                    EXPECT_TRUE(a && b);
+                    EXPECT_FALSE(c);
+                    EXPECT_EQ(*a, std::string("one\0x", 5));  // still valid after later Gets
+                    EXPECT_EQ(*b, "two");
+                    return Status::Ok();
+                  })
+                  .ok());
+  EXPECT_EQ(Read(Table::kSubjects, "a"), "other table");
+  ASSERT_TRUE(store_->Write([](Txn& txn) { return txn.Del(Table::kMeta, "a"); }).ok());
+  EXPECT_EQ(Read(Table::kMeta, "a"), "<absent>");
+  EXPECT_EQ(Read(Table::kMeta, "b"), "two");
+}
+
+TEST_P(StoreTest, ScansGoInBytewiseKeyOrderAcrossPagesAndStopAtThePrefix) {
+  // Keys with 0x00 and 0xff bytes and shared prefixes: the order is memcmp, shorter first.
+  std::vector<std::string> keys = {std::string("p\0", 2),       "p", std::string("p\xff", 2),
+                                   std::string("p\xff\xff", 3), "q", std::string("o\xff", 2)};
+  for (int i = 0; i < 3000; ++i) keys.push_back("p/" + BigEndianKey(static_cast<std::uint64_t>(i)));
+  ASSERT_TRUE(store_
+                  ->Write([&](Txn& txn) {
+                    for (const auto& k : keys)
+                      VAULT_RETURN_IF_ERROR(txn.Put(Table::kRecords, k, k));
+                    return Status::Ok();
+                  })
+                  .ok());
+  std::vector<std::string> want;
+  for (const auto& k : keys) {
+    if (k.substr(0, 1) == "p") want.push_back(k);
+  }
+  std::sort(want.begin(), want.end());
+  std::vector<std::string> got;
+  ASSERT_TRUE(store_
+                  ->Read([&](Txn& txn) {
+                    EXPECT_EQ(txn.Count(Table::kRecords), keys.size());
+                    return txn.ScanPrefix(Table::kRecords, "p", [&](auto k, auto v) {
+                      EXPECT_EQ(k, v);
+                      got.emplace_back(k);
+                      return true;
+                    });
+                  })
+                  .ok());
+  EXPECT_EQ(got, want);
+  got.clear();
+  ASSERT_TRUE(store_
+                  ->Read([&](Txn& txn) {
+                    return txn.ScanFrom(Table::kRecords, std::string("p\xff", 2),
+                                        [&](auto k, auto) {
+                                          got.emplace_back(k);
+                                          return got.size() < 2;  // stops
+                                        });
+                  })
+                  .ok());
+  EXPECT_EQ(got, (std::vector<std::string>{std::string("p\xff", 2), std::string("p\xff\xff", 3)}));
+}
+
+TEST_P(StoreTest, UpdateFromRewritesValuesItIsShown) {
+  ASSERT_TRUE(store_
+                  ->Write([](Txn& txn) {
+                    for (int i = 0; i < 1500; ++i) {
+                      VAULT_RETURN_IF_ERROR(txn.Put(
+                          Table::kKeys, BigEndianKey(static_cast<std::uint64_t>(i)), "old"));
+                    }
+                    return Status::Ok();
+                  })
+                  .ok());
+  ASSERT_TRUE(store_
+                  ->Write([](Txn& txn) {
+                    return txn.UpdateFrom(Table::kKeys, BigEndianKey(10), [](auto, auto v) {
+                      Txn::Step step;
+                      step.value = std::string(v) + "+new";
+                      return StatusOr<Txn::Step>(step);
+                    });
+                  })
+                  .ok());
+  EXPECT_EQ(Read(Table::kKeys, BigEndianKey(9)), "old");
+  EXPECT_EQ(Read(Table::kKeys, BigEndianKey(10)), "old+new");
+  EXPECT_EQ(Read(Table::kKeys, BigEndianKey(1499)), "old+new");
+}
+
+TEST_P(StoreTest, AppendRefusesAKeyThatIsNotPastTheLastOne) {
+  ASSERT_TRUE(store_
+                  ->Write([](Txn& txn) {
+                    VAULT_RETURN_IF_ERROR(txn.Append(Table::kAudit, BigEndianKey(1), "1"));
+                    return txn.Append(Table::kAudit, BigEndianKey(2), "2");
+                  })
+                  .ok());
+  const Status s =
+      store_->Write([](Txn& txn) { return txn.Append(Table::kAudit, BigEndianKey(2), "x"); });
+  EXPECT_EQ(s.code(), Code::kDataLoss) << s.ToString();
+  EXPECT_EQ(store_->Write([](Txn& txn) { return txn.Append(Table::kAudit, BigEndianKey(1), "x"); })
+                .code(),
+            Code::kDataLoss);
+  EXPECT_EQ(Read(Table::kAudit, BigEndianKey(2)), "2");
+  EXPECT_EQ(Read(Table::kAudit, BigEndianKey(1)), "1");
+}
+
+TEST_P(StoreTest, AFailingWriteInABatchUndoesNoOtherWrite) {
+  std::vector<std::thread> threads;
+  std::atomic<int> failed{0};
+  for (int i = 0; i < 16; ++i) {
+    threads.emplace_back([&, i] {
+      const Status s = store_->Write([i](Txn& txn) -> Status {
+        VAULT_RETURN_IF_ERROR(txn.Put(Table::kMeta, "k" + std::to_string(i), "v"));
+        if (i % 4 == 0) return InvalidArgument("refused");
+        return Status::Ok();
+      });
+      if (!s.ok()) ++failed;
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failed.load(), 4);
+  for (int i = 0; i < 16; ++i) {
+    EXPECT_EQ(Read(Table::kMeta, "k" + std::to_string(i)), i % 4 == 0 ? "<absent>" : "v") << i;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, StoreTest, ::testing::Values(Backend::kLmdb, Backend::kPostgres),
+                         [](const auto& p) {
+                           return p.param == Backend::kLmdb ? "Lmdb" : "Postgres";
+                         });
+
+// What only a database shared by several servers needs.
+class SharedStoreTest : public StoreTest {};
+
+// Read-modify-write of one counter through two Stores at once: every increment lands
+// (serialization failures are retried), as the audit tail and every meta counter need.
+TEST_P(SharedStoreTest, ConcurrentWritersOfTwoStoresLoseNoUpdate) {
+  auto other = Another();
+  constexpr int kPerThread = 40;
+  auto bump = [](Store& s, std::atomic<int>* ok) {
+    for (int i = 0; i < kPerThread; ++i) {
+      const Status st = s.Write([](Txn& txn) -> Status {
+        std::uint64_t n = 0;
+        if (auto v = txn.Get(Table::kMeta, "n")) n = ReadBigEndian(*v);
+        VAULT_RETURN_IF_ERROR(txn.Append(Table::kAudit, BigEndianKey(n + 1), "e"));
+        return txn.Put(Table::kMeta, "n", BigEndianKey(n + 1));
+      });
+      if (st.ok()) ++*ok;
+    }
+  };
+  std::atomic<int> ok{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 2; ++i) {
+    threads.emplace_back(bump, std::ref(*store_), &ok);
+    threads.emplace_back(bump, std::ref(*other), &ok);
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(ok.load(), 4 * kPerThread);
+  EXPECT_EQ(ReadBigEndian(Read(Table::kMeta, "n")), static_cast<std::uint64_t>(4 * kPerThread));
+  // The sequence is linear: 1..n without a gap.
+  std::uint64_t expect = 1;
+  ASSERT_TRUE(other
+                  ->Read([&](Txn& txn) {
+                    return txn.ScanFrom(Table::kAudit, "", [&](auto k, auto) {
+                      EXPECT_EQ(ReadBigEndian(k), expect++);
+                      return true;
+                    });
+                  })
+                  .ok());
+  EXPECT_EQ(expect, static_cast<std::uint64_t>(4 * kPerThread + 1));
+}
+
+// A write through one Store is seen at once through the other (no cache).
+TEST_P(SharedStoreTest, AWriteThroughOneStoreIsReadThroughTheOther) {
+  auto other = Another();
+  ASSERT_TRUE(store_->Write([](Txn& txn) { return txn.Put(Table::kTokens, "t", "1"); }).ok());
+  std::string seen;
+  ASSERT_TRUE(other
+                  ->Read([&](Txn& txn) {
+                    seen = std::string(txn.Get(Table::kTokens, "t").value_or("<absent>"));
+                    return Status::Ok();
+                  })
+                  .ok());
+  EXPECT_EQ(seen, "1");
+  ASSERT_TRUE(other->Write([](Txn& txn) { return txn.Del(Table::kTokens, "t"); }).ok());
+  EXPECT_EQ(Read(Table::kTokens, "t"), "<absent>");
+}
+
+// The database drops every connection and refuses new ones: reads and writes fail as
+// kUnavailable (503), never as "not found"; once it accepts connections again the Store
+// reconnects by itself. (A connection dropped while the database is up is replaced at once.)
+TEST_P(SharedStoreTest, AnUnreachableDatabaseIsUnavailableThenReconnects) {
+  ASSERT_TRUE(store_->Write([](Txn& txn) { return txn.Put(Table::kMeta, "x", "1"); }).ok());
+  EXPECT_EQ(Read(Table::kMeta, "x"), "1");  // a pooled read connection exists now
+  const std::string db = url_.substr(url_.find(":///") + 4, url_.find('?') - url_.find(":///") - 4);
+  auto admin = [&](const std::string& sql) {
+    const std::string psql = "/usr/lib/postgresql/15/bin/psql -X -q -h " +
+                             testing::PgCluster::Get()->dir() +
+                             " -p 5432 -U postgres -d postgres -c \"" + sql + "\" >/dev/null";
+    return std::system((::getuid() == 0 ? "runuser -u postgres -- " + psql : psql).c_str());
+  };
+  ASSERT_EQ(admin("ALTER DATABASE " + db + " ALLOW_CONNECTIONS false"), 0);
+  ASSERT_EQ(
+      admin("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '" + db + "'"),
+      0);
+  std::string seen = "<not called>";
+  const Status lost = store_->Read([&](Txn& txn) {
+    seen = std::string(txn.Get(Table::kMeta, "x").value_or("<absent>"));
+    return Status::Ok();
+  });
+  EXPECT_EQ(lost.code(), Code::kUnavailable) << lost.ToString();
+  const Status write = store_->Write([](Txn& txn) { return txn.Put(Table::kMeta, "y", "2"); });
+  EXPECT_EQ(write.code(), Code::kUnavailable) << write.ToString();
+  ASSERT_EQ(admin("ALTER DATABASE " + db + " ALLOW_CONNECTIONS true"), 0);
+  EXPECT_EQ(Read(Table::kMeta, "x"), "1");  // reconnected
+  EXPECT_TRUE(store_->Write([](Txn& txn) { return txn.Put(Table::kMeta, "y", "2"); }).ok());
+  EXPECT_EQ(Read(Table::kMeta, "y"), "2");
+}
+
+TEST_P(SharedStoreTest, OpeningADatabaseWithoutTheSchemaSaysToRunInit) {
+  auto* cluster = testing::PgCluster::Get();
+  const std::string empty = cluster->NewDatabase();
+  auto b = OpenPgBackend(empty, false);
+  ASSERT_FALSE(b.ok());
+  EXPECT_EQ(b.status().code(), Code::kNotFound);
+  EXPECT_NE(b.status().message().find("lethe init --store"), std::string::npos);
+  EXPECT_TRUE(OpenPgBackend(empty, true).ok());
+  EXPECT_TRUE(OpenPgBackend(empty, true).ok());  // init again: nothing to migrate
+  EXPECT_TRUE(OpenPgBackend(empty, false).ok());
+}
+
+INSTANTIATE_TEST_SUITE_P(Postgres, SharedStoreTest, ::testing::Values(Backend::kPostgres),
+                         [](const auto&) { return "Postgres"; });
+
+TEST(StoreUrlTest, PasswordsAreRedacted) {
+  EXPECT_EQ(RedactConninfo("postgresql://lethe:s3cret@db1,db2/lethe?sslmode=verify-full"),
+            "postgresql://lethe:***@db1,db2/lethe?sslmode=verify-full");
+  EXPECT_EQ(RedactConninfo("postgresql://db/lethe?user=u&password=s3cret&x=1"),
+            "postgresql://db/lethe?user=u&password=***&x=1");
+  EXPECT_EQ(RedactConninfo("postgresql://u@db/lethe"), "postgresql://u@db/lethe");
+  EXPECT_TRUE(IsPostgresUrl("postgres://x"));
+  EXPECT_FALSE(IsPostgresUrl("/var/lib/lethe"));
+}
+
+}  // namespace
+}  // namespace vault

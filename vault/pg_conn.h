@@ -1,0 +1,64 @@
+// One libpq connection with the storage seam's prepared statements, and libpq's errors as
+// Status (connection trouble is kUnavailable; a lost race is a conflict to retry).
+#pragma once
+
+#include <libpq-fe.h>
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "vault/status.h"
+
+namespace vault::pg {
+
+struct ResultFree {
+  void operator()(PGresult* r) const { PQclear(r); }
+};
+using Result = std::unique_ptr<PGresult, ResultFree>;
+
+// The statements every connection prepares (pg_conn.cc has their SQL).
+enum class Stmt { kGet, kPut, kInsert, kDel, kScan, kScanBounded, kAtOrAfter, kCount };
+
+// A failed statement: its Status and whether it lost a race with another transaction
+// (serialization failure, deadlock, or a unique key another transaction took first).
+struct Failure {
+  Status status;
+  bool conflict = false;
+};
+
+class Conn {
+ public:
+  // Connects; kUnavailable when the database is unreachable.
+  static StatusOr<std::unique_ptr<Conn>> Open(const std::string& conninfo);
+  // Prepares the statements (the schema must exist).
+  Status Prepare();
+  ~Conn() { PQfinish(conn_); }
+  Conn(const Conn&) = delete;
+  Conn& operator=(const Conn&) = delete;
+
+  // A command without parameters (BEGIN, COMMIT, DDL): ok, or the failure.
+  Failure Command(const char* sql);
+  // A prepared statement. Parameters: the table name (text), then up to three values, each
+  // binary (keys and values) or, when text is set, text (limits). Results are binary.
+  struct Param {
+    std::string_view bytes;
+    bool text = false;
+  };
+  Result Run(Stmt stmt, std::string_view table, std::initializer_list<Param> params,
+             Failure* failure);
+  // A query without parameters with a text result; null and *failure set when it fails.
+  Result Query(const char* sql, Failure* failure);
+  bool Broken() const { return PQstatus(conn_) != CONNECTION_OK; }
+
+ private:
+  explicit Conn(PGconn* c) : conn_(c) {}
+  Failure Check(const Result& r, ExecStatusType want, const char* what) const;
+  PGconn* conn_;
+};
+
+inline std::string_view Value(const PGresult* r, int row, int col) {
+  return {PQgetvalue(r, row, col), static_cast<std::size_t>(PQgetlength(r, row, col))};
+}
+
+}  // namespace vault::pg
