@@ -55,6 +55,9 @@ const char* TableName(Table t) {
       "consents",
       "consent_due",
       "restrictions",
+      "objections",
+      "requests",
+      "requests_by_subject",
   };
   return kNames[static_cast<std::size_t>(t)];
 }

@@ -47,8 +47,11 @@ enum class Table : std::uint8_t {
   kConsents,
   kConsentDue,
   kRestrictions,
+  kObjections,
+  kRequests,
+  kRequestsBySubject,
 };
-inline constexpr std::size_t kTableCount = 20;
+inline constexpr std::size_t kTableCount = 23;
 const char* TableName(Table t);
 
 // One transaction: a consistent snapshot (read) or an atomic change (write). Views it hands
