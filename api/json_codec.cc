@@ -254,6 +254,9 @@ json SubjectJson(const SubjectSummary& s, bool privileged) {
       {"legal_holds", std::move(holds)},
       {"erasure", s.erasure ? ErasureJson(*s.erasure) : json(nullptr)},
   };
+  json objections = json::array();
+  for (const ObjectionView& o : s.objections) objections.push_back(ObjectionJson(o));
+  j["objections"] = std::move(objections);
   // The restriction's reason and start are for dpo and admin, as hold reasons are.
   if (privileged && s.restricted) {
     j["restriction"] = {{"since", OptionalTimeJson(s.restricted_since)},
@@ -276,6 +279,12 @@ json ConsentJson(const ConsentView& c) {
           {"at", TimeJson(c.at)},
           {"proof_until", OptionalTimeJson(c.proof_until)},
           {"history", std::move(history)}};
+}
+
+json ObjectionJson(const ObjectionView& o) {
+  json j = {{"purpose", o.purpose}, {"since", TimeJson(o.since)}};
+  if (!o.reason.empty()) j["reason"] = o.reason;
+  return j;
 }
 
 json RestrictionJson(const RestrictionView& r) {
@@ -363,6 +372,7 @@ json PolicyJson(const Policy& p) {
         {"category", p.passwords.category}}},
       {"audit", {{"retention", p.audit_retention.ToString()}}},
       {"consents", {{"proof_retention", p.consent_proof_retention.ToString()}}},
+      {"requests", {{"respond_within", p.request_response.ToString()}}},
       {"cipher", p.cipher},
       {"source_sha256", p.source_sha256},
       {"stated", p.stated},

@@ -64,6 +64,8 @@ nlohmann::json PolicyJson(const Policy& p);
 nlohmann::json ConsentJson(const ConsentView& c);
 // {"restricted","since","reason"} (since and reason null when not restricted)
 nlohmann::json RestrictionJson(const RestrictionView& r);
+// {purpose, since, reason}; reason omitted when empty (an app's view, an erased subject).
+nlohmann::json ObjectionJson(const ObjectionView& o);
 nlohmann::json AuditEntryJson(const AuditEntry& e);
 
 // Results of operations that both the HTTP API and the CLI's --json print.

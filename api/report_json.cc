@@ -35,6 +35,7 @@ json ComplianceReportJson(const ComplianceReport& r) {
   json pending = json::object();
   for (const auto& [name, p] : r.pending) {
     pending[name] = {{"pending", p.pending}, {"overdue", p.overdue}};
+    if (!p.overdue_ids.empty()) pending[name]["overdue_ids"] = p.overdue_ids;
   }
   return {
       {"generated_at", TimeJson(r.generated_at)},

@@ -293,6 +293,8 @@ void ApiServer::RegisterRoutes() {
   AddPasswordRoutes(router_, vault_);
   AddConsentRoutes(router_, vault_);
   AddRestrictionRoutes(router_, vault_);
+  AddObjectionRoutes(router_, vault_);
+  AddRequestRoutes(router_, vault_);
   AddLookupRoutes(router_, vault_);
   AddExportRoutes(router_, vault_);
   AddReportRoutes(router_, vault_);

@@ -344,8 +344,9 @@ Status Consents::RunDue(Txn& txn, const Actor& actor, std::string_view key, Unix
   const std::string name(id.substr(1 + uid.size()));
   VAULT_RETURN_IF_ERROR(txn.Del(Table::kConsentDue, key));
   const Category* cat = kind == kDueCategory ? p_.policy.Find(name) : nullptr;
-  if (kind == kDueCategory && (cat == nullptr || cat->legal_basis != LegalBasis::kConsent)) {
-    return Status::Ok();  // the policy no longer rests that category on consent
+  if (kind == kDueCategory && (cat == nullptr || (cat->legal_basis != LegalBasis::kConsent &&
+                                                  !cat->retention.or_until_consent_withdrawn))) {
+    return Status::Ok();  // the policy no longer ends that category with the consent
   }
   const std::string purpose = cat != nullptr ? cat->consent_purpose.value_or("") : name;
   VAULT_ASSIGN_OR_RETURN(History h, Load(txn, uid, purpose));

@@ -10,6 +10,7 @@
 #include "crypto/primitives.h"
 #include "vault/codec.h"
 #include "vault/index_keys.h"
+#include "vault/objections.h"
 #include "vault/passwords.h"
 #include "vault/receipt.h"
 
@@ -207,6 +208,8 @@ Status Erasures::Execute(Txn& txn, const Actor& actor, const std::string& key, E
   VAULT_RETURN_IF_ERROR(p_.consents.OnErasure(txn, actor, row->uid));
   VAULT_RETURN_IF_ERROR(p_.blind.RemoveSubject(txn, row->uid));
   VAULT_RETURN_IF_ERROR(Passwords::Forget(txn, row->uid));
+  VAULT_RETURN_IF_ERROR(Objections::Forget(txn, row->uid));
+  VAULT_RETURN_IF_ERROR(p_.requests.Complete(txn, row->uid, {"erasure"}, "erasure", true));
   subject->state = StoredState::kErased;
   subject->sealed_subject_id.clear();
   VAULT_RETURN_IF_ERROR(p_.subjects.Save(txn, row->pseudonym, *subject));

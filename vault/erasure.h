@@ -17,6 +17,7 @@
 #include "vault/legal_holds.h"
 #include "vault/meta_sealer.h"
 #include "vault/policy.h"
+#include "vault/requests.h"
 #include "vault/store.h"
 #include "vault/subjects.h"
 #include "vault/vault.h"
@@ -38,6 +39,7 @@ class Erasures {
     const EpochSchedule& schedule;
     const crypto::SecretBytes& signing_key;
     Consents& consents;  // an erasure ends the subject's consents (their proof is kept)
+    Requests& requests;  // an erasure closes the subject's erasure requests
   };
   explicit Erasures(Parts parts) : p_(parts) {}
 

@@ -1,4 +1,4 @@
-// The export sections and report figures of consents and passwords (export_sections.h).
+// The export sections and report figures of consents, passwords and objections (export_sections.h).
 #include "vault/export_sections.h"
 
 #include <nlohmann/json.hpp>
@@ -40,6 +40,19 @@ Status PasswordExport::WriteExport(const Txn& txn, const ExportSubject& subject,
 Status ConsentReport::AddToReport(const Txn& txn, UnixSeconds now, ComplianceReport* report) const {
   VAULT_ASSIGN_OR_RETURN(report->pending["consent_withdrawals"],
                          consents_.PendingWithdrawals(txn, now));
+  return Status::Ok();
+}
+
+Status ObjectionsExport::WriteExport(const Txn& txn, const ExportSubject& subject,
+                                     ExportWriter& out) const {
+  VAULT_ASSIGN_OR_RETURN(std::vector<ObjectionView> objections,
+                         objections_.Of(txn, subject.row.uid, true));
+  out.BeginList("objections");
+  for (const ObjectionView& o : objections) {
+    out.Item(o.purpose,
+             {{"purpose", o.purpose}, {"since", FormatRfc3339(o.since)}, {"reason", o.reason}});
+  }
+  out.EndList();
   return Status::Ok();
 }
 

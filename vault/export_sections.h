@@ -1,9 +1,10 @@
-// The export sections and report figures that consents and passwords contribute (exporter.h,
-// report.h): each reads in the caller's transaction and shows no secret.
+// The export sections and report figures that consents, passwords and objections contribute
+// (exporter.h, report.h): each reads in the caller's transaction and shows no secret.
 #pragma once
 
 #include "vault/consents.h"
 #include "vault/exporter.h"
+#include "vault/objections.h"
 #include "vault/passwords.h"
 #include "vault/report.h"
 
@@ -37,6 +38,17 @@ class ConsentReport : public ReportSource {
 
  private:
   const Consents& consents_;
+};
+
+// "objections": the purposes the subject objects to (GDPR Art. 21), since when and why.
+class ObjectionsExport : public ExportSection {
+ public:
+  explicit ObjectionsExport(const Objections& objections) : objections_(objections) {}
+  Status WriteExport(const Txn& txn, const ExportSubject& subject,
+                     ExportWriter& out) const override;
+
+ private:
+  const Objections& objections_;
 };
 
 }  // namespace vault

@@ -71,6 +71,7 @@ class SubjectExport final : public ExportStream {
       out_->EndList();
       out_->End();
       ended_ = true;
+      x_.p_.requests.CompleteAsync(uid_, {"access", "portability"}, "export");
       return Status::Ok();
     }
     const std::string& category = categories_[next_category_];

@@ -13,6 +13,7 @@
 #include "vault/export_writer.h"
 #include "vault/legal_holds.h"
 #include "vault/records.h"
+#include "vault/requests.h"
 #include "vault/store.h"
 #include "vault/subjects.h"
 
@@ -48,6 +49,7 @@ class Exporter {
     LegalHolds& holds;
     const Erasures& erasures;
     AuditLog& audit;
+    Requests& requests;  // an export served closes access and portability requests
   };
   // page_records: records read per read transaction (and per piece of the stream).
   Exporter(Parts parts, std::size_t page_records) : p_(parts), page_records_(page_records) {}

@@ -55,6 +55,7 @@ StatusOr<std::pair<const Category*, const IndexedField*>> Lookups::Resolve(
 }
 
 StatusOr<std::optional<Lookups::Match>> Lookups::MatchOf(const Txn& txn, const Actor& actor,
+                                                         const Category& cat,
                                                          const BlindIndex::Entry& e) const {
   std::string pseudonym = e.pseudonym;
   if (pseudonym.empty()) {  // an entry written before entries carried the pseudonym
@@ -70,6 +71,7 @@ StatusOr<std::optional<Lookups::Match>> Lookups::MatchOf(const Txn& txn, const A
   m.uid = e.uid;
   // Restriction stops an app, not the admin; a pending erasure stops everyone.
   m.refused = CheckAccess(*row, actor, Access{false, actor.role != Role::kApp});
+  if (m.refused.ok()) m.refused = p_.objections.Check(txn, e.uid, actor, cat);
   if (m.refused.ok()) {
     VAULT_ASSIGN_OR_RETURN(m.subject_id, p_.subjects.OpenSubjectId(txn, *row));
   }
@@ -95,7 +97,7 @@ StatusOr<Lookups::Found> Lookups::Matches(const Txn& txn, const Actor& actor, co
       break;
     }
     seen.insert(e.uid);
-    VAULT_ASSIGN_OR_RETURN(auto m, MatchOf(txn, actor, e));
+    VAULT_ASSIGN_OR_RETURN(auto m, MatchOf(txn, actor, cat, e));
     if (m) out.matches.push_back(std::move(*m));
   }
   return out;

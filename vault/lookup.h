@@ -11,6 +11,7 @@
 
 #include "vault/audit_log.h"
 #include "vault/blind_index.h"
+#include "vault/objections.h"
 #include "vault/policy.h"
 #include "vault/records.h"
 #include "vault/store.h"
@@ -28,6 +29,7 @@ class Lookups {
     BlindIndex& blind;
     Records& records;
     AuditLog& audit;
+    const Objections& objections;  // an objection stops an app of that purpose
   };
   explicit Lookups(Parts parts) : p_(parts) {}
 
@@ -49,7 +51,7 @@ class Lookups {
   };
   StatusOr<Found> Matches(const Txn& txn, const Actor& actor, const Category& cat,
                           const IndexedField& field, const std::string& value) const;
-  StatusOr<std::optional<Match>> MatchOf(const Txn& txn, const Actor& actor,
+  StatusOr<std::optional<Match>> MatchOf(const Txn& txn, const Actor& actor, const Category& cat,
                                          const BlindIndex::Entry& e) const;
   Status Audit(const Actor& actor, const std::string& category, const std::vector<Match>& found,
                Status s) const;

@@ -434,8 +434,9 @@ Policy ParseRoot(const YAML::Node& root) {
   Policy p;
   ProblemList problems;
   problems.Section([&] {
-    CheckKeys(root, "the policy",
-              {"version", "erasure", "keys", "passwords", "audit", "consents", "categories"});
+    CheckKeys(
+        root, "the policy",
+        {"version", "erasure", "keys", "passwords", "audit", "consents", "requests", "categories"});
   });
   problems.Section([&] {
     if (!root["version"]) throw PolicyError(root, "version is required (version: 1)");
@@ -468,6 +469,15 @@ Policy ParseRoot(const YAML::Node& root) {
         p.consent_proof_retention =
             ParseDurationNode(c["proof_retention"], "consents.proof_retention");
         p.stated.insert("consents.proof_retention");
+      }
+    });
+  }
+  if (const auto rq = root["requests"]) {
+    problems.Section([&] {
+      CheckKeys(rq, "requests", {"respond_within"});
+      if (rq["respond_within"]) {
+        p.request_response = ParseDurationNode(rq["respond_within"], "requests.respond_within");
+        p.stated.insert("requests.respond_within");
       }
     });
   }

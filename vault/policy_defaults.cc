@@ -157,7 +157,10 @@ bool Policy::IsConsentPurpose(const std::string& purpose) const {
 std::vector<const Category*> Policy::ConsentCategories(const std::string& purpose) const {
   std::vector<const Category*> out;
   for (const auto& [name, c] : categories) {
-    if (c.legal_basis == LegalBasis::kConsent && c.consent_purpose == purpose) out.push_back(&c);
+    if (c.consent_purpose == purpose &&
+        (c.legal_basis == LegalBasis::kConsent || c.retention.or_until_consent_withdrawn)) {
+      out.push_back(&c);
+    }
   }
   return out;
 }

@@ -11,11 +11,10 @@ namespace vault {
 namespace {
 
 // Consent withdrawal: the consents part shreds the categories whose legal basis is the
-// withdrawn consent after on_consent_withdrawal, so that is published. Retention
-// `or_until: consent_withdrawn` on a category of another legal basis is not yet carried out by
-// anything, so it is not.
+// withdrawn consent, and those kept `or_until: consent_withdrawn`, after on_consent_withdrawal
+// (Policy::ConsentCategories), so both are published.
 constexpr bool kConsentWithdrawalEnforced = true;
-constexpr bool kOrUntilConsentWithdrawnEnforced = false;
+constexpr bool kOrUntilConsentWithdrawnEnforced = true;
 
 const char kDefaultMark[] = " (vault default: this policy does not state it)";
 
@@ -98,6 +97,13 @@ void RenderCategories(const Policy& p, std::ostringstream& o) {
   if (p.Stated("consents.proof_retention")) {
     o << "\nRecords of a consent (when and how it was given and withdrawn) are kept as proof for "
       << p.consent_proof_retention.ToString() << " after it is withdrawn, then destroyed.\n";
+  }
+  if (p.Stated("requests.respond_within")) {
+    o << "\nEach request to exercise a data-protection right is logged with its due date, "
+      << p.request_response.ToString()
+      << " after it is received (and never later than one calendar month); an extension by two "
+         "further months, with its reason, is made within that time. A request still open "
+         "after its due date is reported as overdue.\n";
   }
 }
 

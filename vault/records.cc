@@ -132,6 +132,7 @@ Status Records::WriteRow(Txn& txn, const Actor& actor, const std::string& pseudo
   const UnixSeconds now = p_.clock.Now();
   VAULT_ASSIGN_OR_RETURN(SubjectRow subject,
                          p_.subjects.GetOrCreateForWrite(txn, pseudonym, subject_id, actor));
+  VAULT_RETURN_IF_ERROR(p_.objections.Check(txn, subject.uid, actor, w.cat));
   if (w.cat.legal_basis == LegalBasis::kConsent) {
     VAULT_RETURN_IF_ERROR(p_.consents.CheckGranted(txn, subject.uid, w.cat));
   }
@@ -207,6 +208,7 @@ StatusOr<RecordView> Records::Get(const Actor& actor, const std::string& subject
   bool restricted = false;  // a dpo/admin read of a restricted subject, audited as such
   Status s = p_.store.Read([&](Txn& txn) -> Status {
     VAULT_ASSIGN_OR_RETURN(SubjectRow subject, p_.subjects.GetFor(txn, pseudonym, actor, access));
+    VAULT_RETURN_IF_ERROR(p_.objections.Check(txn, subject.uid, actor, *cat));
     uid = subject.uid;
     restricted = subject.restricted;
     const std::string rkey = p_.keys.RecordKey(subject.uid, category, record_id);
@@ -256,6 +258,7 @@ StatusOr<std::vector<RecordView>> Records::List(const Actor& actor, const std::s
   bool restricted = false;  // a dpo/admin read of a restricted subject, audited as such
   Status s = p_.store.Read([&](Txn& txn) -> Status {
     VAULT_ASSIGN_OR_RETURN(SubjectRow subject, p_.subjects.GetFor(txn, pseudonym, actor, access));
+    VAULT_RETURN_IF_ERROR(p_.objections.Check(txn, subject.uid, actor, *cat));
     uid = subject.uid;
     restricted = subject.restricted;
     VAULT_ASSIGN_OR_RETURN(auto rows, Rows(txn, CategoryPrefix(subject.uid, category)));
@@ -331,6 +334,7 @@ StatusOr<RecordPage> Records::ListPage(const Actor& actor, const std::string& su
   bool restricted = false;  // a dpo/admin read of a restricted subject, audited as such
   Status s = p_.store.Read([&](Txn& txn) -> Status {
     VAULT_ASSIGN_OR_RETURN(SubjectRow subject, p_.subjects.GetFor(txn, pseudonym, actor, access));
+    VAULT_RETURN_IF_ERROR(p_.objections.Check(txn, subject.uid, actor, *cat));
     uid = subject.uid;
     restricted = subject.restricted;
     const std::string prefix = CategoryPrefix(subject.uid, category);
@@ -374,6 +378,7 @@ Status Records::Delete(const Actor& actor, const std::string& subject_id,
   Status s = p_.store.Write([&](Txn& txn) -> Status {
     removal = {};
     VAULT_ASSIGN_OR_RETURN(SubjectRow subject, p_.subjects.GetFor(txn, pseudonym, actor, access));
+    VAULT_RETURN_IF_ERROR(p_.objections.Check(txn, subject.uid, actor, *cat));
     VAULT_ASSIGN_OR_RETURN(bool held, p_.holds.IsHeld(txn, subject.uid));
     if (held) return Status(Code::kLocked, "a legal hold suspends deletion of this subject's data");
     return DeleteRow(txn, actor, subject, category,

@@ -17,6 +17,7 @@
 #include "vault/dek_table.h"
 #include "vault/index_keys.h"
 #include "vault/legal_holds.h"
+#include "vault/objections.h"
 #include "vault/policy.h"
 #include "vault/rekeys.h"
 #include "vault/storage_quota.h"
@@ -40,6 +41,7 @@ class Records {
     AuditLog& audit;
     Rekeys& rekeys;
     Consents& consents;  // a write to a category resting on consent needs it granted
+    const Objections& objections;  // an objection stops an app of that purpose
   };
   // quota_bytes: the most record bytes one writer may have stored (0: no limit).
   Records(Parts parts, crypto::Aead cipher, std::size_t max_record_bytes,

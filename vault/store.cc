@@ -40,6 +40,9 @@ const char* TableName(Table t) {
       "consent_due",
       "restrictions",
       "key_slots",
+      "objections",
+      "requests",
+      "requests_by_subject",
   };
   return kNames[static_cast<std::size_t>(t)];
 }

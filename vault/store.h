@@ -46,8 +46,11 @@ enum class Table : std::uint8_t {
   kConsentDue,
   kRestrictions,
   kKeySlots,
+  kObjections,
+  kRequests,
+  kRequestsBySubject,
 };
-inline constexpr std::size_t kTableCount = 21;
+inline constexpr std::size_t kTableCount = 24;
 const char* TableName(Table t);
 
 // One transaction: a consistent snapshot (read) or an atomic change (write). Views it hands

@@ -100,6 +100,14 @@ StatusOr<SubjectSummary> Vault::GetSubject(const Actor& actor, const std::string
     }
     VAULT_ASSIGN_OR_RETURN(sum.legal_holds, v.holds->List(txn, subject.uid, opts.privileged));
     sum.erasure = v.erasures->Of(txn, subject);
+    VAULT_ASSIGN_OR_RETURN(sum.objections, v.objections->Of(txn, subject.uid, opts.privileged));
+    // An app sees the objections to its own purposes: the ones that refuse it.
+    if (!opts.privileged) {
+      std::erase_if(sum.objections, [&](const ObjectionView& o) {
+        return std::find(opts.purposes.begin(), opts.purposes.end(), o.purpose) ==
+               opts.purposes.end();
+      });
+    }
     // The receipt names the subject_ref, which links the subject to the audit log.
     if (sum.erasure && !opts.privileged) sum.erasure->receipt_json.clear();
     return Status::Ok();
@@ -107,6 +115,51 @@ StatusOr<SubjectSummary> Vault::GetSubject(const Actor& actor, const std::string
   v.audit->AppendAsync(actor, "subject.get", uid, "", s.code());
   if (!s.ok()) return s;
   return sum;
+}
+
+StatusOr<ObjectionView> Vault::Object(const Actor& actor, const std::string& subject_id,
+                                      const std::string& purpose, const std::string& reason) {
+  auto placed = impl_->objections->Object(actor, subject_id, purpose, reason);
+  if (placed.ok()) CompleteRequests(subject_id, "objection");
+  return placed;
+}
+
+Status Vault::LiftObjection(const Actor& actor, const std::string& subject_id,
+                            const std::string& purpose) {
+  return impl_->objections->Lift(actor, subject_id, purpose);
+}
+
+StatusOr<std::vector<ObjectionView>> Vault::ListObjections(const Actor& actor,
+                                                           const std::string& subject_id) {
+  return impl_->objections->List(actor, subject_id);
+}
+
+StatusOr<Vault::SubjectRequest> Vault::LogRequest(const Actor& actor, const std::string& subject_id,
+                                                  const std::string& kind,
+                                                  std::optional<UnixSeconds> received_at) {
+  return impl_->requests->Log(actor, subject_id, kind, received_at);
+}
+
+StatusOr<Vault::SubjectRequest> Vault::ExtendRequest(const Actor& actor,
+                                                     const std::string& request_id,
+                                                     const std::string& reason) {
+  return impl_->requests->Extend(actor, request_id, reason);
+}
+
+StatusOr<Vault::SubjectRequest> Vault::CloseRequest(const Actor& actor,
+                                                    const std::string& request_id, bool refused,
+                                                    const std::string& reason) {
+  return impl_->requests->Close(actor, request_id, refused, reason);
+}
+
+StatusOr<Vault::SubjectRequest> Vault::GetRequest(const Actor& actor,
+                                                  const std::string& request_id) const {
+  return impl_->requests->Get(actor, request_id);
+}
+
+StatusOr<std::vector<Vault::SubjectRequest>> Vault::ListRequests(const Actor& actor,
+                                                                 bool open_only) const {
+  return impl_->requests->List(actor, open_only);
 }
 
 StatusOr<ErasureView> Vault::RequestErasure(const Actor& actor, const std::string& subject_id,
@@ -148,7 +201,16 @@ StatusOr<std::vector<ConsentView>> Vault::ListConsents(const Actor& actor,
 StatusOr<RestrictionView> Vault::RestrictProcessing(const Actor& actor,
                                                     const std::string& subject_id,
                                                     const std::string& reason) {
-  return impl_->restrictions->Place(actor, subject_id, reason);
+  auto placed = impl_->restrictions->Place(actor, subject_id, reason);
+  if (placed.ok()) CompleteRequests(subject_id, "restriction");
+  return placed;
+}
+
+// A right the vault has just carried out closes the subject's open requests of that kind.
+void Vault::CompleteRequests(const std::string& subject_id, const std::string& kind) {
+  if (auto uid = impl_->subjects->UidOf(*impl_->store, subject_id)) {
+    impl_->requests->CompleteAsync(*uid, {kind}, kind);
+  }
 }
 
 Status Vault::LiftRestriction(const Actor& actor, const std::string& subject_id) {

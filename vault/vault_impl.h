@@ -24,11 +24,13 @@
 #include "vault/legal_holds.h"
 #include "vault/lookup.h"
 #include "vault/meta_sealer.h"
+#include "vault/objections.h"
 #include "vault/passwords.h"
 #include "vault/records.h"
 #include "vault/rekeys.h"
-#include "vault/restriction.h"
 #include "vault/report.h"
+#include "vault/requests.h"
+#include "vault/restriction.h"
 #include "vault/store.h"
 #include "vault/subjects.h"
 #include "vault/sweeper.h"
@@ -60,6 +62,8 @@ class Vault::Impl {
   std::unique_ptr<LegalHolds> holds;
   std::unique_ptr<Consents> consents;
   std::unique_ptr<Restrictions> restrictions;
+  std::unique_ptr<Objections> objections;
+  std::unique_ptr<Requests> requests;
   std::unique_ptr<Records> records;
   std::unique_ptr<Erasures> erasures;
   std::unique_ptr<EpochRotator> rotator;
@@ -72,6 +76,7 @@ class Vault::Impl {
   std::unique_ptr<ConsentsExport> consents_export;
   std::unique_ptr<PasswordExport> password_export;
   std::unique_ptr<ConsentReport> consent_report;
+  std::unique_ptr<ObjectionsExport> objections_export;
 
   std::unique_ptr<Store> store;
 

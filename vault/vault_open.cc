@@ -129,13 +129,17 @@ void Vault::Impl::BuildParts() {
       Consents::Parts{*store, policy, *clock, *subjects, *deks, *blind, *audit}, cipher);
   restrictions = std::make_unique<Restrictions>(
       Restrictions::Parts{*store, *clock, *subjects, *deks, *audit}, cipher);
+  objections = std::make_unique<Objections>(
+      Objections::Parts{*store, policy, *clock, *subjects, *deks, *audit}, cipher);
+  requests = std::make_unique<Requests>(
+      Requests::Parts{*store, policy, *clock, *subjects, *sealer, *audit});
   records = std::make_unique<Records>(
       Records::Parts{*store, policy, *clock, *index_keys, *subjects, *deks, *blind, *holds, *audit,
-                     *rekeys, *consents},
+                     *rekeys, *consents, *objections},
       cipher, options.max_record_bytes, options.quota_bytes);
   erasures = std::make_unique<Erasures>(
       Erasures::Parts{*store, policy, *clock, *subjects, *deks, *blind, *holds, *audit, *sealer,
-                      *schedule, keyring->signing_key(), *consents});
+                      *schedule, keyring->signing_key(), *consents, *requests});
 
   holds->SetReleaseHook(
       [this](Txn& txn, const SubjectRow& s, const std::string& id, UnixSeconds now) {
@@ -154,10 +158,10 @@ void Vault::Impl::BuildParts() {
       Passwords::Limits{options.password_concurrency, options.password_memory_kib,
                         options.password_max_waiting});
   lookup = std::make_unique<Lookups>(
-      Lookups::Parts{*store, policy, *subjects, *blind, *records, *audit});
-  exporter = std::make_unique<Exporter>(
-      Exporter::Parts{*store, policy, *clock, *subjects, *records, *holds, *erasures, *audit},
-      kExportPageRecords);
+      Lookups::Parts{*store, policy, *subjects, *blind, *records, *audit, *objections});
+  exporter = std::make_unique<Exporter>(Exporter::Parts{*store, policy, *clock, *subjects, *records,
+                                                        *holds, *erasures, *audit, *requests},
+                                        kExportPageRecords);
   reporter = std::make_unique<Reporter>(*store, policy, *clock, *keyring, *schedule);
   consents_export = std::make_unique<ConsentsExport>(*consents);
   password_export = std::make_unique<PasswordExport>();
@@ -165,6 +169,9 @@ void Vault::Impl::BuildParts() {
   exporter->AddSection(*consents_export);
   exporter->AddSection(*password_export);
   reporter->AddSource(*consent_report);
+  objections_export = std::make_unique<ObjectionsExport>(*objections);
+  exporter->AddSection(*objections_export);
+  reporter->AddSource(*requests);
 }
 
 // The canary ties the keyring to this store: a keyring of another store is refused.

@@ -37,6 +37,7 @@ void PrintText(const ComplianceReport& r) {
   }
   for (const auto& [queue, p] : r.pending) {
     std::cout << "Pending " << queue << ": " << p.pending << ", overdue " << p.overdue << "\n";
+    for (const std::string& id : p.overdue_ids) std::cout << "  " << id << "  OVERDUE\n";
   }
   std::cout << "Oldest epoch a backup may need: " << r.oldest_epoch << " (its key is destroyed at "
             << FormatRfc3339(r.oldest_epoch_dies_at) << ")";

@@ -265,6 +265,88 @@ TEST(MicroPimPolicyTest, KeepsItsPromisesOnTheClock) {
   EXPECT_NE(s.Get("alice/records/billing/inv-1").status, 200);
 }
 
+// MicroPIM's consent promises, each figure read from the render and observed on the clock:
+// newsletter (marketing) data gone within 30 days of withdrawal, surveys ("2 years or until
+// consent withdrawn") gone at withdrawal, the consent records kept 2 years after withdrawal
+// and gone after.
+TEST(MicroPimPolicyTest, KeepsItsConsentPromisesOnTheClock) {
+  TestClock clock;
+  PolicyServer s("micropim", clock);
+  const std::string md = Render("micropim");
+  const std::int64_t marketing_days =
+      RenderedDays(md, "\\| newsletter \\|[^\\n]*deleted within (\\d+)d of consent withdrawal");
+  ASSERT_EQ(marketing_days, 30) << md;
+  std::smatch proof;
+  ASSERT_TRUE(std::regex_search(md, proof,
+                                std::regex("kept as proof for (\\d+)y after it is "
+                                           "withdrawn, then destroyed")))
+      << md;
+  const int proof_years = std::stoi(proof[1].str());
+  ASSERT_EQ(proof_years, 2);
+  const std::int64_t respond_days = RenderedDays(md, "logged with its due date, (\\d+)d after it");
+  ASSERT_EQ(respond_days, 30) << md;
+  ASSERT_NE(md.find("| surveys | consent | product | 2y after the record was first written "
+                    "(updates do not extend it), then shredded by the end of that UTC day, or "
+                    "earlier when consent is withdrawn |"),
+            std::string::npos)
+      << md;
+
+  const std::string admin = s->admin_token();
+  auto consent = [&](const std::string& purpose, bool granted) {
+    return s->CallJson("PUT", "/v1/subjects/carol/consents/" + purpose, admin,
+                       {{"granted", granted}, {"source", "settings page"}});
+  };
+  ASSERT_EQ(consent("marketing", true).status, 200);
+  ASSERT_EQ(consent("surveys", true).status, 200);
+  ASSERT_EQ(s.Put("carol/records/newsletter/sub", {{"data", {{"list", "monthly"}}}}).status, 201);
+  ASSERT_EQ(s.Put("carol/records/surveys/q1", {{"data", {{"score", 9}}}}).status, 201);
+  ASSERT_EQ(s.Put("carol/records/account/profile", {{"data", {{"name", "Carol"}}}}).status, 201);
+  // "Within 30 days": the request log's due date is the rendered figure after receipt.
+  HttpResult req = s->CallJson("POST", "/v1/requests", admin,
+                               {{"subject_id", "carol"}, {"kind", "rectification"}});
+  ASSERT_EQ(req.status, 201) << req.body;
+  EXPECT_EQ(TimeOf(req.Json()["due_at"]) - TimeOf(req.Json()["received_at"]), respond_days * kDay);
+  const std::string request_id = req.Json()["request_id"];
+
+  s.JumpTo(kT0 + 10 * kDay);
+  const std::int64_t withdrawn = clock.now();
+  HttpResult w = consent("marketing", false);
+  ASSERT_EQ(w.status, 200) << w.body;
+  const std::int64_t proof_until = TimeOf(w.Json()["proof_until"]);
+  const Duration proof_period{proof_years, Duration::Unit::kYears};
+  EXPECT_EQ(proof_until, proof_period.AddTo(withdrawn));
+  ASSERT_EQ(consent("surveys", false).status, 200);
+  ASSERT_EQ(s.Sweep().status, 200);
+  EXPECT_EQ(s.Get("carol/records/surveys/q1").status, 404);  // or_until: consent_withdrawn
+  EXPECT_EQ(s.Get("carol/records/newsletter/sub").status, 200);
+
+  json report = s->Call("GET", "/v1/admin/report", admin).Json();
+  EXPECT_EQ(report["pending"]["requests"]["overdue"], 0) << report;
+
+  s.JumpTo(withdrawn + marketing_days * kDay - 3600);
+  EXPECT_EQ(s.Get("carol/records/newsletter/sub").status, 200);
+  s.JumpTo(withdrawn + marketing_days * kDay);
+  EXPECT_EQ(s.Get("carol/records/newsletter/sub").status, 404);
+  EXPECT_EQ(s.Get("carol/records/account/profile").status, 200);
+  // Past its due date the report names the request as overdue.
+  report = s->Call("GET", "/v1/admin/report", admin).Json();
+  EXPECT_EQ(report["pending"]["requests"]["overdue_ids"], json::array({request_id})) << report;
+  EXPECT_EQ(report["overdue"], true);
+
+  // The proof: the whole history, kept until proof_until, then destroyed.
+  auto marketing_history = [&]() {
+    const json list = s->Call("GET", "/v1/subjects/carol/consents", admin).Json()["consents"];
+    for (const json& c : list) {
+      if (c["purpose"] == "marketing") return c["history"];
+    }
+    return json();
+  };
+  s.JumpTo(proof_until - 3600);
+  EXPECT_EQ(marketing_history().size(), 2u);
+  s.JumpTo(proof_until);
+  EXPECT_TRUE(marketing_history().is_null()) << marketing_history();
+}
+
 // MikroCyberCloud: at most 10 years from receipt; an update does not start them again.
 TEST(MikroCyberCloudPolicyTest, TenYearsFromFirstReceiptNotExtendedByUpdates) {
   TestClock clock;
@@ -277,6 +359,23 @@ TEST(MikroCyberCloudPolicyTest, TenYearsFromFirstReceiptNotExtendedByUpdates) {
   ASSERT_EQ(first.status, 201) << first.body;
   const std::int64_t until = TimeOf(first.Json()["retain_until"]);
   EXPECT_EQ(until, kT0 + (3650 + 3) * kDay);  // 2037-01-01: ten years and three leap days
+  // "Within thirty (30) calendar days of receipt": a request received on 2026-12-05 is due
+  // on 2027-01-04 (30 days, a day before the statutory month ends) and late a second after.
+  const std::int64_t respond_days = RenderedDays(md, "logged with its due date, (\\d+)d after it");
+  ASSERT_EQ(respond_days, 30) << md;
+  const HttpResult req = s->CallJson(
+      "POST", "/v1/requests", s->admin_token(),
+      {{"subject_id", "c1"}, {"kind", "access"}, {"received_at", FormatRfc3339(kT0 - 27 * kDay)}});
+  ASSERT_EQ(req.status, 201) << req.body;
+  EXPECT_EQ(TimeOf(req.Json()["due_at"]), kT0 + 3 * kDay);
+  s.JumpTo(kT0 + 3 * kDay);
+  EXPECT_EQ(
+      s->Call("GET", "/v1/requests?open=true", s->admin_token()).Json()["requests"][0]["overdue"],
+      false);
+  s.JumpTo(kT0 + 3 * kDay + 1);
+  EXPECT_EQ(
+      s->Call("GET", "/v1/requests?open=true", s->admin_token()).Json()["requests"][0]["overdue"],
+      true);
   s.JumpTo(kT0 + 5 * 365 * kDay);
   auto update = s.Put("c1/records/account/profile", {{"data", {{"name", "Ada L."}}}});
   ASSERT_EQ(update.status, 200) << update.body;

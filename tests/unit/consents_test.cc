@@ -341,3 +341,50 @@ TEST_F(ConsentsTest, AnAppMayWithdrawButNotGrantUnderRestriction) {
 
 }  // namespace
 }  // namespace vault
+
+namespace vault {
+namespace {
+
+// `or_until: consent_withdrawn` on a category of another legal basis (issue 15): the data is
+// shredded at the earlier of its period and the withdrawal (after on_consent_withdrawal), by
+// the consents part's own schedule; other categories stay.
+TEST(ConsentOrUntilTest, RetentionEndsAtTheEarlierOfItsPeriodAndTheWithdrawal) {
+  auto t = TestVault::Make("or-until", R"(version: 1
+categories:
+  account:
+    legal_basis: contract
+    purposes: [service]
+    retention: until_erasure
+  panel:
+    legal_basis: legitimate_interest
+    consent_purpose: panel
+    purposes: [research]
+    retention: {after_collection: 2y, or_until: consent_withdrawn}
+    on_consent_withdrawal: 7d
+)");
+  Vault& v = *t->vault;
+  ASSERT_TRUE(v.PutRecord(t->admin, "u", "account", "a", json{{"n", 1}}).ok());
+  ASSERT_TRUE(v.PutRecord(t->admin, "u", "panel", "p", json{{"n", 1}}).ok());
+  ASSERT_TRUE(v.PutRecord(t->admin, "w", "panel", "p", json{{"n", 1}}).ok());
+  ASSERT_TRUE(v.RecordConsent(t->dpo, "u", "panel", Grant()).ok());
+  const UnixSeconds withdrawn = t->clock->Now();
+  ASSERT_TRUE(v.RecordConsent(t->dpo, "u", "panel", Withdraw()).ok());
+  t->clock->Set(withdrawn + 7 * kDay - 1);
+  ASSERT_TRUE(v.Sweep(t->admin).ok());
+  EXPECT_EQ(v.GetRecord(t->dpo, "u", "panel", "p").status().code(), Code::kOk);
+  t->clock->Set(withdrawn + 7 * kDay);
+  auto sw = v.Sweep(t->admin);
+  ASSERT_TRUE(sw.ok()) << sw.status().ToString();
+  EXPECT_EQ(sw->consent_withdrawals_executed, 1u);
+  EXPECT_EQ(v.GetRecord(t->dpo, "u", "panel", "p").status().code(), Code::kNotFound);
+  EXPECT_EQ(v.GetRecord(t->dpo, "u", "account", "a").status().code(), Code::kOk);
+  // Another subject, who never withdrew, keeps the data for its period.
+  EXPECT_EQ(v.GetRecord(t->dpo, "w", "panel", "p").status().code(), Code::kOk);
+  // The render publishes it now that it is enforced.
+  EXPECT_NE(v.policy().RenderMarkdown().find("or earlier when consent is withdrawn"),
+            std::string::npos)
+      << v.policy().RenderMarkdown();
+}
+
+}  // namespace
+}  // namespace vault

@@ -656,6 +656,175 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/subjects/{sid}/objections/{purpose}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Subject id (the application's user id). */
+                sid: components["parameters"]["Sid"];
+                /** @description A purpose of some category of the active policy. */
+                purpose: components["parameters"]["ObjectionPurpose"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Record an objection to processing for one purpose (GDPR Art. 21)
+         * @description Roles: admin, dpo. Audited as `objection.place`.
+         *
+         *     While the subject objects to the purpose, app tokens get 423 (type
+         *     `/problems/restricted`) on the subject's records in every category they
+         *     would reach through that purpose: reads, lists, writes, deletes and lookup.
+         *     The same token's other purposes, other tokens' purposes, and dpo and admin
+         *     continue. `reason` (1 to 1024 bytes) is sealed under the subject's own key.
+         *     Objecting again replaces the reason and keeps `since`. The purpose must be
+         *     a purpose of a policy category (422). There is no override: a dpo who finds
+         *     compelling legitimate grounds (Art. 21(1)) lifts the objection; a
+         *     direct-marketing objection is absolute (Art. 21(3)). Placing one closes the
+         *     subject's open `objection` requests in the request log.
+         *     404 if the vault has never seen the subject, 410 if it is erased.
+         */
+        put: operations["objectToProcessing"];
+        post?: never;
+        /**
+         * Lift an objection
+         * @description Roles: admin, dpo. Audited as `objection.lift`. 404 when the subject does
+         *     not object to the purpose, 410 if it is erased.
+         */
+        delete: operations["liftObjection"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/subjects/{sid}/objections": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Subject id (the application's user id). */
+                sid: components["parameters"]["Sid"];
+            };
+            cookie?: never;
+        };
+        /**
+         * A subject's objections with their reasons
+         * @description Roles: admin, dpo. Audited as `objection.list`. 410 if the subject is erased.
+         */
+        get: operations["listObjections"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/requests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The request log, oldest receipt first
+         * @description Roles: admin, dpo. Audited as `request.list`.
+         */
+        get: operations["listRequests"];
+        put?: never;
+        /**
+         * Log a data-subject request (GDPR Art. 12(3))
+         * @description Roles: admin, dpo. Audited as `request.log`.
+         *
+         *     `due_at` is the earlier of one calendar month after `received_at` and the
+         *     policy's `requests.respond_within`. `received_at` defaults to now and may
+         *     not be in the future. The subject must be known to the vault (404) and not
+         *     erased (410). The vault closes some requests itself: erasure when the
+         *     erasure executes, access and portability when an export has been served,
+         *     restriction and objection when placed.
+         */
+        post: operations["logRequest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/requests/{request_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A request id from the request log (32 hex digits). */
+                request_id: components["parameters"]["RequestId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * One logged request
+         * @description Roles: admin, dpo. Audited as `request.get`.
+         */
+        get: operations["getRequest"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/requests/{request_id}/extension": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A request id from the request log (32 hex digits). */
+                request_id: components["parameters"]["RequestId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Extend a request's due date by two months, once, with a reason
+         * @description Roles: admin, dpo. Audited as `request.extend`. Only while open and before
+         *     the first due date (the subject must be told within it): 409 otherwise, and
+         *     for a second extension. The new due date is never later than three months
+         *     after receipt. The reason is sealed at rest.
+         */
+        post: operations["extendRequest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/requests/{request_id}/closure": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A request id from the request log (32 hex digits). */
+                request_id: components["parameters"]["RequestId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Close a request as done or refused
+         * @description Roles: admin, dpo. Audited as `request.close`. A refusal needs a reason
+         *     (Art. 12(4)); the reason is sealed at rest. 409 when already closed.
+         */
+        post: operations["closeRequest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/subjects/{sid}/export": {
         parameters: {
             query?: never;
@@ -1113,6 +1282,9 @@ export interface components {
             consents?: {
                 proof_retention: components["schemas"]["Duration"];
             };
+            requests?: {
+                respond_within: components["schemas"]["Duration"];
+            };
             /**
              * @description The policy's `keys.cipher`.
              * @enum {string}
@@ -1189,6 +1361,8 @@ export interface components {
                     policy_version: string;
                 }[];
             }[];
+            /** @description The purposes the subject objects to, since when and why. */
+            objections?: components["schemas"]["Objection"][];
             /** @description Whether a password is set, and its algorithm; never the hash. */
             password: {
                 set: boolean;
@@ -1240,6 +1414,8 @@ export interface components {
                 [key: string]: {
                     pending: number;
                     overdue: number;
+                    /** @description The overdue items, for queues that name them (`requests`). */
+                    overdue_ids?: string[];
                 };
             };
             backups: {
@@ -1357,6 +1533,11 @@ export interface components {
             legal_holds: components["schemas"]["LegalHold"][];
             /** @description The subject's erasure, or null if none was requested. */
             erasure: null | components["schemas"]["Erasure"];
+            /**
+             * @description Purposes the subject objects to (GDPR Art. 21). admin and dpo see all, with
+             *     reasons; an app token sees those of its own purposes, without reason.
+             */
+            objections?: components["schemas"]["Objection"][];
         };
         /**
          * @example {
@@ -1505,6 +1686,55 @@ export interface components {
             /** Format: date-time */
             since: string | null;
             reason: string | null;
+        };
+        ObjectionRequest: {
+            reason: string;
+        };
+        Objection: {
+            purpose: string;
+            since: components["schemas"]["Timestamp"];
+            /** @description admin and dpo only; absent once the subject is erased. */
+            reason?: string;
+        };
+        ObjectionList: {
+            objections: components["schemas"]["Objection"][];
+        };
+        SubjectRequestNew: {
+            subject_id: components["schemas"]["Id"];
+            /** @enum {string} */
+            kind: "access" | "rectification" | "erasure" | "restriction" | "objection" | "portability";
+            received_at?: components["schemas"]["Timestamp"];
+        };
+        SubjectRequest: {
+            request_id: string;
+            /** @description null once the subject is erased. */
+            subject_id: string | null;
+            /** @enum {string} */
+            kind: "access" | "rectification" | "erasure" | "restriction" | "objection" | "portability";
+            /** @enum {string} */
+            state: "received" | "extended" | "done" | "refused";
+            received_at: components["schemas"]["Timestamp"];
+            due_at: components["schemas"]["Timestamp"];
+            /** @description Open and past `due_at` when read. */
+            overdue: boolean;
+            /** Format: date-time */
+            closed_at: string | null;
+            /** @description The closing token's id, or erasure, export, restriction, objection. */
+            closed_by: string | null;
+            extension_reason: string | null;
+            close_reason: string | null;
+        };
+        SubjectRequestList: {
+            requests: components["schemas"]["SubjectRequest"][];
+        };
+        ReasonRequest: {
+            reason: string;
+        };
+        RequestClosure: {
+            /** @enum {string} */
+            state: "done" | "refused";
+            /** @description Required when refused (GDPR Art. 12(4)). */
+            reason?: string;
         };
         /** @enum {string} */
         Role: "admin" | "dpo" | "app" | "auditor";
@@ -1870,6 +2100,10 @@ export interface components {
         Category: components["schemas"]["Id"];
         /** @description A `consent_purpose` of the active policy. */
         Purpose: components["schemas"]["Id"];
+        /** @description A purpose of some category of the active policy. */
+        ObjectionPurpose: components["schemas"]["Id"];
+        /** @description A request id from the request log (32 hex digits). */
+        RequestId: string;
         /** @description Erasure id, as returned by the erasure request. */
         ErasureId: components["schemas"]["Id"];
         /** @description Legal hold id, as returned when the hold was placed. */
@@ -2953,6 +3187,284 @@ export interface operations {
             404: components["responses"]["NotFound"];
             405: components["responses"]["MethodNotAllowed"];
             410: components["responses"]["Gone"];
+            429: components["responses"]["Throttled"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    objectToProcessing: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Subject id (the application's user id). */
+                sid: components["parameters"]["Sid"];
+                /** @description A purpose of some category of the active policy. */
+                purpose: components["parameters"]["ObjectionPurpose"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ObjectionRequest"];
+            };
+        };
+        responses: {
+            /** @description The objection. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Objection"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
+            410: components["responses"]["Gone"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["PolicyViolation"];
+            429: components["responses"]["Throttled"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    liftObjection: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Subject id (the application's user id). */
+                sid: components["parameters"]["Sid"];
+                /** @description A purpose of some category of the active policy. */
+                purpose: components["parameters"]["ObjectionPurpose"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Lifted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
+            410: components["responses"]["Gone"];
+            422: components["responses"]["PolicyViolation"];
+            429: components["responses"]["Throttled"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listObjections: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Subject id (the application's user id). */
+                sid: components["parameters"]["Sid"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The objections, by purpose. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ObjectionList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
+            410: components["responses"]["Gone"];
+            429: components["responses"]["Throttled"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listRequests: {
+        parameters: {
+            query?: {
+                /** @description `true`: only open requests (received or extended). */
+                open?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The requests. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SubjectRequestList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            405: components["responses"]["MethodNotAllowed"];
+            429: components["responses"]["Throttled"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    logRequest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SubjectRequestNew"];
+            };
+        };
+        responses: {
+            /** @description The logged request. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SubjectRequest"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
+            410: components["responses"]["Gone"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["Throttled"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getRequest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A request id from the request log (32 hex digits). */
+                request_id: components["parameters"]["RequestId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The request. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SubjectRequest"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
+            429: components["responses"]["Throttled"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    extendRequest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A request id from the request log (32 hex digits). */
+                request_id: components["parameters"]["RequestId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReasonRequest"];
+            };
+        };
+        responses: {
+            /** @description The extended request. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SubjectRequest"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["Throttled"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    closeRequest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A request id from the request log (32 hex digits). */
+                request_id: components["parameters"]["RequestId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RequestClosure"];
+            };
+        };
+        responses: {
+            /** @description The closed request. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SubjectRequest"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["Throttled"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["Unavailable"];

@@ -109,6 +109,10 @@ struct Policy {
   // consents: {proof_retention: ...}: how long a consent's history is kept as proof after
   // the consent is withdrawn (or ends with an erasure), then shredded. Default 3y.
   Duration consent_proof_retention{3, Duration::Unit::kYears};
+  // requests: {respond_within: ...}: the time the controller promises to answer a data-subject
+  // request in; the request log's due date is the earlier of it and one calendar month (GDPR
+  // Art. 12(3)). Default 1 month.
+  Duration request_response{1, Duration::Unit::kMonths};
   std::string cipher = "xchacha20poly1305";  // or "aes256gcm" for AES-only regimes
   std::map<std::string, Category> categories;
   std::string source_sha256;  // hex digest of the YAML text it was parsed from
@@ -133,7 +137,8 @@ struct Policy {
   std::string RenderMarkdown(bool with_defaults = false) const;
   // Whether some category rests on consent for this purpose (its consent_purpose).
   bool IsConsentPurpose(const std::string& purpose) const;
-  // The categories whose legal basis is consent for this purpose.
+  // The categories a withdrawal of this purpose's consent ends: those whose legal basis is
+  // consent for it, and those kept `or_until: consent_withdrawn` under its consent_purpose.
   std::vector<const Category*> ConsentCategories(const std::string& purpose) const;
 };
 

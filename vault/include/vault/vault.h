@@ -136,6 +136,13 @@ struct ErasureView {
   std::string receipt_json;      // the signed receipt as JSON text; empty until completed
 };
 
+// An objection to processing for one purpose (GDPR Art. 21; vault/objections.h).
+struct ObjectionView {
+  std::string purpose;
+  UnixSeconds since = 0;
+  std::string reason;  // dpo/admin only; empty once the subject is erased
+};
+
 struct SubjectSummary {
   std::string subject_id;
   SubjectState state = SubjectState::kActive;
@@ -146,6 +153,8 @@ struct SubjectSummary {
   std::string restriction_reason;
   std::vector<HoldView> legal_holds;
   std::optional<ErasureView> erasure;
+  // Purposes the subject objects to (an app sees those of its own purposes, without reason).
+  std::vector<ObjectionView> objections;
 };
 
 // What a subject summary shows. dpo/admin (privileged) see everything; an app sees the
@@ -361,6 +370,7 @@ struct PendingErasureFigures {
 struct PendingFigures {
   std::uint64_t pending = 0;
   std::uint64_t overdue = 0;
+  std::vector<std::string> overdue_ids;  // the overdue items, when the queue names them
 };
 
 struct ComplianceReport {
@@ -549,6 +559,54 @@ class Vault {
                                                  ExportFormat format);
   // The compliance report, for the time `at` (default: now). One read transaction; O(keys).
   StatusOr<ComplianceReport> Report(std::optional<UnixSeconds> at = std::nullopt) const;
+
+  // --- Objection to processing (GDPR Art. 21; docs/design.md "Objection").
+  // While a subject objects to a purpose, app tokens get kRestricted on its records in the
+  // categories they would reach through that purpose (reads, lists, writes, deletes, lookup);
+  // other purposes continue; dpo/admin are not affected. The purpose must be a purpose of a
+  // policy category (kPolicyViolation). Objecting again replaces the reason and keeps
+  // `since`. reason: 1..kMaxReasonBytes, sealed under the subject's own key. dpo/admin.
+  StatusOr<ObjectionView> Object(const Actor& actor, const std::string& subject_id,
+                                 const std::string& purpose, const std::string& reason);
+  // kNotFound when the subject does not object to the purpose.
+  Status LiftObjection(const Actor& actor, const std::string& subject_id,
+                       const std::string& purpose);
+  // The subject's objections with reasons (audited as objection.list).
+  StatusOr<std::vector<ObjectionView>> ListObjections(const Actor& actor,
+                                                      const std::string& subject_id);
+
+  // --- Data-subject request log (GDPR Art. 12(3); docs/design.md "Request log"). dpo/admin.
+  // kinds: access, rectification, erasure, restriction, objection, portability. States:
+  // received, extended (open), done, refused (closed). due_at: one calendar month after
+  // received_at, three once extended. overdue: open and past due_at at the time of reading.
+  struct SubjectRequest {
+    std::string request_id;
+    std::string subject_id;  // empty once the subject is erased
+    std::string kind;
+    std::string state;
+    UnixSeconds received_at = 0;
+    UnixSeconds due_at = 0;
+    bool overdue = false;
+    std::optional<UnixSeconds> closed_at;
+    std::string closed_by;         // the token id, or "erasure" / "export" / "restriction" ...
+    std::string extension_reason;  // sealed at rest
+    std::string close_reason;      // sealed at rest; required for refused
+  };
+  // The subject must be known to the vault (kNotFound); received_at defaults to now and may
+  // not be in the future.
+  StatusOr<SubjectRequest> LogRequest(const Actor& actor, const std::string& subject_id,
+                                      const std::string& kind,
+                                      std::optional<UnixSeconds> received_at = std::nullopt);
+  // Once, while open and within the first month (kConflict otherwise); reason 1..kMaxReasonBytes.
+  StatusOr<SubjectRequest> ExtendRequest(const Actor& actor, const std::string& request_id,
+                                         const std::string& reason);
+  // done (reason optional) or refused (reason required); kConflict when already closed.
+  StatusOr<SubjectRequest> CloseRequest(const Actor& actor, const std::string& request_id,
+                                        bool refused, const std::string& reason);
+  StatusOr<SubjectRequest> GetRequest(const Actor& actor, const std::string& request_id) const;
+  StatusOr<std::vector<SubjectRequest>> ListRequests(const Actor& actor, bool open_only) const;
+  // Closes the subject's open requests of kind once the vault has carried the right out.
+  void CompleteRequests(const std::string& subject_id, const std::string& kind);
 
   // --- Operations.
   // A consistent, compacted copy of the store (no keyring) into out_dir, safe while serving.
