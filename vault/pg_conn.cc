@@ -98,7 +98,8 @@ Result Conn::Run(Stmt stmt, std::string_view table, std::initializer_list<Param>
   formats[0] = 1;  // text in binary form is its bytes
   int n = 1;
   for (const Param& p : params) {
-    values[n] = p.bytes.data();
+    // A null pointer would be SQL NULL: an empty view (data() may be null) is empty bytes.
+    values[n] = p.bytes.data() != nullptr ? p.bytes.data() : "";
     lengths[n] = static_cast<int>(p.bytes.size());
     formats[n] = p.text ? 0 : 1;
     ++n;

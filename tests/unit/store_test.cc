@@ -74,6 +74,8 @@ TEST_P(StoreTest, PutGetDeleteAndViewsLastUntilTheTransactionEnds) {
                     VAULT_RETURN_IF_ERROR(txn.Put(Table::kMeta, "a", std::string("one\0x", 5)));
                     VAULT_RETURN_IF_ERROR(txn.Put(Table::kMeta, "b", "two"));
                     VAULT_RETURN_IF_ERROR(txn.Put(Table::kSubjects, "a", "other table"));
+                // An empty value from a default view (a null pointer) is empty, not absent.
+                VAULT_RETURN_IF_ERROR(txn.Put(Table::kMeta, "empty", std::string_view()));
                     return txn.Del(Table::kMeta, "never-there");
                   })
                   .ok());
@@ -90,6 +92,7 @@ TEST_P(StoreTest, PutGetDeleteAndViewsLastUntilTheTransactionEnds) {
                   })
                   .ok());
   EXPECT_EQ(Read(Table::kSubjects, "a"), "other table");
+  EXPECT_EQ(Read(Table::kMeta, "empty"), "");
   ASSERT_TRUE(store_->Write([](Txn& txn) { return txn.Del(Table::kMeta, "a"); }).ok());
   EXPECT_EQ(Read(Table::kMeta, "a"), "<absent>");
   EXPECT_EQ(Read(Table::kMeta, "b"), "two");
