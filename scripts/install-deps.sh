@@ -6,6 +6,7 @@ packages=(
   build-essential cmake ninja-build pkg-config git ca-certificates
   libsodium-dev liblmdb-dev lmdb-utils libargon2-dev libcrypt-dev libssl-dev libsystemd-dev
   nlohmann-json3-dev libyaml-cpp-dev libcpp-httplib-dev libboost-dev
+  libp11-kit-dev  # p11-kit/pkcs11.h: the PKCS#11 API a root key in a token is used through
   libgtest-dev libgmock-dev libbenchmark-dev
   curl jq openssl wrk
   debootstrap python3  # tests/package/deb_test.sh: a fresh Debian 12 root, a NOTIFY_SOCKET
@@ -15,6 +16,8 @@ if [ "${LETHE_WITH_TEST_TOOLS:-0}" = 1 ]; then
   packages+=(clang libclang-rt-dev clang-tidy clang-format python3)
   # promtool (tests/e2e/ops_test.cc: /metrics, the alert rules and their tests).
   packages+=(prometheus)
+  # A PKCS#11 token for the `hsm` tests (root key and epoch KEKs in a token).
+  packages+=(softhsm2)
   # The benchmark suite (scripts/bench-suite.sh): PostgreSQL 15 to compare with, libpq for its
   # client, matplotlib for the plots (run with /usr/bin/python3).
   packages+=(postgresql-15 libpq-dev python3-matplotlib)
