@@ -139,7 +139,7 @@ Status Keyring::ReadNewestSlot(std::uint64_t* best_seq, crypto::SecretBytes* bes
     std::span<const std::uint8_t> env;
     if (!r.U64(&seq) || seq == 0 || !r.View(&env) || seq <= *best_seq) continue;
     crypto::SecretBytes plain;
-    const Status s = sealer_->Open(env, SlotContext(seq), &plain);
+    Status s = sealer_->Open(env, SlotContext(seq), &plain);
     if (s.code() == Code::kUnavailable) return s;  // the token cannot be used: not a bad file
     other_root = other_root || s.code() == Code::kPermissionDenied;
     if (s.ok()) {
