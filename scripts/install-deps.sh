@@ -6,6 +6,7 @@ packages=(
   build-essential cmake ninja-build pkg-config git ca-certificates
   libsodium-dev liblmdb-dev lmdb-utils libargon2-dev libcrypt-dev libssl-dev libsystemd-dev
   nlohmann-json3-dev libyaml-cpp-dev libcpp-httplib-dev libboost-dev
+  libp11-kit-dev  # p11-kit/pkcs11.h: the PKCS#11 API a root key in a token is used through
   libgtest-dev libgmock-dev libbenchmark-dev
   libpq-dev  # the PostgreSQL storage backend (vault/store_pg.cc)
   curl jq openssl wrk
@@ -16,6 +17,8 @@ if [ "${LETHE_WITH_TEST_TOOLS:-0}" = 1 ]; then
   packages+=(clang libclang-rt-dev clang-tidy clang-format python3)
   # promtool (tests/e2e/ops_test.cc: /metrics, the alert rules and their tests).
   packages+=(prometheus)
+  # A PKCS#11 token for the `hsm` tests (root key and epoch KEKs in a token).
+  packages+=(softhsm2)
   # PostgreSQL 15: the storage backend's tests (scripts/pg-test-cluster.sh) and the benchmark
   # suite (scripts/bench-suite.sh); matplotlib for its plots (run with /usr/bin/python3).
   packages+=(postgresql-15 python3-matplotlib)

@@ -169,7 +169,7 @@ if [ "$skip_san" != 1 ]; then
     -DVAULT_BUILD_BENCH=OFF -DVAULT_SANITIZE=thread >/dev/null
   # gtest discovery runs the test binaries at build time, so the build runs under $run too.
   "${run[@]}" cmake --build "$tsan_dir" -j "$jobs" --target vault_unit_tests vault_e2e_test \
-    vault_policies_e2e_test
+    vault_policies_e2e_test vault_hsm_e2e_test
   export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1"
   (cd "$tsan_dir" && "${run[@]}" ctest --output-on-failure -j "$jobs" --timeout 900 \
     -R '^(ConcurrencyTest|CrashTest)\.|^e2e\.') || die "a test failed under TSan"

@@ -353,7 +353,7 @@ StatusOr<RestoreResult> Vault::Restore(const std::string& from_dir, const std::s
   if (progress) progress(0, 3);
   VAULT_ASSIGN_OR_RETURN(nlohmann::json j, ReadCheckedManifest(from_dir));
   if (progress) progress(1, 3);
-  VAULT_ASSIGN_OR_RETURN(auto root, root_key->Load());
+  VAULT_ASSIGN_OR_RETURN(auto root, SealerOf(*root_key));
   VAULT_ASSIGN_OR_RETURN(auto keyring, Keyring::Open(keyring_file, std::move(root)));
   VAULT_RETURN_IF_ERROR(CheckEpochsAlive(j, *keyring));
   VAULT_RETURN_IF_ERROR(CopyIntoDataDir(from_dir, data_dir, keyring_file));

@@ -49,8 +49,8 @@ bool PwriteAll(int fd, const void* buf, std::size_t n, off_t off) {
 
 }  // namespace
 
-Keyring::Keyring(std::string path, crypto::SecretBytes root_key)
-    : path_(std::move(path)), root_key_(std::move(root_key)) {}
+Keyring::Keyring(std::string path, std::shared_ptr<const RootSealer> sealer)
+    : path_(std::move(path)), sealer_(std::move(sealer)) {}
 
 std::vector<std::uint8_t> Keyring::DekWrapContext(std::uint64_t epoch) {
   RowWriter w;
@@ -61,6 +61,18 @@ std::vector<std::uint8_t> Keyring::DekWrapContext(std::uint64_t epoch) {
 StatusOr<std::unique_ptr<Keyring>> Keyring::Create(const std::string& path,
                                                    crypto::SecretBytes root_key, UnixSeconds now) {
   if (root_key.size() != crypto::kKeyBytes) return InvalidArgument("root key must be 256 bits");
+  return Create(path, RawRootSealer(std::move(root_key)), now);
+}
+
+StatusOr<std::unique_ptr<Keyring>> Keyring::Open(const std::string& path,
+                                                 crypto::SecretBytes root_key) {
+  if (root_key.size() != crypto::kKeyBytes) return InvalidArgument("root key must be 256 bits");
+  return Open(path, RawRootSealer(std::move(root_key)));
+}
+
+StatusOr<std::unique_ptr<Keyring>> Keyring::Create(const std::string& path,
+                                                   std::shared_ptr<const RootSealer> sealer,
+                                                   UnixSeconds now) {
   const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) return Conflict("cannot create keyring " + path + ": " + std::strerror(errno));
   std::vector<std::uint8_t> zeros(kFileBytes, 0);
@@ -69,7 +81,7 @@ StatusOr<std::unique_ptr<Keyring>> Keyring::Create(const std::string& path,
   ::close(fd);
   if (!ok) return Internal("cannot write keyring " + path);
 
-  std::unique_ptr<Keyring> k(new Keyring(path, std::move(root_key)));
+  std::unique_ptr<Keyring> k(new Keyring(path, std::move(sealer)));
   WriterLock lock(k->mu_);
   k->index_key_ = crypto::SecretBytes::Random(crypto::kKeyBytes);
   k->audit_key_ = crypto::SecretBytes::Random(crypto::kKeyBytes);
@@ -86,9 +98,8 @@ StatusOr<std::unique_ptr<Keyring>> Keyring::Create(const std::string& path,
 }
 
 StatusOr<std::unique_ptr<Keyring>> Keyring::Open(const std::string& path,
-                                                 crypto::SecretBytes root_key) {
-  if (root_key.size() != crypto::kKeyBytes) return InvalidArgument("root key must be 256 bits");
-  std::unique_ptr<Keyring> k(new Keyring(path, std::move(root_key)));
+                                                 std::shared_ptr<const RootSealer> sealer) {
+  std::unique_ptr<Keyring> k(new Keyring(path, std::move(sealer)));
   WriterLock lock(k->mu_);
   VAULT_RETURN_IF_ERROR(k->ReadFile());
   return k;
@@ -119,7 +130,6 @@ Status Keyring::ReadNewestSlot(std::uint64_t* best_seq, crypto::SecretBytes* bes
   if (!read_ok || std::memcmp(file.data(), kMagic, sizeof kMagic) != 0) {
     return DataLoss("keyring " + path_ + " is not a Vault keyring file (or is truncated)");
   }
-  const crypto::KeyId want = keyring_file::RootKeyId(root_key_);
   bool other_root = false;
   *best_seq = 0;
   for (std::size_t slot = 0; slot < 2; ++slot) {
@@ -127,16 +137,12 @@ Status Keyring::ReadNewestSlot(std::uint64_t* best_seq, crypto::SecretBytes* bes
         std::span<const std::uint8_t>(file).subspan(kHeaderBytes + slot * kSlotBytes, kSlotBytes));
     std::uint64_t seq = 0;
     std::span<const std::uint8_t> env;
-    if (!r.U64(&seq) || seq == 0 || !r.View(&env)) continue;
-    auto h = crypto::PeekEnvelope(env);
-    if (!h) continue;
-    if (h->key_id != want) {
-      other_root = true;
-      continue;
-    }
+    if (!r.U64(&seq) || seq == 0 || !r.View(&env) || seq <= *best_seq) continue;
     crypto::SecretBytes plain;
-    if (seq > *best_seq && crypto::OpenSecret(crypto::EnvelopeKind::kKeyring, root_key_, env,
-                                              SlotContext(seq), &plain)) {
+    Status s = sealer_->Open(env, SlotContext(seq), &plain);
+    if (s.code() == Code::kUnavailable) return s;  // the token cannot be used: not a bad file
+    other_root = other_root || s.code() == Code::kPermissionDenied;
+    if (s.ok()) {
       *best_seq = seq;
       *best = std::move(plain);
     }
@@ -268,12 +274,25 @@ crypto::SecretBytes Keyring::Serialize(std::size_t* len) const {
   return plain;
 }
 
-Status Keyring::WriteLocked() {
+// Seals the state under sealer into both slots. The file must still open under this keyring's
+// own sealer: a process that kept an old root key after `lethe root rotate` must not seal the
+// keyring back under it.
+Status Keyring::WriteWith(const RootSealer& sealer, const std::function<void()>& between_slots) {
+  if (seq_ != 0) {  // not a keyring being created
+    std::uint64_t on_disk = 0;
+    crypto::SecretBytes ignored;
+    if (Status s = ReadNewestSlot(&on_disk, &ignored); !s.ok()) {
+      return Status(s.code(), s.message() + " (not written: restart with the current root key)");
+    }
+  }
   std::size_t len = 0;
   const crypto::SecretBytes plain = Serialize(&len);
   const std::uint64_t seq = seq_ + 1;
-  std::vector<std::uint8_t> slot =
-      keyring_file::SealSlot(root_key_, seq, plain.secret_span().first(len));
+  VAULT_ASSIGN_OR_RETURN(std::vector<std::uint8_t> env,
+                         sealer.Seal(plain.secret_span().first(len), SlotContext(seq)));
+  RowWriter w;
+  w.U64(seq).Bytes(env);
+  std::vector<std::uint8_t> slot = w.Take();
   if (slot.size() > kSlotBytes) {
     return Internal(
         "keyring is full: too many epochs are alive (shorten keys.horizon or "
@@ -288,9 +307,10 @@ Status Keyring::WriteLocked() {
   // one intact slot (the newer one or the older one) to start from.
   const int first = static_cast<int>(seq % 2);
   bool ok = PwriteAll(fd, slot.data(), slot.size(), kHeaderBytes + first * kSlotBytes) &&
-            ::fdatasync(fd) == 0 &&
-            PwriteAll(fd, slot.data(), slot.size(), kHeaderBytes + (1 - first) * kSlotBytes) &&
             ::fdatasync(fd) == 0;
+  if (ok && between_slots) between_slots();
+  ok = ok && PwriteAll(fd, slot.data(), slot.size(), kHeaderBytes + (1 - first) * kSlotBytes) &&
+       ::fdatasync(fd) == 0;
   ::close(fd);
   if (!ok) return Internal("cannot write keyring " + path_ + ": " + std::strerror(errno));
   seq_ = seq;
@@ -397,6 +417,15 @@ Status Keyring::DestroyEpochs(const std::vector<std::uint64_t>& ids, UnixSeconds
     }
   }
   return s;
+}
+
+Status Keyring::Reseal(std::shared_ptr<const RootSealer> next,
+                       const std::function<void()>& between_slots) {
+  WriterLock lock(mu_);
+  VAULT_RETURN_IF_ERROR(ReadFile());
+  VAULT_RETURN_IF_ERROR(WriteWith(*next, between_slots));
+  sealer_ = std::move(next);
+  return Status::Ok();
 }
 
 }  // namespace vault

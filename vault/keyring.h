@@ -1,8 +1,10 @@
-// Keyring: epoch KEKs and system keys, sealed under the root key in a small file that is
-// rewritten in place (two slots, each fsynced) so destroyed keys do not linger in old copies.
+// Keyring: epoch KEKs and system keys, sealed under the root key (a RootSealer) in a small file
+// that is rewritten in place (two slots, each fsynced) so destroyed keys do not linger in old
+// copies.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -12,6 +14,7 @@
 #include "crypto/primitives.h"
 #include "crypto/secret.h"
 #include "vault/clock.h"
+#include "vault/root_sealer.h"
 #include "vault/status.h"
 #include "vault/thread_annotations.h"
 
@@ -34,6 +37,12 @@ class Keyring {
                                                    crypto::SecretBytes root_key, UnixSeconds now);
   static StatusOr<std::unique_ptr<Keyring>> Open(const std::string& path,
                                                  crypto::SecretBytes root_key);
+  // The same, sealed by a RootSealer (a key in a token, or a rotation's pair of keys).
+  static StatusOr<std::unique_ptr<Keyring>> Create(const std::string& path,
+                                                   std::shared_ptr<const RootSealer> sealer,
+                                                   UnixSeconds now);
+  static StatusOr<std::unique_ptr<Keyring>> Open(const std::string& path,
+                                                 std::shared_ptr<const RootSealer> sealer);
   Keyring(const Keyring&) = delete;
   Keyring& operator=(const Keyring&) = delete;
 
@@ -57,6 +66,11 @@ class Keyring {
   // Destroys the KEKs of the given (retired) epochs and persists; the file keeps only
   // their ids and destruction times.
   Status DestroyEpochs(const std::vector<std::uint64_t>& ids, UnixSeconds now);
+  // Root key rotation: rewrites both slots sealed under next (the state unchanged, its
+  // sequence number moved), then seals under next from now on. between_slots (tests) runs
+  // after the first slot is synced. A crash leaves one slot under each key: either opens.
+  Status Reseal(std::shared_ptr<const RootSealer> next,
+                const std::function<void()>& between_slots = {});
 
   // System keys (fixed for the life of the store).
   // System keys never change after the keyring is first read (a reload that finds others
@@ -72,19 +86,21 @@ class Keyring {
   // Every KEK the keyring still holds (testing.h: what a forensic test attacks with).
   friend std::map<std::uint64_t, crypto::SecretBytes> TEST_LiveKeks(const Keyring& keyring);
 
-  Keyring(std::string path, crypto::SecretBytes root_key);
-  Status WriteLocked() REQUIRES(mu_);
+  Keyring(std::string path, std::shared_ptr<const RootSealer> sealer);
+  Status WriteLocked() REQUIRES(mu_) { return WriteWith(*sealer_, {}); }
+  Status WriteWith(const RootSealer& sealer, const std::function<void()>& between_slots)
+      REQUIRES(mu_);
   crypto::SecretBytes Serialize(std::size_t* len) const REQUIRES(mu_);
   Status ReadFile() REQUIRES(mu_);
-  Status ReadNewestSlot(std::uint64_t* best_seq, crypto::SecretBytes* best) const;
+  Status ReadNewestSlot(std::uint64_t* best_seq, crypto::SecretBytes* best) const REQUIRES(mu_);
   Status Adopt(std::uint64_t seq, const crypto::SecretBytes& plain) REQUIRES(mu_);
   Status AdoptSystemKeys(std::span<const std::uint8_t> ik, std::span<const std::uint8_t> ak,
                          std::span<const std::uint8_t> mk, std::span<const std::uint8_t> sk)
       REQUIRES(mu_);
 
   const std::string path_;
-  const crypto::SecretBytes root_key_;
   mutable SharedMutex mu_;
+  std::shared_ptr<const RootSealer> sealer_ GUARDED_BY(mu_);
   std::uint64_t seq_ GUARDED_BY(mu_) = 0;
   std::uint64_t current_ GUARDED_BY(mu_) = 0;
   std::uint64_t next_epoch_ GUARDED_BY(mu_) = 1;

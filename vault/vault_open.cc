@@ -61,7 +61,7 @@ Status Vault::Impl::LoadPolicy() {
 
 // The data directory, keyring and key slot file; *fresh when the keyring was just created.
 Status Vault::Impl::OpenKeyFiles(bool* fresh) {
-  VAULT_ASSIGN_OR_RETURN(auto root, options.root_key->Load());
+  VAULT_ASSIGN_OR_RETURN(auto root, SealerOf(*options.root_key));
   const std::string& dir = options.data_dir;
   if (!Exists(dir)) {
     if (!options.create_if_missing) {

@@ -179,6 +179,7 @@ std::vector<Command> AdminCommands() {
         {"data-dir", "DIR", "new data directory to restore into"},
         {"keyring", "FILE", "the live keyring file"},
         RestoreRootKeyFlag(),
+        kRootKeyPkcs11Flag,
         kProgressFlag,
         kJsonFlag,
         kHelpFlag,

@@ -12,6 +12,7 @@
 #include "api/json_codec.h"
 #include "vault/layout.h"
 #include "vault/root_key.h"
+#include "vault/root_sealer.h"
 
 namespace vault::cli {
 
@@ -27,13 +28,18 @@ const FlagSpec kRootKeyFlag{"root-key-file", "FILE",
 const FlagSpec kStoreFlag{"store", "URL",
                           "PostgreSQL connection string (postgresql://...) to keep the rows "
                           "in; default: LMDB in the data directory"};
+const FlagSpec kRootKeyPkcs11Flag{
+    "root-key-pkcs11", "SPEC",
+    "root key in a PKCS#11 token: \"module=LIB;token=LABEL;key=LABEL;pin-file=FILE\" "
+    "(or pin-env=VAR); overrides --root-key-file"};
 const FlagSpec kJsonFlag{"json", "", "print the result as one JSON object"};
 const FlagSpec kConfigFlag{"config", "FILE",
                            "YAML file of settings (flag names as keys; default: $LETHE_CONFIG); "
                            "LETHE_<FLAG> variables override it, flags override both"};
 
 std::vector<FlagSpec> VaultFlags(std::vector<FlagSpec> own) {
-  std::vector<FlagSpec> flags = {kDataDirFlag, kPolicyFlag, kRootKeyFlag, kStoreFlag};
+  std::vector<FlagSpec> flags = {kDataDirFlag, kPolicyFlag, kRootKeyFlag, kRootKeyPkcs11Flag,
+                                 kStoreFlag};
   flags.insert(flags.end(), own.begin(), own.end());
   flags.insert(flags.end(), {kConfigFlag, kJsonFlag, kHelpFlag, kVersionFlag});
   return flags;
@@ -94,8 +100,19 @@ std::vector<std::string> SplitList(const std::string& text) {
   return out;
 }
 
-RootKeySource ResolveRootKey(const Flags& flags, const std::string& key_dir) {
+RootKeySource ResolveRootKey(const Flags& flags, const std::string& key_dir, bool create) {
   RootKeySource source;
+  if (flags.Has("root-key-pkcs11")) {
+    source.in_token = true;
+    StatusOr<std::shared_ptr<RootKeyProvider>> p =
+        RootKeyFromPkcs11(flags.Get("root-key-pkcs11"), create);
+    if (p.ok()) {
+      source.provider = std::move(p).value();
+    } else {
+      source.status = p.status();
+    }
+    return source;
+  }
   const char* env = std::getenv(kRootKeyEnv);
   if (flags.Has("root-key-file")) {
     source.file = flags.Get("root-key-file");
@@ -116,7 +133,9 @@ StatusOr<std::unique_ptr<Vault>> OpenVault(const Flags& flags, bool create,
   options.data_dir = flags.Get("data-dir");
   options.policy_path = flags.Get("policy");
   options.store = flags.Get("store");
-  options.root_key = ResolveRootKey(flags, options.data_dir).provider;
+  RootKeySource root = ResolveRootKey(flags, options.data_dir, create);
+  if (!root.status.ok()) return root.status;
+  options.root_key = std::move(root.provider);
   options.create_if_missing = create;
   options.clock = TestClockFromEnvironment();  // nullptr (the system clock) unless testing
   if (tune) tune(options);
@@ -125,7 +144,8 @@ StatusOr<std::unique_ptr<Vault>> OpenVault(const Flags& flags, bool create,
 
 int FailOpen(const Flags& flags, const Status& s) {
   return FailStatus("cannot open the vault in " + flags.Get("data-dir"), s,
-                    "check --data-dir, --policy and the root key (--root-key-file or $" +
+                    "check --data-dir, --policy and the root key (--root-key-file, "
+                    "--root-key-pkcs11 or $" +
                         std::string(kRootKeyEnv) + ")");
 }
 

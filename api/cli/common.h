@@ -43,6 +43,7 @@ std::vector<Command> AdminCommands();  // token, backup, restore, epoch, sweep, 
 std::vector<Command> PolicyCommands();
 std::vector<Command> ReceiptCommands();  // receipt verify
 std::vector<Command> ReportCommands();   // report
+std::vector<Command> RootCommands();     // root rotate
 
 // Flags many commands take.
 extern const FlagSpec kHelpFlag;
@@ -51,6 +52,7 @@ extern const FlagSpec kDataDirFlag;
 extern const FlagSpec kPolicyFlag;
 extern const FlagSpec kRootKeyFlag;
 extern const FlagSpec kStoreFlag;  // --store: LMDB (default) or postgresql://...
+extern const FlagSpec kRootKeyPkcs11Flag;  // --root-key-pkcs11: the root key in a token
 extern const FlagSpec kJsonFlag;
 extern const FlagSpec kConfigFlag;  // config.h: a config file and LETHE_* under the flags
 // The flags of a command that opens a vault: --data-dir, --policy, --root-key-file, then
@@ -69,14 +71,18 @@ bool RequireFlags(const Command& cmd, const Flags& flags, std::initializer_list<
 // "a,b,,c" -> {"a", "b", "c"}.
 std::vector<std::string> SplitList(const std::string& text);
 
-// Where the root key comes from: --root-key-file, else $LETHE_ROOT_KEY, else the default file
-// (layout::DefaultRootKeyFile beside the data directory, or beside the keyring for restore).
+// Where the root key comes from: --root-key-pkcs11 (a key in a token), else --root-key-file,
+// else $LETHE_ROOT_KEY, else the default file (layout::DefaultRootKeyFile beside the data
+// directory, or beside the keyring for restore). create (init): a token key is made if the
+// token has none.
 struct RootKeySource {
-  std::string file;  // empty when the key comes from the environment
+  std::string file;  // empty when the key comes from the environment or a token
   bool is_default_file = false;
-  std::shared_ptr<RootKeyProvider> provider;
+  bool in_token = false;
+  std::shared_ptr<RootKeyProvider> provider;  // null when status is not ok
+  Status status;                              // a malformed --root-key-pkcs11
 };
-RootKeySource ResolveRootKey(const Flags& flags, const std::string& key_dir);
+RootKeySource ResolveRootKey(const Flags& flags, const std::string& key_dir, bool create = false);
 
 // Engine settings a command sets beyond the flags every command shares (serve: map size,
 // storage quota); applied to the Options before the vault opens.

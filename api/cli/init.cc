@@ -44,7 +44,8 @@ int RunInit(const Command& cmd, const Flags& flags) {
   const std::string data_dir = flags.Get("data-dir");
   if (int prepared = PrepareDataDir(flags, data_dir); prepared != kExitOk) return prepared;
 
-  const RootKeySource root_key = ResolveRootKey(flags, data_dir);
+  const RootKeySource root_key = ResolveRootKey(flags, data_dir, /*create=*/true);
+  if (!root_key.status.ok()) return UsageError(cmd, root_key.status.message());
   std::string root_key_description = root_key.provider->Describe();
   if (root_key.is_default_file) {
     if (Status s = CreateRootKeyFile(root_key.file); !s.ok()) {

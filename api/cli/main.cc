@@ -15,8 +15,9 @@ namespace {
 
 std::vector<Command> Commands() {
   std::vector<Command> all;
-  for (std::vector<Command> group : {InitCommands(), ServeCommands(), AdminCommands(),
-                                     PolicyCommands(), ReceiptCommands(), ReportCommands()}) {
+  for (std::vector<Command> group :
+       {InitCommands(), ServeCommands(), AdminCommands(), PolicyCommands(), ReceiptCommands(),
+        ReportCommands(), RootCommands()}) {
     all.insert(all.end(), group.begin(), group.end());
   }
   return all;
@@ -39,6 +40,8 @@ void PrintTopHelp(std::ostream& out) {
   ListCommands(out, "");
   out << "\nEnvironment:\n  " << kRootKeyEnv
       << "  root key as 64 hex characters, used when --root-key-file is not given\n"
+      << "  " << kRootKeyEnv << "_NEXT  the new root key for `lethe root rotate` (with "
+      << kRootKeyEnv << ")\n"
       << "\nExit codes:\n"
       << "  0  success\n"
       << "  1  runtime failure (I/O, address in use, engine error)\n"

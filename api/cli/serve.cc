@@ -333,7 +333,9 @@ int PrintConfig(const Command& cmd, const Flags& flags, const ServeSettings& s) 
       {"data-dir", flags.Get("data-dir")},
       {"store", flags.Has("store") ? RedactConninfo(flags.Get("store")) : "(LMDB in data-dir)"},
       {"policy", flags.Has("policy") ? flags.Get("policy") : "(built-in default)"},
-      {"root-key", key.file.empty() ? "$" + std::string(kRootKeyEnv) : "file " + key.file},
+      {"root-key", key.in_token       ? (key.provider ? key.provider->Describe() : "(malformed)")
+                   : key.file.empty() ? "$" + std::string(kRootKeyEnv)
+                                      : "file " + key.file},
       {"listen", s.listen},
       {"tls-cert", s.server.tls_cert},
       {"tls-key", s.server.tls_key},
@@ -352,9 +354,10 @@ int PrintConfig(const Command& cmd, const Flags& flags, const ServeSettings& s) 
   for (const FlagSpec& f : cmd.flags) {
     if (settings.contains(f.name)) sources[f.name] = SourceName(flags, f.name);
   }
-  sources["root-key"] = flags.Has("root-key-file") ? SourceName(flags, "root-key-file")
-                        : key.file.empty()         ? "environment"
-                                                   : "default";
+  sources["root-key"] = key.in_token                 ? SourceName(flags, "root-key-pkcs11")
+                        : flags.Has("root-key-file") ? SourceName(flags, "root-key-file")
+                        : key.file.empty()           ? "environment"
+                                                     : "default";
   PrintJson({{"settings", settings}, {"sources", sources}});
   return kExitOk;
 }
@@ -408,6 +411,7 @@ std::vector<Command> ServeCommands() {
        {kDataDirFlag,
         kPolicyFlag,
         kRootKeyFlag,
+        kRootKeyPkcs11Flag,
         kStoreFlag,
         {"listen", "HOST:PORT", "address to listen on (default 127.0.0.1:8270; port 0 picks one)"},
         {"tls-cert", "FILE", "PEM certificate; serve HTTPS"},
