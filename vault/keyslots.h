@@ -60,7 +60,7 @@ class TableSlots final : public SlotStore {
 class KeySlots final : public SlotStore {
  public:
   static StatusOr<std::unique_ptr<KeySlots>> Open(const std::string& path, bool create);
-  ~KeySlots();
+  ~KeySlots() override;
   KeySlots(const KeySlots&) = delete;
   KeySlots& operator=(const KeySlots&) = delete;
 
