@@ -99,6 +99,7 @@ if [ "$skip_san" != 1 ]; then
     cat "$scratch/lsan-probe"
     die "the LeakSanitizer probe failed"
   fi
+  export LSAN_OPTIONS="suppressions=$PWD/scripts/lsan.supp"
   export ASAN_OPTIONS="detect_leaks=$leaks:check_initialization_order=1:strict_init_order=1:detect_stack_use_after_return=1"
   (cd "$asan_dir" && ctest --output-on-failure -j "$jobs" --timeout 900) ||
     die "a test failed under ASan+UBSan"
@@ -169,7 +170,7 @@ if [ "$skip_san" != 1 ]; then
     -DVAULT_BUILD_BENCH=OFF -DVAULT_SANITIZE=thread >/dev/null
   # gtest discovery runs the test binaries at build time, so the build runs under $run too.
   "${run[@]}" cmake --build "$tsan_dir" -j "$jobs" --target vault_unit_tests vault_e2e_test \
-    vault_policies_e2e_test vault_hsm_e2e_test
+    vault_policies_e2e_test vault_hsm_e2e_test vault_fleet_e2e_test
   export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1"
   (cd "$tsan_dir" && "${run[@]}" ctest --output-on-failure -j "$jobs" --timeout 900 \
     -R '^(ConcurrencyTest|CrashTest)\.|^e2e\.') || die "a test failed under TSan"
