@@ -26,6 +26,11 @@ if [ "${LETHE_WITH_TEST_TOOLS:-0}" = 1 ]; then
   command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 fi
 
+if [ "${LETHE_WITH_FLEET:-0}" = 1 ]; then
+  # scripts/run-fleet.sh: PostgreSQL primary and standby, a SoftHSM2 token, HAProxy in front.
+  packages+=(postgresql-15 softhsm2 haproxy)
+fi
+
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -3,13 +3,14 @@
 # directory), runs initdb and starts the server on a Unix socket in DIR only (no TCP),
 # durable (fsync and synchronous_commit on), then prints a postgresql:// URI for it;
 # `createdb DIR NAME` makes a database and prints its URI; `stop DIR` stops the cluster
-# (immediate) and removes DIR. As root, PostgreSQL runs as `postgres`.
+# (immediate) and removes DIR; `crash DIR` stops it at once and keeps DIR for `restart DIR`.
+# As root, PostgreSQL runs as `postgres`.
 set -euo pipefail
 
 pg_bin=${PG_BIN:-/usr/lib/postgresql/15/bin}
 cmd=${1:-}
 dir=${2:-}
-usage="usage: $0 start DIR | createdb DIR NAME | stop DIR"
+usage="usage: $0 start DIR | createdb DIR NAME | crash DIR | restart DIR | stop DIR"
 [ -n "$cmd" ] && [ -n "$dir" ] || { echo "$usage" >&2; exit 2; }
 
 as_pg() {
@@ -42,6 +43,15 @@ CONF
     as_pg "$pg_bin/psql" -X -q -h "$dir" -p 5432 -U postgres -d postgres -v ON_ERROR_STOP=1 \
       -c "CREATE DATABASE \"$name\"" >/dev/null
     echo "postgresql:///$name?host=$dir&port=5432&user=postgres"
+    ;;
+  crash)  # the server dies at once (immediate shutdown), DIR stays for `restart`
+    as_pg "$pg_bin/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null
+    echo crashed
+    ;;
+  restart)
+    as_pg "$pg_bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -o "-p 5432" -w -t 60 start \
+      >/dev/null || { cat "$dir/server.log" >&2; exit 1; }
+    echo restarted
     ;;
   stop)
     if [ -d "$dir/data" ]; then

@@ -45,6 +45,9 @@ class PgCluster {
     return Run("createdb " + dir_ + " db" + std::to_string(++databases_));
   }
   const std::string& dir() const { return dir_; }
+  // The server dies at once (immediate shutdown) / starts again on the same data.
+  bool Crash() { return !Run("crash " + dir_).empty(); }
+  bool Restart() { return !Run("restart " + dir_).empty(); }
 
  private:
   static std::string Run(const std::string& args) {

@@ -71,6 +71,12 @@ Failure Conn::Check(const Result& r, ExecStatusType want, const char* what) cons
   const char* s = PQresultErrorField(r.get(), PG_DIAG_SQLSTATE);
   const char* primary = PQresultErrorField(r.get(), PG_DIAG_MESSAGE_PRIMARY);
   const std::string state = s != nullptr ? s : "";
+  if (state.empty()) {  // libpq's own failure: the server is gone (a crash, a failover)
+    lost_ = true;
+    f.status =
+        Status(Code::kUnavailable, std::string(what) + ": the connection to PostgreSQL is lost");
+    return f;
+  }
   // The primary message only: the detail line can quote key values.
   const std::string msg =
       std::string(what) + ": PostgreSQL " + state + ": " + (primary != nullptr ? primary : "error");

@@ -49,12 +49,15 @@ class Conn {
              Failure* failure);
   // A query without parameters with a text result; null and *failure set when it fails.
   Result Query(const char* sql, Failure* failure);
-  bool Broken() const { return PQstatus(conn_) != CONNECTION_OK; }
+  // Lost: libpq says so, or a command failed inside libpq (no SQLSTATE: the server went away
+  // without a word, as in a crash) and the connection is not to be used again.
+  bool Broken() const { return lost_ || PQstatus(conn_) != CONNECTION_OK; }
 
  private:
   explicit Conn(PGconn* c) : conn_(c) {}
   Failure Check(const Result& r, ExecStatusType want, const char* what) const;
   PGconn* conn_;
+  mutable bool lost_ = false;
 };
 
 inline std::string_view Value(const PGresult* r, int row, int col) {

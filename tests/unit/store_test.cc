@@ -74,8 +74,8 @@ TEST_P(StoreTest, PutGetDeleteAndViewsLastUntilTheTransactionEnds) {
                     VAULT_RETURN_IF_ERROR(txn.Put(Table::kMeta, "a", std::string("one\0x", 5)));
                     VAULT_RETURN_IF_ERROR(txn.Put(Table::kMeta, "b", "two"));
                     VAULT_RETURN_IF_ERROR(txn.Put(Table::kSubjects, "a", "other table"));
-                // An empty value from a default view (a null pointer) is empty, not absent.
-                VAULT_RETURN_IF_ERROR(txn.Put(Table::kMeta, "empty", std::string_view()));
+                    // An empty value from a default view (a null pointer) is empty, not absent.
+                    VAULT_RETURN_IF_ERROR(txn.Put(Table::kMeta, "empty", std::string_view()));
                     return txn.Del(Table::kMeta, "never-there");
                   })
                   .ok());
@@ -292,6 +292,27 @@ TEST_P(SharedStoreTest, AnUnreachableDatabaseIsUnavailableThenReconnects) {
   EXPECT_EQ(Read(Table::kMeta, "x"), "1");  // reconnected
   EXPECT_TRUE(store_->Write([](Txn& txn) { return txn.Put(Table::kMeta, "y", "2"); }).ok());
   EXPECT_EQ(Read(Table::kMeta, "y"), "2");
+}
+
+// The database server crashes (immediate shutdown, as a failover drill kills a primary): the
+// pooled connections' next use fails inside libpq, with no SQLSTATE. That is a lost
+// connection, kUnavailable (503 with Retry-After), never an internal error (500); once the
+// server is back the Store reconnects by itself.
+TEST_P(SharedStoreTest, ACrashedDatabaseIsUnavailableThenReconnects) {
+  ASSERT_TRUE(store_->Write([](Txn& txn) { return txn.Put(Table::kMeta, "x", "1"); }).ok());
+  EXPECT_EQ(Read(Table::kMeta, "x"), "1");  // a pooled read connection exists now
+  auto* cluster = testing::PgCluster::Get();
+  ASSERT_TRUE(cluster->Crash());
+  const Status lost = store_->Read([](Txn& txn) {
+    (void)txn.Get(Table::kMeta, "x");
+    return Status::Ok();
+  });
+  const Status write = store_->Write([](Txn& txn) { return txn.Put(Table::kMeta, "y", "2"); });
+  ASSERT_TRUE(cluster->Restart());
+  EXPECT_EQ(lost.code(), Code::kUnavailable) << lost.ToString();
+  EXPECT_EQ(write.code(), Code::kUnavailable) << write.ToString();
+  EXPECT_EQ(Read(Table::kMeta, "x"), "1");  // reconnected
+  EXPECT_TRUE(store_->Write([](Txn& txn) { return txn.Put(Table::kMeta, "y", "2"); }).ok());
 }
 
 TEST_P(SharedStoreTest, OpeningADatabaseWithoutTheSchemaSaysToRunInit) {
