@@ -38,9 +38,9 @@ conninfo() {
   echo "postgresql://postgres@/lethe?host=$dir/sock,$dir/sock&port=$p1,$p2&target_session_attrs=read-write&connect_timeout=2"
 }
 
-free_port() {  # a port no local PostgreSQL socket uses yet, from $1 up
-  local p=$1
-  while [ -e "$dir/sock/.s.PGSQL.$p" ] || ss -Hltn "sport = :$p" 2>/dev/null | grep -q .; do
+free_port() {  # a port number no socket in DIR/sock has yet, from $1 up (Unix sockets only:
+  local p=$1  # the number only names the socket file, so no other server can collide)
+  while [ -e "$dir/sock/.s.PGSQL.$p" ]; do
     p=$((p + 1))
   done
   echo "$p"
