@@ -6,8 +6,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <vector>
 
 namespace vault {
 
@@ -75,6 +77,7 @@ Status WriteError(const char* what, int err) {
 }  // namespace
 
 Status KeySlots::Write(std::uint64_t slot, const SlotBytes& bytes) {
+  room_.Ensure(fd_, (slot + 1) * kSlotBytes);
   const ssize_t n = ::pwrite(fd_, bytes.data(), kSlotBytes, static_cast<off_t>(slot * kSlotBytes));
   if (n != static_cast<ssize_t>(kSlotBytes)) {
     // A short write to a regular file means the disk filled up during it.
@@ -99,17 +102,40 @@ Status KeySlots::Sync() {
 Status KeySlots::Truncate(std::uint64_t count) {
   struct stat st {};
   if (::fstat(fd_, &st) != 0) return Internal("cannot stat key slot file");
-  if (static_cast<std::uint64_t>(st.st_size) <= count * kSlotBytes) return Status::Ok();
+  const auto size = static_cast<std::uint64_t>(st.st_size);
+  if (size <= count * kSlotBytes) return Status::Ok();
   // Zero before truncating so the bytes are overwritten where they lie.
-  for (std::uint64_t s = count; s * kSlotBytes < static_cast<std::uint64_t>(st.st_size); ++s) {
-    VAULT_RETURN_IF_ERROR(Zero(s));
-  }
+  VAULT_RETURN_IF_ERROR(ZeroNonZero(count * kSlotBytes, size));
   VAULT_RETURN_IF_ERROR(Sync());
   if (::ftruncate(fd_, static_cast<off_t>(count * kSlotBytes)) != 0) {
     return Internal("cannot truncate key slot file");
   }
+  room_.Forget();
   // Runs before any read of this process (recovery at open), so nothing reads meanwhile.
   known_len_.store(count * kSlotBytes, std::memory_order_release);
+  return Status::Ok();
+}
+
+// Overwrites with zeros every block of [from, to) that holds a non-zero byte (most of what
+// lies past the high-water mark is the zeroed room, which needs no write).
+Status KeySlots::ZeroNonZero(std::uint64_t from, std::uint64_t to) {
+  constexpr std::uint64_t kBlock = 64 * 1024;
+  std::vector<std::uint8_t> buf(kBlock);
+  for (std::uint64_t at = from; at < to;) {
+    const auto n = static_cast<std::size_t>(std::min(kBlock, to - at));
+    if (::pread(fd_, buf.data(), n, static_cast<off_t>(at)) != static_cast<ssize_t>(n)) {
+      return Internal("cannot read key slot file");
+    }
+    if (std::any_of(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(n),
+                    [](std::uint8_t b) { return b != 0; })) {
+      std::fill(buf.begin(), buf.end(), std::uint8_t{0});
+      if (::pwrite(fd_, buf.data(), n, static_cast<off_t>(at)) != static_cast<ssize_t>(n)) {
+        return WriteError("cannot zero key slots", errno);
+      }
+      dirty_ = true;
+    }
+    at += n;
+  }
   return Status::Ok();
 }
 

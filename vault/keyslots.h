@@ -14,6 +14,7 @@
 #include <span>
 #include <string>
 
+#include "vault/file_room.h"
 #include "vault/status.h"
 
 namespace vault {
@@ -49,7 +50,11 @@ class KeySlots {
 
   explicit KeySlots(int fd) : fd_(fd) {}
   void NoteLength(std::uint64_t len) const;  // raises known_len_ to len
+  Status ZeroNonZero(std::uint64_t from, std::uint64_t to);
   int fd_;
+  // Zeros kept ahead of the last slot written (16 KiB to 1 MiB): allocating a slot past the
+  // high-water mark overwrites a block the file has, so the pre-commit sync flushes data only.
+  FileRoom room_{16 * 1024, 1024 * 1024, kMappedBytes};
   std::atomic<bool> dirty_{false};
   const std::uint8_t* map_ = nullptr;                // kMappedBytes, or null when mmap failed
   mutable std::atomic<std::uint64_t> known_len_{0};  // bytes of the file known to exist

@@ -1,6 +1,8 @@
 // The storage seam over LMDB: tables as named databases, group commit on a writer thread.
 #include "vault/store.h"
 
+#include "vault/file_room.h"
+
 #include <lmdb.h>
 #include <sys/stat.h>
 
@@ -179,6 +181,8 @@ StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir, std::uint64
   }
   rc = mdb_txn_commit(txn);
   if (rc != 0) return LmdbError("commit", rc);
+  // Zeroed room ahead of the last page: 1 MiB to 32 MiB, at most an eighth of the map left.
+  s->room_ = std::make_unique<FileRoom>(std::uint64_t{1} << 20, std::uint64_t{32} << 20, map_size);
   s->writer_ = std::thread([p = s.get()] { p->WriterLoop(); });
   s->writer_id_ = s->writer_.get_id();
   return s;
@@ -254,6 +258,7 @@ Status Store::BeginWrite(MDB_txn** txn) {
   *txn = nullptr;
   const int rc = mdb_txn_begin(env_, nullptr, 0, txn);
   if (rc != 0) return LmdbError("begin", rc);
+  KeepRoom();
   if (hooks_.begin) {
     Txn t(*txn, dbis_);
     Status h = hooks_.begin(t);
@@ -264,6 +269,20 @@ Status Store::BeginWrite(MDB_txn** txn) {
     }
   }
   return Status::Ok();
+}
+
+// Inside a write transaction (LMDB's write lock held, so no process writes past the file's
+// end meanwhile, and this transaction has written nothing yet): keeps zeros ahead of the last
+// committed page, so commits overwrite allocated blocks (file_room.h).
+void Store::KeepRoom() {
+  MDB_envinfo info{};
+  MDB_stat st{};
+  mdb_filehandle_t fd = -1;
+  if (mdb_env_info(env_, &info) != 0 || mdb_env_stat(env_, &st) != 0 ||
+      mdb_env_get_fd(env_, &fd) != 0) {
+    return;
+  }
+  room_->Ensure(fd, (static_cast<std::uint64_t>(info.me_last_pgno) + 1) * st.ms_psize);
 }
 
 // Given the outcome of the transaction's operations: runs the pre-commit hook and commits,

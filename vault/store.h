@@ -25,6 +25,8 @@ struct MDB_txn;
 
 namespace vault {
 
+class FileRoom;
+
 // The tables (rows.h documents each one's keys and values).
 enum class Table : std::uint8_t {
   kMeta,
@@ -165,11 +167,13 @@ class Store {
   Batch NextBatch() EXCLUDES(mu_);
   void RunBatch(Batch& batch);
   Status BeginWrite(MDB_txn** txn);
+  void KeepRoom();
   Status FinishWrite(MDB_txn* txn, Status ops);
 
   MDB_env* env_ = nullptr;
   std::array<unsigned, kTableCount> dbis_{};
   StoreHooks hooks_;  // set before the writer starts, never changed
+  std::unique_ptr<FileRoom> room_;  // zeros ahead of the data file's last page
   Mutex mu_;
   std::condition_variable cv_;
   std::deque<std::unique_ptr<Op>> queue_ GUARDED_BY(mu_);

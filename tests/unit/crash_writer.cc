@@ -1,7 +1,9 @@
 // Test helper: writes records from several threads and prints each acknowledged one, until
-// killed. Used by crash_test to SIGKILL a writer mid-load.
+// killed. Used by crash_test to SIGKILL a writer mid-load, and by commit_path_test with a
+// fifth argument, new-subjects: record i then goes to a new subject n<i>.
 #include <cstdio>
 #include <mutex>
+#include <string>
 #include <nlohmann/json.hpp>
 #include <thread>
 #include <vector>
@@ -9,8 +11,8 @@
 #include "vault/vault.h"
 
 int main(int argc, char** argv) {
-  if (argc != 4) {
-    std::fprintf(stderr, "usage: vault_crash_writer DATA_DIR ROOT_KEY_FILE START\n");
+  if (argc != 4 && argc != 5) {
+    std::fprintf(stderr, "usage: vault_crash_writer DATA_DIR ROOT_KEY_FILE START [new-subjects]\n");
     return 2;
   }
   vault::Options o;
@@ -24,13 +26,14 @@ int main(int argc, char** argv) {
     return 1;
   }
   const long start = std::atol(argv[3]);
+  const bool new_subjects = argc == 5 && std::string(argv[4]) == "new-subjects";
   std::mutex out;
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&, t] {
       vault::Actor actor{"crash", vault::Role::kAdmin};
       for (long i = start + t;; i += 4) {
-        const std::string sid = "s" + std::to_string(i % 13);
+        const std::string sid = new_subjects ? "n" + std::to_string(i) : "s" + std::to_string(i % 13);
         auto r = (*v)->PutRecord(actor, sid, "account", "r" + std::to_string(i), {{"i", i}});
         if (!r.ok()) {
           std::fprintf(stderr, "put: %s\n", r.status().ToString().c_str());
