@@ -52,11 +52,18 @@ Status DekTable::FindOrCreate(Txn& txn, std::string_view scope, UnixSeconds expi
 
 Status DekTable::Create(Txn& txn, std::string_view scope, UnixSeconds expires_at, KeyId* id,
                         SecretBytes* dek) {
-  *id = crypto::RandomArray<16>();
-  *dek = SecretBytes::Random(crypto::kKeyBytes);
   KeyRow row;
   row.scope = scope;
-  VAULT_RETURN_IF_ERROR(WrapIntoNewSlot(txn, *dek, *id, &row));
+  if (auto reserved = TakeReserved(txn)) {
+    *id = reserved->id;
+    *dek = std::move(reserved->dek);
+    row.slot = reserved->slot;
+    row.epoch = reserved->epoch;
+  } else {
+    *id = crypto::RandomArray<16>();
+    *dek = SecretBytes::Random(crypto::kKeyBytes);
+    VAULT_RETURN_IF_ERROR(WrapIntoNewSlot(txn, *dek, *id, &row));
+  }
   row.expires_at = expires_at;
   row.created_at = clock_.Now();
   VAULT_RETURN_IF_ERROR(txn.Put(Table::kKeys, Bytes(*id), EncodeKeyRow(row)));
@@ -80,6 +87,33 @@ StatusOr<std::uint64_t> DekTable::AllocateSlot(Txn& txn) {
   const std::uint64_t next = MetaU64(txn, kMetaSlotHwm);
   VAULT_RETURN_IF_ERROR(SetMetaU64(txn, kMetaSlotHwm, next + 1));
   return next;
+}
+
+// A key from the reserve for the slot at the high-water mark, which this transaction then
+// raises; none while the free list has slots (they are used first, by the ordinary path).
+std::optional<KeyReserve::Entry> DekTable::TakeReserved(Txn& txn) {
+  bool have_free = false;
+  const Status scan = txn.ScanFrom(Table::kSlotsFree, "", [&](std::string_view, std::string_view) {
+    have_free = true;
+    return false;
+  });
+  if (!scan.ok() || have_free) return std::nullopt;
+  const std::uint64_t hwm = MetaU64(txn, kMetaSlotHwm);
+  std::optional<KeyReserve::Entry> taken = reserve_.Take(hwm);
+  if (taken && !SetMetaU64(txn, kMetaSlotHwm, hwm + 1).ok()) return std::nullopt;
+  return taken;
+}
+
+Status DekTable::SyncSlots(const Txn& txn) {
+  // Best effort: a refill that fails (a full disk) leaves the reserve as it was.
+  if (!reserve_.Refill(MetaU64(txn, kMetaSlotHwm)).ok()) reserve_.Unsynced();
+  const Status s = slots_.Sync();
+  if (s.ok()) {
+    reserve_.Synced();
+  } else {
+    reserve_.Unsynced();
+  }
+  return s;
 }
 
 // Takes a slot from the free list (or extends the file), wraps the DEK under the current
@@ -241,6 +275,7 @@ Status DekTable::RecoverSlots() {
   return store_.Exclusive([&]() -> Status {
     VAULT_RETURN_IF_ERROR(store_.Transact([&](Txn& txn) -> Status {
       VAULT_RETURN_IF_ERROR(slots_.Truncate(MetaU64(txn, kMetaSlotHwm)));
+      reserve_.Clear();
       return txn.ScanFrom(Table::kSlotsFree, "", [&](std::string_view k, std::string_view) {
         return slots_.Zero(ReadBigEndian(k)).ok();
       });

@@ -18,6 +18,7 @@
 #include "crypto/aead.h"
 #include "crypto/secret.h"
 #include "vault/clock.h"
+#include "vault/key_reserve.h"
 #include "vault/keyring.h"
 #include "vault/keyslots.h"
 #include "vault/rows.h"
@@ -84,18 +85,21 @@ class DekTable {
   Status PauseSlotZeroing(bool pause);
   // After a crash: drops slots no committed row references and zeroes freed ones.
   Status RecoverSlots();
-  // Store pre-commit hook: a committed row never points at an unsynced slot.
-  Status SyncSlots() { return slots_.Sync(); }
+  // Store pre-commit hook: a committed row never points at an unsynced slot. Also refills the
+  // reserve of wrapped keys (key_reserve.h), synced by the same sync.
+  Status SyncSlots(const Txn& txn);
 
  private:
   Status WrapIntoNewSlot(Txn& txn, const crypto::SecretBytes& dek, const crypto::KeyId& id,
                          KeyRow* row);
   StatusOr<std::uint64_t> AllocateSlot(Txn& txn);
+  std::optional<KeyReserve::Entry> TakeReserved(Txn& txn);
 
   Store& store_;
   Keyring& keyring_;
   KeySlots& slots_;
   const Clock& clock_;
+  KeyReserve reserve_{keyring_, slots_};  // writer thread only
 };
 
 }  // namespace vault

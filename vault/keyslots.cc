@@ -88,6 +88,12 @@ Status KeySlots::Write(std::uint64_t slot, const SlotBytes& bytes) {
   return Status::Ok();
 }
 
+bool KeySlots::Holds(std::uint64_t slot, const SlotBytes& bytes) const {
+  SlotBytes now{};
+  const ssize_t n = ::pread(fd_, now.data(), kSlotBytes, static_cast<off_t>(slot * kSlotBytes));
+  return n == static_cast<ssize_t>(kSlotBytes) && now == bytes;
+}
+
 Status KeySlots::Zero(std::uint64_t slot) { return Write(slot, SlotBytes{}); }
 
 Status KeySlots::Sync() {

@@ -39,6 +39,9 @@ class KeySlots {
 
   Status Read(std::uint64_t slot, SlotBytes* out) const;
   Status Write(std::uint64_t slot, const SlotBytes& bytes);
+  // Whether the slot holds exactly these bytes, read with pread (not the mapping): for a slot
+  // past the high-water mark, which another process may have truncated away.
+  bool Holds(std::uint64_t slot, const SlotBytes& bytes) const;
   Status Zero(std::uint64_t slot);
   // fdatasync if anything was written since the last sync.
   Status Sync();

@@ -1,14 +1,14 @@
 // The storage seam over LMDB: tables as named databases, group commit on a writer thread.
 #include "vault/store.h"
 
-#include "vault/file_room.h"
-
 #include <lmdb.h>
 #include <sys/stat.h>
 
 #include <cerrno>
 #include <cstring>
 #include <vector>
+
+#include "vault/file_room.h"
 
 namespace vault {
 namespace {

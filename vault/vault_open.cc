@@ -88,7 +88,7 @@ Status Vault::Impl::OpenStore() {
   };
   hooks.pre_commit = [this](Txn& txn) {
     VAULT_RETURN_IF_ERROR(audit->OnPreCommit(txn));
-    return deks->SyncSlots();
+    return deks->SyncSlots(txn);
   };
   VAULT_ASSIGN_OR_RETURN(store, Store::Open(layout::StoreDir(options.data_dir),
                                             options.map_size_bytes, options.create_if_missing,

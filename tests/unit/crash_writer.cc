@@ -3,8 +3,8 @@
 // fifth argument, new-subjects: record i then goes to a new subject n<i>.
 #include <cstdio>
 #include <mutex>
-#include <string>
 #include <nlohmann/json.hpp>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -33,7 +33,8 @@ int main(int argc, char** argv) {
     threads.emplace_back([&, t] {
       vault::Actor actor{"crash", vault::Role::kAdmin};
       for (long i = start + t;; i += 4) {
-        const std::string sid = new_subjects ? "n" + std::to_string(i) : "s" + std::to_string(i % 13);
+        const std::string sid =
+            new_subjects ? "n" + std::to_string(i) : "s" + std::to_string(i % 13);
         auto r = (*v)->PutRecord(actor, sid, "account", "r" + std::to_string(i), {{"i", i}});
         if (!r.ok()) {
           std::fprintf(stderr, "put: %s\n", r.status().ToString().c_str());
