@@ -88,6 +88,33 @@ Status KeySlots::Write(std::uint64_t slot, const SlotBytes& bytes) {
   return Status::Ok();
 }
 
+Status KeySlots::WriteMany(std::vector<Put> puts) {
+  if (puts.empty()) return Status::Ok();
+  std::stable_sort(puts.begin(), puts.end(),
+                   [](const Put& a, const Put& b) { return a.slot < b.slot; });
+  room_.Ensure(fd_, (puts.back().slot + 1) * kSlotBytes);
+  std::vector<std::uint8_t> run;
+  for (std::size_t i = 0; i < puts.size();) {
+    std::size_t j = i;
+    run.clear();
+    // A run: adjacent slots (a slot named twice keeps its last bytes, as separate writes would).
+    while (j < puts.size() && (j == i || puts[j].slot <= puts[j - 1].slot + 1)) {
+      if (j > i && puts[j].slot == puts[j - 1].slot) run.resize(run.size() - kSlotBytes);
+      run.insert(run.end(), puts[j].bytes.begin(), puts[j].bytes.end());
+      ++j;
+    }
+    const auto off = static_cast<off_t>(puts[i].slot * kSlotBytes);
+    const ssize_t n = ::pwrite(fd_, run.data(), run.size(), off);
+    if (n != static_cast<ssize_t>(run.size())) {
+      return WriteError("cannot write key slots", n < 0 ? errno : ENOSPC);
+    }
+    NoteLength((puts[j - 1].slot + 1) * kSlotBytes);
+    dirty_ = true;
+    i = j;
+  }
+  return Status::Ok();
+}
+
 bool KeySlots::Holds(std::uint64_t slot, const SlotBytes& bytes) const {
   SlotBytes now{};
   const ssize_t n = ::pread(fd_, now.data(), kSlotBytes, static_cast<off_t>(slot * kSlotBytes));

@@ -13,6 +13,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "vault/file_room.h"
 #include "vault/status.h"
@@ -39,6 +40,13 @@ class KeySlots {
 
   Status Read(std::uint64_t slot, SlotBytes* out) const;
   Status Write(std::uint64_t slot, const SlotBytes& bytes);
+  // Many slots at once (rotation, zeroing): sorted by slot, one pwrite per run of adjacent
+  // slots instead of one per slot.
+  struct Put {
+    std::uint64_t slot = 0;
+    SlotBytes bytes{};
+  };
+  Status WriteMany(std::vector<Put> puts);
   // Whether the slot holds exactly these bytes, read with pread (not the mapping): for a slot
   // past the high-water mark, which another process may have truncated away.
   bool Holds(std::uint64_t slot, const SlotBytes& bytes) const;
