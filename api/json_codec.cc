@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <vector>
 
 namespace vault::api {
 namespace {
@@ -62,9 +63,29 @@ StatusOr<json> ParseJsonObject(std::string_view body) {
   if (!DepthWithin(body, kMaxJsonDepth)) {
     return InvalidArgument("request body nests deeper than " + std::to_string(kMaxJsonDepth));
   }
-  json parsed = json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false);
+  // The strict checks (json_strict.h) in the same pass: an object that ends with fewer members
+  // than keys were read in it repeated one (nlohmann keeps the last).
+  std::vector<std::size_t> keys;  // keys read so far in each open object
+  bool repeated = false;
+  const json::parser_callback_t count = [&](int, json::parse_event_t event, json& parsed) {
+    if (event == json::parse_event_t::object_start) {
+      keys.push_back(0);
+    } else if (event == json::parse_event_t::key && !keys.empty()) {
+      ++keys.back();
+    } else if (event == json::parse_event_t::object_end && !keys.empty()) {
+      repeated = repeated || parsed.size() != keys.back();
+      keys.pop_back();
+    }
+    return true;
+  };
+  json parsed = json::parse(body.begin(), body.end(), count, /*allow_exceptions=*/false);
   if (parsed.is_discarded()) return InvalidArgument("request body is not valid JSON");
   if (!parsed.is_object()) return InvalidArgument("request body must be a JSON object");
+  // nlohmann's lexer takes a NUL byte for the end of the input: what follows was not parsed.
+  if (body.find('\0') != std::string_view::npos) {
+    return InvalidArgument("request body contains a NUL byte");
+  }
+  if (repeated) return InvalidArgument("request body repeats a key in one object");
   return parsed;
 }
 

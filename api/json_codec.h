@@ -20,8 +20,8 @@ inline constexpr std::size_t kMaxJsonDepth = 64;
 // For readers of fields whose rule lives elsewhere (vault/rules.h): only the body limit bounds it.
 inline constexpr std::size_t kNoFieldLimit = std::numeric_limits<std::size_t>::max();
 
-// Parses a request body that must be one JSON object. Errors are kInvalidArgument and
-// never quote the input.
+// Parses a request body that must be one JSON object, refusing what CheckStrictJson
+// (json_strict.h) refuses, in one pass. Errors are kInvalidArgument and never quote the input.
 StatusOr<nlohmann::json> ParseJsonObject(std::string_view body);
 
 // REQUIRES: obj.is_object(). Refuses fields outside `allowed`.

@@ -11,7 +11,6 @@
 #include <fstream>
 
 #include "api/json_codec.h"
-#include "api/json_strict.h"
 #include "api/problem.h"
 #include "api/routes.h"
 
@@ -171,10 +170,9 @@ bool BodyStep(const Route& route, const HttpRequest& req, std::size_t max_bytes,
     WriteProblem(res, 415, "");
     return false;
   }
-  StatusOr<json> body = ParseJsonObject(req.body);
-  Status strict = body.ok() ? CheckStrictJson(req.body) : body.status();
-  if (!strict.ok()) {
-    WriteStatusProblem(res, strict);
+  StatusOr<json> body = ParseJsonObject(req.body);  // strict: one pass (json_strict.h)
+  if (!body.ok()) {
+    WriteStatusProblem(res, body.status());
     return false;
   }
   ctx.body = std::move(body).value();

@@ -2,6 +2,7 @@
 #include "vault/dek_table.h"
 
 #include <cstring>
+#include <thread>
 
 #include "crypto/primitives.h"
 #include "vault/codec.h"
@@ -52,11 +53,18 @@ Status DekTable::FindOrCreate(Txn& txn, std::string_view scope, UnixSeconds expi
 
 Status DekTable::Create(Txn& txn, std::string_view scope, UnixSeconds expires_at, KeyId* id,
                         SecretBytes* dek) {
-  *id = crypto::RandomArray<16>();
-  *dek = SecretBytes::Random(crypto::kKeyBytes);
   KeyRow row;
   row.scope = scope;
-  VAULT_RETURN_IF_ERROR(WrapIntoNewSlot(txn, *dek, *id, &row));
+  if (auto reserved = TakeReserved(txn)) {
+    *id = reserved->id;
+    *dek = std::move(reserved->dek);
+    row.slot = reserved->slot;
+    row.epoch = reserved->epoch;
+  } else {
+    *id = crypto::RandomArray<16>();
+    *dek = SecretBytes::Random(crypto::kKeyBytes);
+    VAULT_RETURN_IF_ERROR(WrapIntoNewSlot(txn, *dek, *id, &row));
+  }
   row.expires_at = expires_at;
   row.created_at = clock_.Now();
   VAULT_RETURN_IF_ERROR(txn.Put(Table::kKeys, Bytes(*id), EncodeKeyRow(row)));
@@ -69,10 +77,11 @@ Status DekTable::Create(Txn& txn, std::string_view scope, UnixSeconds expires_at
 
 StatusOr<std::uint64_t> DekTable::AllocateSlot(Txn& txn) {
   std::optional<std::uint64_t> slot;
-  VAULT_RETURN_IF_ERROR(txn.ScanFrom(Table::kSlotsFree, "", [&](std::string_view k, std::string_view) {
-    slot = ReadBigEndian(k);
-    return false;
-  }));
+  VAULT_RETURN_IF_ERROR(
+      txn.ScanFrom(Table::kSlotsFree, "", [&](std::string_view k, std::string_view) {
+        slot = ReadBigEndian(k);
+        return false;
+      }));
   if (slot) {
     VAULT_RETURN_IF_ERROR(txn.Del(Table::kSlotsFree, BigEndianKey(*slot)));
     return *slot;
@@ -80,6 +89,55 @@ StatusOr<std::uint64_t> DekTable::AllocateSlot(Txn& txn) {
   const std::uint64_t next = MetaU64(txn, kMetaSlotHwm);
   VAULT_RETURN_IF_ERROR(SetMetaU64(txn, kMetaSlotHwm, next + 1));
   return next;
+}
+
+// n slots for new wraps: the free list's first ones, then past the high-water mark.
+StatusOr<std::vector<std::uint64_t>> DekTable::AllocateSlots(Txn& txn, std::size_t n) {
+  std::vector<std::uint64_t> out;
+  if (n == 0) return out;
+  out.reserve(n);
+  std::vector<std::string> taken;
+  VAULT_RETURN_IF_ERROR(
+      txn.ScanFrom(Table::kSlotsFree, "", [&](std::string_view k, std::string_view) {
+        taken.emplace_back(k);
+        out.push_back(ReadBigEndian(k));
+        return out.size() < n;
+      }));
+  for (const auto& k : taken) VAULT_RETURN_IF_ERROR(txn.Del(Table::kSlotsFree, k));
+  if (out.size() < n) {
+    const std::uint64_t hwm = MetaU64(txn, kMetaSlotHwm);
+    const std::uint64_t more = n - out.size();
+    for (std::uint64_t i = 0; i < more; ++i) out.push_back(hwm + i);
+    VAULT_RETURN_IF_ERROR(SetMetaU64(txn, kMetaSlotHwm, hwm + more));
+  }
+  return out;
+}
+
+// A key from the reserve for the slot at the high-water mark, which this transaction then
+// raises; none while the free list has slots (they are used first, by the ordinary path).
+std::optional<KeyReserve::Entry> DekTable::TakeReserved(Txn& txn) {
+  bool have_free = false;
+  const Status scan = txn.ScanFrom(Table::kSlotsFree, "", [&](std::string_view, std::string_view) {
+    have_free = true;
+    return false;
+  });
+  if (!scan.ok() || have_free) return std::nullopt;
+  const std::uint64_t hwm = MetaU64(txn, kMetaSlotHwm);
+  std::optional<KeyReserve::Entry> taken = reserve_.Take(hwm);
+  if (taken && !SetMetaU64(txn, kMetaSlotHwm, hwm + 1).ok()) return std::nullopt;
+  return taken;
+}
+
+Status DekTable::SyncSlots(const Txn& txn) {
+  // Best effort: a refill that fails (a full disk) leaves the reserve as it was.
+  if (!reserve_.Refill(MetaU64(txn, kMetaSlotHwm)).ok()) reserve_.Unsynced();
+  const Status s = slots_.Sync();
+  if (s.ok()) {
+    reserve_.Synced();
+  } else {
+    reserve_.Unsynced();
+  }
+  return s;
 }
 
 // Takes a slot from the free list (or extends the file), wraps the DEK under the current
@@ -191,6 +249,49 @@ Status DekTable::Rewrap(Txn& txn, const KeyId& id, KeyRow* row) {
   return WrapIntoNewSlot(txn, dek, id, row);
 }
 
+Status DekTable::RewrapRange(const Txn& txn, const std::vector<RewrapItem>& items, std::size_t from,
+                             std::size_t to, std::vector<SlotPut>* puts,
+                             std::vector<std::uint64_t>* epochs) const {
+  for (std::size_t i = from; i < to; ++i) {
+    SecretBytes dek;
+    VAULT_RETURN_IF_ERROR(Unwrap(txn, items[i].row, &dek));
+    const auto wrapped = keyring_.WrapDek(dek, items[i].id, &(*epochs)[i]);
+    (*puts)[i].bytes = EncodeSlot((*epochs)[i], wrapped);
+  }
+  return Status::Ok();
+}
+
+Status DekTable::RewrapMany(Txn& txn, std::vector<RewrapItem>* items) {
+  const std::size_t n = items->size();
+  VAULT_ASSIGN_OR_RETURN(const std::vector<std::uint64_t> slots, AllocateSlots(txn, n));
+  std::vector<SlotPut> puts(n);
+  std::vector<std::uint64_t> epochs(n);
+  for (std::size_t i = 0; i < n; ++i) puts[i].slot = slots[i];
+  // The crypto (an unwrap and a wrap per key, ~2 us) on two threads for a large batch; the
+  // keyring is thread-safe, the store's tables are not touched meanwhile. Only where the slot
+  // store allows concurrent reads (the file); slots in a table are read through the
+  // transaction's one connection, so there it all runs on this thread.
+  const bool two = n >= 256 && slots_.ConcurrentReads() && std::thread::hardware_concurrency() > 1;
+  const std::size_t half = two ? n / 2 : 0;
+  Status second;
+  std::thread helper;
+  if (half > 0) {
+    helper = std::thread([&] { second = RewrapRange(txn, *items, half, n, &puts, &epochs); });
+  }
+  const Status first = RewrapRange(txn, *items, 0, half > 0 ? half : n, &puts, &epochs);
+  if (helper.joinable()) helper.join();
+  VAULT_RETURN_IF_ERROR(first);
+  VAULT_RETURN_IF_ERROR(second);
+  // Copy-on-write at the slot level, as in Rewrap: the old slots are zeroed after commit.
+  for (std::size_t i = 0; i < n; ++i) {
+    KeyRow& row = (*items)[i].row;
+    VAULT_RETURN_IF_ERROR(txn.Put(Table::kSlotsFreed, BigEndianKey(row.slot), ""));
+    row.slot = slots[i];
+    row.epoch = epochs[i];
+  }
+  return slots_.WriteMany(txn, std::move(puts));
+}
+
 StatusOr<std::vector<std::string>> DekTable::ScopesToCollect(const Txn& txn) const {
   Status st;
   std::vector<std::string> marks = KeysOf(txn, Table::kMeta, kGcPrefix, &st);
@@ -206,21 +307,25 @@ Status DekTable::Collected(Txn& txn, std::string_view prefix) {
 std::uint64_t DekTable::Shredded(const Txn& txn) const { return MetaU64(txn, kMetaShredded); }
 
 Status DekTable::ZeroFreedSlots() {
-  return store_.Transact([&](Txn& txn) -> Status {
-    // A backup (in this process or another) may still need the freed slots.
-    if (static_cast<UnixSeconds>(MetaU64(txn, kMetaBackupUntil)) > clock_.Now()) {
-      return Status::Ok();
-    }
-    Status st;
-    const std::vector<std::string> freed = KeysOf(txn, Table::kSlotsFreed, "", &st);
-    VAULT_RETURN_IF_ERROR(st);
-    for (const auto& k : freed) {
-      VAULT_RETURN_IF_ERROR(slots_.Zero(txn, ReadBigEndian(k)));
-      VAULT_RETURN_IF_ERROR(txn.Del(Table::kSlotsFreed, k));
-      VAULT_RETURN_IF_ERROR(txn.Put(Table::kSlotsFree, k, ""));
-    }
-    return Status::Ok();  // the pre-commit hook syncs the zeroed slots before commit
-  });
+  return store_.Transact([&](Txn& txn) { return ZeroFreed(txn); });
+}
+
+Status DekTable::ZeroFreed(Txn& txn) {
+  // A backup (in this process or another) may still need the freed slots.
+  if (static_cast<UnixSeconds>(MetaU64(txn, kMetaBackupUntil)) > clock_.Now()) {
+    return Status::Ok();
+  }
+  Status st;
+  const std::vector<std::string> freed = KeysOf(txn, Table::kSlotsFreed, "", &st);
+  VAULT_RETURN_IF_ERROR(st);
+  std::vector<SlotPut> zeros(freed.size());
+  for (std::size_t i = 0; i < freed.size(); ++i) zeros[i].slot = ReadBigEndian(freed[i]);
+  VAULT_RETURN_IF_ERROR(slots_.WriteMany(txn, std::move(zeros)));
+  for (const auto& k : freed) {
+    VAULT_RETURN_IF_ERROR(txn.Del(Table::kSlotsFreed, k));
+    VAULT_RETURN_IF_ERROR(txn.Put(Table::kSlotsFree, k, ""));
+  }
+  return Status::Ok();  // the pre-commit hook syncs the zeroed slots before commit
 }
 
 Status DekTable::ZeroFreedSlotsNow() {
@@ -241,6 +346,7 @@ Status DekTable::RecoverSlots() {
   return store_.Exclusive([&]() -> Status {
     VAULT_RETURN_IF_ERROR(store_.Transact([&](Txn& txn) -> Status {
       VAULT_RETURN_IF_ERROR(slots_.Truncate(MetaU64(txn, kMetaSlotHwm)));
+      reserve_.Clear();
       return txn.ScanFrom(Table::kSlotsFree, "", [&](std::string_view k, std::string_view) {
         return slots_.Zero(txn, ReadBigEndian(k)).ok();
       });

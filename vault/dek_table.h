@@ -18,6 +18,7 @@
 #include "crypto/aead.h"
 #include "crypto/secret.h"
 #include "vault/clock.h"
+#include "vault/key_reserve.h"
 #include "vault/keyring.h"
 #include "vault/keyslots.h"
 #include "vault/rows.h"
@@ -66,6 +67,15 @@ class DekTable {
   // Wraps the DEK of *row under the current epoch into a fresh slot (the old one is freed)
   // and updates *row; the caller writes the row.
   Status Rewrap(Txn& txn, const crypto::KeyId& id, KeyRow* row);
+  // One DEK for RewrapMany: its id and its row, which RewrapMany updates (slot and epoch).
+  struct RewrapItem {
+    crypto::KeyId id{};
+    KeyRow row;
+  };
+  // Rewrap for many DEKs at once (epoch rotation): the fresh slots are allocated together,
+  // the unwrap and wrap run on up to two threads, the slots are written in runs of adjacent
+  // ones. The caller writes the rows.
+  Status RewrapMany(Txn& txn, std::vector<RewrapItem>* items);
 
   // Category prefixes (uid | category | 0) whose destroyed keys left ciphertext behind.
   StatusOr<std::vector<std::string>> ScopesToCollect(const Txn& txn) const;
@@ -77,6 +87,9 @@ class DekTable {
   // Zeroes the slots of destroyed DEKs and returns them to the free list; skipped while a
   // backup runs. REQUIRES: on the writer thread (inside Store::Exclusive).
   Status ZeroFreedSlots();
+  // The same inside the caller's write transaction (the slots freed by transactions that
+  // committed before it).
+  Status ZeroFreed(Txn& txn);
   // The same from any thread: an exclusive turn of the writer.
   Status ZeroFreedSlotsNow();
   // While a backup copies the store, freed slots are not zeroed (the copy's snapshot may
@@ -84,18 +97,26 @@ class DekTable {
   Status PauseSlotZeroing(bool pause);
   // After a crash: drops slots no committed row references and zeroes freed ones.
   Status RecoverSlots();
-  // Store pre-commit hook: a committed row never points at an unsynced slot.
-  Status SyncSlots() { return slots_.Sync(); }
+  // Store pre-commit hook: a committed row never points at an unsynced slot. Also refills the
+  // reserve of wrapped keys (key_reserve.h), synced by the same sync.
+  Status SyncSlots(const Txn& txn);
 
  private:
   Status WrapIntoNewSlot(Txn& txn, const crypto::SecretBytes& dek, const crypto::KeyId& id,
                          KeyRow* row);
   StatusOr<std::uint64_t> AllocateSlot(Txn& txn);
+  StatusOr<std::vector<std::uint64_t>> AllocateSlots(Txn& txn, std::size_t n);
+  // Unwraps items [from, to) and wraps them under the current epoch into puts (and epochs).
+  Status RewrapRange(const Txn& txn, const std::vector<RewrapItem>& items, std::size_t from,
+                     std::size_t to, std::vector<SlotPut>* puts,
+                     std::vector<std::uint64_t>* epochs) const;
+  std::optional<KeyReserve::Entry> TakeReserved(Txn& txn);
 
   Store& store_;
   Keyring& keyring_;
   SlotStore& slots_;
   const Clock& clock_;
+  KeyReserve reserve_{keyring_, slots_.File()};  // writer thread only; none on table slots
 };
 
 }  // namespace vault

@@ -110,43 +110,52 @@ Status EpochRotator::RewrapAll(const ProgressFn& progress, std::uint64_t* rewrap
   while (!finished) {
     // Each step is its own exclusive turn of the writer thread, so ordinary writes go on
     // between steps instead of waiting for the whole rotation.
-    VAULT_RETURN_IF_ERROR(store_.Exclusive([&]() -> Status {
-      VAULT_RETURN_IF_ERROR(RewrapStep(&next, &finished, &done, rewrapped));
-      return deks_.ZeroFreedSlots();
-    }));
+    VAULT_RETURN_IF_ERROR(store_.Exclusive(
+        [&]() -> Status { return RewrapStep(&next, &finished, &done, rewrapped); }));
     if (progress) progress(std::min(done, total), total);
   }
-  return Status::Ok();
+  // The last step's old slots (each step zeroes those of the step before it).
+  return deks_.ZeroFreedSlotsNow();
 }
 
-// One transaction of RewrapAll: up to rewrap_batch_ key rows from *next on.
+// One transaction of RewrapAll: zeroes the slots the previous step freed (it committed), then
+// rewraps up to rewrap_batch_ key rows from *next on, all of them together (RewrapMany): one
+// commit, one slot sync and a few slot writes per step rather than per key.
 Status EpochRotator::RewrapStep(std::string* next, bool* finished, std::uint64_t* done,
                                 std::uint64_t* rewrapped) {
   return store_.Transact([&](Txn& txn) -> Status {
+    VAULT_RETURN_IF_ERROR(deks_.ZeroFreed(txn));
     const std::uint64_t current = keyring_.current_epoch();
+    std::vector<DekTable::RewrapItem> items;
     std::size_t n = 0;
-    std::uint64_t step_rewrapped = 0;
+    std::string last;
+    Status corrupt;
     *finished = true;
-    VAULT_RETURN_IF_ERROR(txn.UpdateFrom(
-        Table::kKeys, *next,
-        [&](std::string_view k, std::string_view v) -> StatusOr<Txn::Step> {
-          Txn::Step step;
-          KeyRow row;
-          if (!DecodeKeyRow(v, &row)) return DataLoss("a key row is corrupt");
-          if (row.epoch != current) {
-            crypto::KeyId id{};
-            std::copy_n(k.begin(), std::min<std::size_t>(id.size(), k.size()), id.begin());
-            VAULT_RETURN_IF_ERROR(deks_.Rewrap(txn, id, &row));
-            step.value = EncodeKeyRow(row);
-            ++step_rewrapped;
+    VAULT_RETURN_IF_ERROR(
+        txn.ScanFrom(Table::kKeys, *next, [&](std::string_view k, std::string_view v) {
+          DekTable::RewrapItem item;
+          if (!DecodeKeyRow(v, &item.row)) {
+            corrupt = DataLoss("a key row is corrupt");
+            return false;
           }
-          *next = KeyAfter(k);
-          step.stop = ++n >= rewrap_batch_;
-          *finished = !step.stop;
-          return step;
+          if (item.row.epoch != current) {
+            std::copy_n(k.begin(), std::min<std::size_t>(item.id.size(), k.size()),
+                        item.id.begin());
+            items.push_back(std::move(item));
+          }
+          last = k;
+          const bool stop = ++n >= rewrap_batch_;
+          *finished = !stop;
+          return !stop;
         }));
+    VAULT_RETURN_IF_ERROR(corrupt);
+    VAULT_RETURN_IF_ERROR(deks_.RewrapMany(txn, &items));
+    for (const auto& item : items) {
+      VAULT_RETURN_IF_ERROR(txn.Put(Table::kKeys, Bytes(item.id), EncodeKeyRow(item.row)));
+    }
+    if (n > 0) *next = KeyAfter(last);
     *done += n;
-    *rewrapped += step_rewrapped;
+    *rewrapped += items.size();
     return Status::Ok();
   });
 }

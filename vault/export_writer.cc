@@ -21,18 +21,6 @@ void AppendHex4(unsigned value, std::string* out) {
   out->append(buf.data(), 6);
 }
 
-// The record's metadata fields in document order, as JSON values (data excluded).
-json RecordMeta(const RecordView& r) {
-  json j = {{"category", r.category},
-            {"record_id", r.record_id},
-            {"version", r.version},
-            {"created_at", FormatRfc3339(r.created_at)},
-            {"updated_at", FormatRfc3339(r.updated_at)}};
-  if (r.event_time) j["event_time"] = FormatRfc3339(*r.event_time);
-  j["retain_until"] = r.retain_until == 0 ? json(nullptr) : json(FormatRfc3339(r.retain_until));
-  return j;
-}
-
 // ---------------------------------------------------------------- JSON
 
 class JsonWriter final : public ExportWriter {
@@ -180,11 +168,26 @@ std::string EscapeAsJson(std::string_view s) {
   return out;
 }
 
+// What AppendXmlEscaped replaces: 1 in character data and attributes, 2 in attributes only.
+constexpr std::array<std::uint8_t, 256> XmlSpecials() {
+  std::array<std::uint8_t, 256> t{};
+  t['&'] = t['<'] = t['>'] = t['\r'] = 1;
+  t['"'] = t['\t'] = t['\n'] = 2;
+  return t;
+}
+constexpr std::array<std::uint8_t, 256> kXmlSpecials = XmlSpecials();
+
 // Character data or an attribute value (double-quoted); CR, and in attributes tab and LF, as
-// references so that parsers do not normalise them away.
+// references so that parsers do not normalise them away. Plain runs are appended whole.
 void AppendXmlEscaped(std::string_view s, bool attribute, std::string* out) {
-  for (char c : s) {
-    switch (c) {
+  const std::uint8_t limit = attribute ? 2 : 1;
+  std::size_t from = 0;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const std::uint8_t kind = kXmlSpecials[static_cast<unsigned char>(s[i])];
+    if (kind == 0 || kind > limit) continue;
+    out->append(s.data() + from, i - from);
+    from = i + 1;
+    switch (s[i]) {
       case '&':
         *out += "&amp;";
         break;
@@ -198,18 +201,16 @@ void AppendXmlEscaped(std::string_view s, bool attribute, std::string* out) {
         *out += "&#13;";
         break;
       case '"':
-        *out += attribute ? "&quot;" : "\"";
+        *out += "&quot;";
         break;
       case '\t':
-        *out += attribute ? "&#9;" : "\t";
-        break;
-      case '\n':
-        *out += attribute ? "&#10;" : "\n";
+        *out += "&#9;";
         break;
       default:
-        *out += c;
+        *out += "&#10;";
     }
   }
+  out->append(s.data() + from, s.size() - from);
 }
 
 // <tag key="..."> with the key escaped as the vocabulary says when XML cannot carry it.
@@ -219,12 +220,96 @@ void OpenTag(std::string_view tag, const std::string_view* key, bool escaped, st
   if (key != nullptr) {
     const bool unsafe = XmlUnsafe(*key);
     *out += " key=\"";
-    AppendXmlEscaped(unsafe ? EscapeAsJson(*key) : std::string(*key), true, out);
+    if (unsafe) {
+      AppendXmlEscaped(EscapeAsJson(*key), true, out);
+    } else {
+      AppendXmlEscaped(*key, true, out);
+    }
     *out += unsafe ? "\" escaped-key=\"true\"" : "\"";
   }
   if (escaped) *out += " escaped=\"true\"";
   *out += '>';
 }
+
+void AppendXmlString(const std::string_view* key, std::string_view s, std::string* out) {
+  const bool unsafe = XmlUnsafe(s);
+  OpenTag("string", key, unsafe, out);
+  if (unsafe) {
+    AppendXmlEscaped(EscapeAsJson(s), false, out);
+  } else {
+    AppendXmlEscaped(s, false, out);
+  }
+  *out += "</string>";
+}
+
+// JSON text rendered straight into the vocabulary's elements from nlohmann's SAX events,
+// without building a tree (a record's data, on the export's hot path). Members keep the
+// order of the text.
+class XmlSax {
+ public:
+  XmlSax(std::string* out, std::string_view first_key) : out_(out), key_(first_key) {}
+  bool null() {
+    Open("null", false);
+    *out_ += "</null>";
+    return true;
+  }
+  bool boolean(bool b) {
+    Open("boolean", false);
+    *out_ += b ? "true</boolean>" : "false</boolean>";
+    return true;
+  }
+  bool number_integer(json::number_integer_t v) { return Number(std::to_string(v)); }
+  bool number_unsigned(json::number_unsigned_t v) { return Number(std::to_string(v)); }
+  bool number_float(json::number_float_t v, const std::string&) { return Number(Dump(json(v))); }
+  bool string(std::string& s) {
+    AppendXmlString(TakeKey(), s, out_);
+    return true;
+  }
+  bool binary(json::binary_t&) { return false; }
+  bool start_object(std::size_t) {
+    Open("map", false);
+    return true;
+  }
+  bool end_object() {
+    *out_ += "</map>";
+    return true;
+  }
+  bool start_array(std::size_t) {
+    Open("array", false);
+    return true;
+  }
+  bool end_array() {
+    *out_ += "</array>";
+    return true;
+  }
+  bool key(std::string& k) {
+    key_ = k;
+    has_key_ = true;
+    return true;
+  }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) {
+    return false;
+  }
+
+ private:
+  const std::string_view* TakeKey() {
+    if (!has_key_) return nullptr;
+    has_key_ = false;
+    view_ = key_;
+    return &view_;
+  }
+  void Open(std::string_view tag, bool escaped) { OpenTag(tag, TakeKey(), escaped, out_); }
+  bool Number(const std::string& text) {
+    Open("number", false);
+    *out_ += text;
+    *out_ += "</number>";
+    return true;
+  }
+  std::string* out_;
+  std::string key_;
+  std::string_view view_;
+  bool has_key_ = true;
+};
 
 void AppendXmlValue(const json& v, const std::string_view* key, std::string* out);
 
@@ -245,11 +330,7 @@ void AppendXmlContainer(const json& v, const std::string_view* key, std::string*
 void AppendXmlValue(const json& v, const std::string_view* key, std::string* out) {
   if (v.is_object() || v.is_array()) return AppendXmlContainer(v, key, out);
   if (v.is_string()) {
-    const auto& s = v.get_ref<const std::string&>();
-    const bool unsafe = XmlUnsafe(s);
-    OpenTag("string", key, unsafe, out);
-    AppendXmlEscaped(unsafe ? EscapeAsJson(s) : s, false, out);
-    *out += "</string>";
+    AppendXmlString(key, v.get_ref<const std::string&>(), out);
   } else if (v.is_boolean()) {
     OpenTag("boolean", key, false, out);
     *out += v.get<bool>() ? "true</boolean>" : "false</boolean>";
@@ -284,17 +365,35 @@ class XmlWriter final : public ExportWriter {
     out_ += '\n';
     AppendXmlValue(item, nullptr, &out_);
   }
+  // The record's members in the order the JSON tree gave them before (alphabetical), its
+  // data streamed from the stored text.
   void Record(const RecordView& r) override {
-    json j = RecordMeta(r);
-    j["data"] = json::parse(r.data_json, nullptr, false);
-    out_ += '\n';
-    // nlohmann orders keys alphabetically; the vocabulary does not care about order.
-    AppendXmlValue(j, nullptr, &out_);
+    out_ += "\n<map>";
+    String("category", r.category);
+    String("created_at", FormatRfc3339(r.created_at));
+    const std::size_t mark = out_.size();
+    XmlSax sax(&out_, "data");
+    if (!json::sax_parse(r.data_json, &sax)) {
+      out_.resize(mark);
+      out_ += "<null key=\"data\"></null>";
+    }
+    if (r.event_time) String("event_time", FormatRfc3339(*r.event_time));
+    String("record_id", r.record_id);
+    if (r.retain_until == 0) {
+      out_ += "<null key=\"retain_until\"></null>";
+    } else {
+      String("retain_until", FormatRfc3339(r.retain_until));
+    }
+    String("updated_at", FormatRfc3339(r.updated_at));
+    out_ += "<number key=\"version\">";
+    out_ += std::to_string(r.version);
+    out_ += "</number></map>";
   }
   void EndList() override { out_ += "</array>"; }
   void End() override { out_ += "\n</map>\n"; }
 
  private:
+  void String(std::string_view key, std::string_view value) { AppendXmlString(&key, value, &out_); }
   void Member(std::string_view key, const json& value) {
     out_ += '\n';
     AppendXmlValue(value, &key, &out_);

@@ -6,8 +6,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <vector>
 
 #include "vault/codec.h"
 
@@ -20,6 +22,11 @@ Status TableSlots::Read(const Txn& txn, std::uint64_t slot, SlotBytes* out) cons
     return DataLoss("key slot " + std::to_string(slot) + " is missing");
   }
   std::memcpy(out->data(), v->data(), kSlotBytes);
+  return Status::Ok();
+}
+
+Status TableSlots::WriteMany(Txn& txn, std::vector<SlotPut> puts) {
+  for (const SlotPut& p : puts) VAULT_RETURN_IF_ERROR(Write(txn, p.slot, p.bytes));
   return Status::Ok();
 }
 
@@ -92,6 +99,7 @@ Status WriteError(const char* what, int err) {
 }  // namespace
 
 Status KeySlots::Write(std::uint64_t slot, const SlotBytes& bytes) {
+  room_.Ensure(fd_, (slot + 1) * kSlotBytes);
   const ssize_t n = ::pwrite(fd_, bytes.data(), kSlotBytes, static_cast<off_t>(slot * kSlotBytes));
   if (n != static_cast<ssize_t>(kSlotBytes)) {
     // A short write to a regular file means the disk filled up during it.
@@ -100,6 +108,39 @@ Status KeySlots::Write(std::uint64_t slot, const SlotBytes& bytes) {
   NoteLength((slot + 1) * kSlotBytes);
   dirty_ = true;
   return Status::Ok();
+}
+
+Status KeySlots::WriteMany(std::vector<SlotPut> puts) {
+  if (puts.empty()) return Status::Ok();
+  std::stable_sort(puts.begin(), puts.end(),
+                   [](const SlotPut& a, const SlotPut& b) { return a.slot < b.slot; });
+  room_.Ensure(fd_, (puts.back().slot + 1) * kSlotBytes);
+  std::vector<std::uint8_t> run;
+  for (std::size_t i = 0; i < puts.size();) {
+    std::size_t j = i;
+    run.clear();
+    // A run: adjacent slots (a slot named twice keeps its last bytes, as separate writes would).
+    while (j < puts.size() && (j == i || puts[j].slot <= puts[j - 1].slot + 1)) {
+      if (j > i && puts[j].slot == puts[j - 1].slot) run.resize(run.size() - kSlotBytes);
+      run.insert(run.end(), puts[j].bytes.begin(), puts[j].bytes.end());
+      ++j;
+    }
+    const auto off = static_cast<off_t>(puts[i].slot * kSlotBytes);
+    const ssize_t n = ::pwrite(fd_, run.data(), run.size(), off);
+    if (n != static_cast<ssize_t>(run.size())) {
+      return WriteError("cannot write key slots", n < 0 ? errno : ENOSPC);
+    }
+    NoteLength((puts[j - 1].slot + 1) * kSlotBytes);
+    dirty_ = true;
+    i = j;
+  }
+  return Status::Ok();
+}
+
+bool KeySlots::Holds(std::uint64_t slot, const SlotBytes& bytes) const {
+  SlotBytes now{};
+  const ssize_t n = ::pread(fd_, now.data(), kSlotBytes, static_cast<off_t>(slot * kSlotBytes));
+  return n == static_cast<ssize_t>(kSlotBytes) && now == bytes;
 }
 
 Status KeySlots::Zero(std::uint64_t slot) { return Write(slot, SlotBytes{}); }
@@ -116,17 +157,40 @@ Status KeySlots::Sync() {
 Status KeySlots::Truncate(std::uint64_t count) {
   struct stat st {};
   if (::fstat(fd_, &st) != 0) return Internal("cannot stat key slot file");
-  if (static_cast<std::uint64_t>(st.st_size) <= count * kSlotBytes) return Status::Ok();
+  const auto size = static_cast<std::uint64_t>(st.st_size);
+  if (size <= count * kSlotBytes) return Status::Ok();
   // Zero before truncating so the bytes are overwritten where they lie.
-  for (std::uint64_t s = count; s * kSlotBytes < static_cast<std::uint64_t>(st.st_size); ++s) {
-    VAULT_RETURN_IF_ERROR(Zero(s));
-  }
+  VAULT_RETURN_IF_ERROR(ZeroNonZero(count * kSlotBytes, size));
   VAULT_RETURN_IF_ERROR(Sync());
   if (::ftruncate(fd_, static_cast<off_t>(count * kSlotBytes)) != 0) {
     return Internal("cannot truncate key slot file");
   }
+  room_.Forget();
   // Runs before any read of this process (recovery at open), so nothing reads meanwhile.
   known_len_.store(count * kSlotBytes, std::memory_order_release);
+  return Status::Ok();
+}
+
+// Overwrites with zeros every block of [from, to) that holds a non-zero byte (most of what
+// lies past the high-water mark is the zeroed room, which needs no write).
+Status KeySlots::ZeroNonZero(std::uint64_t from, std::uint64_t to) {
+  constexpr std::uint64_t kBlock = 64 * 1024;
+  std::vector<std::uint8_t> buf(kBlock);
+  for (std::uint64_t at = from; at < to;) {
+    const auto n = static_cast<std::size_t>(std::min(kBlock, to - at));
+    if (::pread(fd_, buf.data(), n, static_cast<off_t>(at)) != static_cast<ssize_t>(n)) {
+      return Internal("cannot read key slot file");
+    }
+    if (std::any_of(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(n),
+                    [](std::uint8_t b) { return b != 0; })) {
+      std::fill(buf.begin(), buf.end(), std::uint8_t{0});
+      if (::pwrite(fd_, buf.data(), n, static_cast<off_t>(at)) != static_cast<ssize_t>(n)) {
+        return WriteError("cannot zero key slots", errno);
+      }
+      dirty_ = true;
+    }
+    at += n;
+  }
   return Status::Ok();
 }
 

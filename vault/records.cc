@@ -101,7 +101,12 @@ StatusOr<PutResult> Records::Put(const Actor& actor, const std::string& subject_
   VAULT_RETURN_IF_ERROR(CheckId("record id", record_id));
   VAULT_ASSIGN_OR_RETURN(const Category* cat, FindCategory(category));
   VAULT_RETURN_IF_ERROR(CheckForbidden(*cat, data));
-  VAULT_ASSIGN_OR_RETURN(const json stored, ApplyTransforms(*cat, data));
+  // The data as stored: transformed (a copy) only when the category declares transforms.
+  std::optional<json> transformed;
+  if (!cat->transforms.empty()) {
+    VAULT_ASSIGN_OR_RETURN(transformed, ApplyTransforms(*cat, data));
+  }
+  const json& stored = transformed ? *transformed : data;
   VAULT_ASSIGN_OR_RETURN(std::vector<std::uint8_t> plaintext, EncodePlaintext(record_id, stored));
   auto retain_until = RetainUntil(*cat, event_time, p_.clock.Now());
   if (!retain_until.ok()) {

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <vector>
 
+#include "vault/file_room.h"
 #include "vault/store.h"
 
 namespace vault {
@@ -142,8 +143,10 @@ class LmdbBackend final : public StoreBackend {
  private:
   static constexpr std::size_t kMaxIdleReads = 64;
   MDB_txn* TakeReadTxn(int* rc) const EXCLUDES(read_mu_);
+  void KeepRoom();
   MDB_env* env_ = nullptr;
   Dbis dbis_{};
+  std::unique_ptr<FileRoom> room_;  // zeros ahead of the data file's last page
   // Read transactions are reset and renewed from a pool, so a read does not take LMDB's
   // reader table lock (shared by every thread) to find a reader slot.
   mutable Mutex read_mu_;
@@ -183,16 +186,34 @@ Status LmdbBackend::Open(const std::string& dir, std::uint64_t map_size) {
     }
   }
   rc = mdb_txn_commit(txn);
-  return rc == 0 ? Status::Ok() : LmdbError("commit", rc);
+  if (rc != 0) return LmdbError("commit", rc);
+  // Zeroed room ahead of the last page: 1 MiB to 32 MiB, at most an eighth of the map left.
+  room_ = std::make_unique<FileRoom>(std::uint64_t{1} << 20, std::uint64_t{32} << 20, map_size);
+  return Status::Ok();
 }
 
 StatusOr<std::unique_ptr<WriteTxn>> LmdbBackend::BeginWrite() {
   MDB_txn* txn = nullptr;
   const int rc = mdb_txn_begin(env_, nullptr, 0, &txn);
   if (rc != 0) return LmdbError("begin", rc);
+  KeepRoom();
   auto t = std::make_unique<LmdbTxn>(txn, dbis_);
   t->Own();
   return std::unique_ptr<WriteTxn>(std::move(t));
+}
+
+// Inside a write transaction (LMDB's write lock held, so no process writes past the file's
+// end meanwhile, and this transaction has written nothing yet): keeps zeros ahead of the last
+// committed page, so commits overwrite allocated blocks (file_room.h).
+void LmdbBackend::KeepRoom() {
+  MDB_envinfo info{};
+  MDB_stat st{};
+  mdb_filehandle_t fd = -1;
+  if (mdb_env_info(env_, &info) != 0 || mdb_env_stat(env_, &st) != 0 ||
+      mdb_env_get_fd(env_, &fd) != 0) {
+    return;
+  }
+  room_->Ensure(fd, (static_cast<std::uint64_t>(info.me_last_pgno) + 1) * st.ms_psize);
 }
 
 // A renewed transaction from the pool, or a new one.

@@ -96,7 +96,7 @@ Status Vault::Impl::OpenStore() {
   };
   hooks.pre_commit = [this](Txn& txn) {
     VAULT_RETURN_IF_ERROR(audit->OnPreCommit(txn));
-    return deks->SyncSlots();
+    return deks->SyncSlots(txn);
   };
   std::unique_ptr<StoreBackend> backend;
   if (IsPostgresUrl(options.store)) {

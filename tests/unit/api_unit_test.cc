@@ -433,6 +433,24 @@ TEST(StrictJsonTest, DuplicateKeysAndNulBytesAreRefused) {
             Code::kInvalidArgument);
 }
 
+// The body parser applies the same checks in its one pass (the HTTP body step calls only it).
+TEST(StrictJsonTest, TheBodyParserRefusesWhatTheStrictCheckRefuses) {
+  auto ok = ParseJsonObject(R"({"a":1,"b":{"a":2},"c":[{"a":1},{"a":2}],"d":{}})");
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  EXPECT_EQ((*ok)["b"]["a"], 2);
+  for (const std::string bad :
+       {R"({"a":1,"a":2})", R"({"data":{"x":1,"y":2,"x":3}})", R"({"l":[{"k":1},{"k":1,"k":1}]})",
+        R"({"a":{"b":{"c":1,"c":1}},"z":0})"}) {
+    auto r = ParseJsonObject(bad);
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_EQ(r.status().code(), Code::kInvalidArgument);
+    EXPECT_NE(r.status().message().find("repeats a key"), std::string::npos) << bad;
+  }
+  auto nul = ParseJsonObject(std::string("{\"data\":{\"a\":1}}\0{\"evil\":1}", 27));
+  ASSERT_FALSE(nul.ok());
+  EXPECT_NE(nul.status().message().find("NUL"), std::string::npos);
+}
+
 RecordView SampleRecord() {
   RecordView r;
   r.subject_id = "user-42";
