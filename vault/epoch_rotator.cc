@@ -119,17 +119,24 @@ Status EpochRotator::RewrapAll(const ProgressFn& progress, std::uint64_t* rewrap
   return Status::Ok();
 }
 
-// One transaction of RewrapAll: up to rewrap_batch_ key rows from *next on.
+// One transaction of RewrapAll: up to rewrap_batch_ key rows from *next on. The outputs
+// change only once the transaction has committed: an attempt the store rolls back and runs
+// again (a conflict on PostgreSQL) must start from the same key, or the keys it had
+// rewrapped would stay under the old epoch and be lost with its KEK.
 Status EpochRotator::RewrapStep(std::string* next, bool* finished, std::uint64_t* done,
                                 std::uint64_t* rewrapped) {
-  return store_.Transact([&](Txn& txn) -> Status {
+  const std::string from = *next;
+  std::string resume;
+  bool last = true;
+  std::uint64_t n = 0, step_rewrapped = 0;
+  VAULT_RETURN_IF_ERROR(store_.Transact([&](Txn& txn) -> Status {
     const std::uint64_t current = keyring_.current_epoch();
-    std::size_t n = 0;
-    std::uint64_t step_rewrapped = 0;
-    *finished = true;
-    VAULT_RETURN_IF_ERROR(txn.UpdateFrom(
-        Table::kKeys, *next,
-        [&](std::string_view k, std::string_view v) -> StatusOr<Txn::Step> {
+    resume = from;
+    last = true;
+    n = 0;
+    step_rewrapped = 0;
+    return txn.UpdateFrom(
+        Table::kKeys, from, [&](std::string_view k, std::string_view v) -> StatusOr<Txn::Step> {
           Txn::Step step;
           KeyRow row;
           if (!DecodeKeyRow(v, &row)) return DataLoss("a key row is corrupt");
@@ -140,15 +147,17 @@ Status EpochRotator::RewrapStep(std::string* next, bool* finished, std::uint64_t
             step.value = EncodeKeyRow(row);
             ++step_rewrapped;
           }
-          *next = KeyAfter(k);
+          resume = KeyAfter(k);
           step.stop = ++n >= rewrap_batch_;
-          *finished = !step.stop;
+          last = !step.stop;
           return step;
-        }));
-    *done += n;
-    *rewrapped += step_rewrapped;
-    return Status::Ok();
-  });
+        });
+  }));
+  *next = std::move(resume);
+  *finished = last;
+  *done += n;
+  *rewrapped += step_rewrapped;
+  return Status::Ok();
 }
 
 // Destroys epoch KEKs retired at least one horizon ago, unless a rewrap is pending (some DEK
