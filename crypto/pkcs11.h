@@ -21,10 +21,10 @@ struct Result {
   unsigned long rv = 0;  // CK_RV; 0 is CKR_OK
   std::string call;      // "C_Decrypt"
   bool ok() const { return rv == 0; }
-  bool key_gone() const;       // CKR_KEY_HANDLE_INVALID, CKR_OBJECT_HANDLE_INVALID
+  bool key_gone() const;  // CKR_KEY_HANDLE_INVALID, CKR_OBJECT_HANDLE_INVALID
   // The GCM tag did not verify: CKR_ENCRYPTED_DATA_INVALID (CKR_GENERAL_ERROR in SoftHSM2).
   bool not_authentic() const;
-  bool pin_refused() const;    // CKR_PIN_INCORRECT, CKR_PIN_LOCKED
+  bool pin_refused() const;  // CKR_PIN_INCORRECT, CKR_PIN_LOCKED
   // "C_Decrypt failed: CKR_KEY_HANDLE_INVALID"; never a key or a PIN.
   std::string message() const;
 };

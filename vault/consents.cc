@@ -249,8 +249,8 @@ StatusOr<std::vector<ConsentView>> Consents::List(const Actor& actor, const std:
     uid = subject.uid;
     VAULT_ASSIGN_OR_RETURN(std::vector<ConsentView> all, ListIn(txn, subject.uid));
     for (ConsentView& c : all) {
-      if (!query.privileged && std::find(query.purposes.begin(), query.purposes.end(),
-                                         c.purpose) == query.purposes.end()) {
+      if (!query.privileged && std::find(query.purposes.begin(), query.purposes.end(), c.purpose) ==
+                                   query.purposes.end()) {
         continue;
       }
       out.push_back(std::move(c));

@@ -120,44 +120,63 @@ Status EpochRotator::RewrapAll(const ProgressFn& progress, std::uint64_t* rewrap
 
 // One transaction of RewrapAll: zeroes the slots the previous step freed (it committed), then
 // rewraps up to rewrap_batch_ key rows from *next on, all of them together (RewrapMany): one
-// commit, one slot sync and a few slot writes per step rather than per key.
+// commit, one slot sync and a few slot writes per step rather than per key. The outputs change
+// only once the transaction has committed: an attempt the store rolls back and runs again (a
+// conflict on PostgreSQL) must start from the same key, or the keys it had rewrapped would
+// stay under the old epoch and be lost with its KEK.
 Status EpochRotator::RewrapStep(std::string* next, bool* finished, std::uint64_t* done,
                                 std::uint64_t* rewrapped) {
-  return store_.Transact([&](Txn& txn) -> Status {
+  const std::string from = *next;
+  std::string resume;
+  bool last = true;
+  std::uint64_t n = 0, step_rewrapped = 0;
+  VAULT_RETURN_IF_ERROR(store_.Transact([&](Txn& txn) -> Status {
     VAULT_RETURN_IF_ERROR(deks_.ZeroFreed(txn));
-    const std::uint64_t current = keyring_.current_epoch();
     std::vector<DekTable::RewrapItem> items;
-    std::size_t n = 0;
-    std::string last;
-    Status corrupt;
-    *finished = true;
-    VAULT_RETURN_IF_ERROR(
-        txn.ScanFrom(Table::kKeys, *next, [&](std::string_view k, std::string_view v) {
-          DekTable::RewrapItem item;
-          if (!DecodeKeyRow(v, &item.row)) {
-            corrupt = DataLoss("a key row is corrupt");
-            return false;
-          }
-          if (item.row.epoch != current) {
-            std::copy_n(k.begin(), std::min<std::size_t>(item.id.size(), k.size()),
-                        item.id.begin());
-            items.push_back(std::move(item));
-          }
-          last = k;
-          const bool stop = ++n >= rewrap_batch_;
-          *finished = !stop;
-          return !stop;
-        }));
-    VAULT_RETURN_IF_ERROR(corrupt);
+    resume = from;
+    n = 0;
+    VAULT_RETURN_IF_ERROR(CollectStale(txn, from, &items, &resume, &n, &last));
     VAULT_RETURN_IF_ERROR(deks_.RewrapMany(txn, &items));
     for (const auto& item : items) {
       VAULT_RETURN_IF_ERROR(txn.Put(Table::kKeys, Bytes(item.id), EncodeKeyRow(item.row)));
     }
-    if (n > 0) *next = KeyAfter(last);
-    *done += n;
-    *rewrapped += items.size();
+    step_rewrapped = items.size();
     return Status::Ok();
-  });
+  }));
+  *next = std::move(resume);
+  *finished = last;
+  *done += n;
+  *rewrapped += step_rewrapped;
+  return Status::Ok();
+}
+
+// Reads up to rewrap_batch_ key rows from `from` on; those not under the current epoch go to
+// *items. *resume is the key after the last row read, *last whether the table ended.
+Status EpochRotator::CollectStale(const Txn& txn, const std::string& from,
+                                  std::vector<DekTable::RewrapItem>* items, std::string* resume,
+                                  std::uint64_t* n, bool* last) const {
+  const std::uint64_t current = keyring_.current_epoch();
+  Status corrupt;
+  *last = true;
+  VAULT_RETURN_IF_ERROR(
+      txn.ScanFrom(Table::kKeys, from, [&](std::string_view k, std::string_view v) {
+        DekTable::RewrapItem item;
+        if (!DecodeKeyRow(v, &item.row)) {
+          corrupt = DataLoss("a key row is corrupt");
+          return false;
+        }
+        if (item.row.epoch != current) {
+          std::copy_n(k.begin(), std::min<std::size_t>(item.id.size(), k.size()),
+                      item.id.begin());
+          items->push_back(std::move(item));
+        }
+        *resume = KeyAfter(k);
+        const bool stop = ++*n >= rewrap_batch_;
+        *last = !stop;
+        return !stop;
+      }));
+  return corrupt;
+}
 }
 
 // Destroys epoch KEKs retired at least one horizon ago, unless a rewrap is pending (some DEK

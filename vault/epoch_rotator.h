@@ -53,6 +53,9 @@ class EpochRotator {
   // annotated: the analysis does not follow the lock into the lambda that calls it).
   Status RewrapStep(std::string* next, bool* finished, std::uint64_t* done,
                     std::uint64_t* rewrapped);
+  Status CollectStale(const Txn& txn, const std::string& from,
+                      std::vector<DekTable::RewrapItem>* items, std::string* resume,
+                      std::uint64_t* n, bool* last) const;
   Status DestroyExpiredEpochs(const Actor& actor, std::vector<std::uint64_t>* out) REQUIRES(mu_);
   bool RewrapPending() const;
 

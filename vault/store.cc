@@ -19,30 +19,12 @@ constexpr std::ptrdiff_t kNoTxn = -2;
 
 const char* TableName(Table t) {
   static constexpr std::array<const char*, kTableCount> kNames = {
-      "meta",
-      "subjects",
-      "records",
-      "scopes",
-      "keys",
-      "expiry",
-      "holds",
-      "erasures",
-      "erasure_due",
-      "tokens",
-      "audit",
-      "blind",
-      "slots_free",
-      "slots_freed",
-      "rekeys",
-      "audit_checkpoints",
-      "passwords",
-      "consents",
-      "consent_due",
-      "restrictions",
-      "key_slots",
-      "objections",
-      "requests",
-      "requests_by_subject",
+      "meta",        "subjects",    "records",     "scopes",
+      "keys",        "expiry",      "holds",       "erasures",
+      "erasure_due", "tokens",      "audit",       "blind",
+      "slots_free",  "slots_freed", "rekeys",      "audit_checkpoints",
+      "passwords",   "consents",    "consent_due", "restrictions",
+      "key_slots",   "objections",  "requests",    "requests_by_subject",
   };
   return kNames[static_cast<std::size_t>(t)];
 }
@@ -183,6 +165,15 @@ bool Store::RetryAfterConflict(int* attempts) {
   return true;
 }
 
+bool Store::ForcedConflict() {
+  if (forced_conflicts_.load() <= 0) return false;
+  if (conflict_skip_.load() > 0) {
+    conflict_skip_.fetch_sub(1);
+    return false;
+  }
+  return forced_conflicts_.fetch_sub(1) > 0;
+}
+
 Status Store::Transact(const WriteFn& fn) {
   if (std::this_thread::get_id() != writer_id_) {
     return Internal("Store::Transact off the writer thread");
@@ -191,8 +182,11 @@ Status Store::Transact(const WriteFn& fn) {
     StatusOr<std::unique_ptr<WriteTxn>> txn = BeginWrite();
     Status st = txn.ok() ? fn(**txn) : txn.status();
     if (txn.ok() && st.ok()) st = (*txn)->Error();
-    if (txn.ok() && !(*txn)->Conflicted()) st = FinishWrite(**txn, st);
-    const bool conflicted = txn.ok() ? (*txn)->Conflicted() : st.code() == Code::kConflict;
+    const bool forced = txn.ok() && st.ok() && ForcedConflict();
+    if (forced) (*txn)->Abort();
+    if (txn.ok() && !forced && !(*txn)->Conflicted()) st = FinishWrite(**txn, st);
+    const bool conflicted =
+        forced || (txn.ok() ? (*txn)->Conflicted() : st.code() == Code::kConflict);
     if (!conflicted) return st;
     if (!RetryAfterConflict(&attempts)) {
       return Status(Code::kUnavailable, "the store is busy (transactions keep conflicting)");

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -179,6 +180,14 @@ class Store {
   Status Exclusive(std::function<Status()> fn) EXCLUDES(mu_);
   // REQUIRES: called from inside an Exclusive() function. One durable transaction.
   Status Transact(const WriteFn& fn);
+  // Test hook: after `skip` more Transact() attempts, the next n end, once fn has run, as a
+  // transaction that lost a race on PostgreSQL does (SQLSTATE 40001 at commit): rolled back,
+  // then fn runs again. So callers are tested for keeping no state of an attempt that did
+  // not commit.
+  static void TEST_ConflictTransacts(int skip, int n) {
+    conflict_skip_.store(skip);
+    forced_conflicts_.store(n);
+  }
 
   // A read-only snapshot; short-lived, on any thread. Values must be copied out.
   Status Read(const std::function<Status(Txn&)>& fn) const { return backend_->Read(fn); }
@@ -221,6 +230,9 @@ class Store {
   std::deque<std::unique_ptr<Op>> queue_ GUARDED_BY(mu_);
   std::size_t waited_ops_ GUARDED_BY(mu_) = 0;  // queued ops whose caller waits
   bool stop_ GUARDED_BY(mu_) = false;
+  static bool ForcedConflict();  // the test hook's decision for one attempt
+  static inline std::atomic<int> conflict_skip_{0};
+  static inline std::atomic<int> forced_conflicts_{0};
   std::thread writer_;
   std::thread::id writer_id_;
 };

@@ -74,8 +74,13 @@ Status Sweeper::ShredExpiredBuckets(Pass& pass) {
   std::string resume;
   bool more = true;
   while (more) {
-    VAULT_RETURN_IF_ERROR(
-        p_.store.Transact([&](Txn& txn) { return ShredBatch(txn, pass, &resume, &more); }));
+    // An attempt rolled back and run again (a conflict) resumes where the batch began.
+    std::string next;
+    VAULT_RETURN_IF_ERROR(p_.store.Transact([&](Txn& txn) {
+      next = resume;
+      return ShredBatch(txn, pass, &next, &more);
+    }));
+    resume = std::move(next);
   }
   return Status::Ok();
 }

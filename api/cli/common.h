@@ -51,7 +51,7 @@ extern const FlagSpec kVersionFlag;
 extern const FlagSpec kDataDirFlag;
 extern const FlagSpec kPolicyFlag;
 extern const FlagSpec kRootKeyFlag;
-extern const FlagSpec kStoreFlag;  // --store: LMDB (default) or postgresql://...
+extern const FlagSpec kStoreFlag;          // --store: LMDB (default) or postgresql://...
 extern const FlagSpec kRootKeyPkcs11Flag;  // --root-key-pkcs11: the root key in a token
 extern const FlagSpec kJsonFlag;
 extern const FlagSpec kConfigFlag;  // config.h: a config file and LETHE_* under the flags

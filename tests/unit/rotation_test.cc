@@ -127,5 +127,35 @@ TEST(RotationTest, WritesDuringARotationSurviveTheOldEpochsDestruction) {
   }
 }
 
+// On PostgreSQL a step's transaction can lose a race with another server's and run again.
+// The rerun must start where the step began: keys rewrapped by the rolled-back attempt are
+// still under the old epoch, and destroying it (horizon 0d) would lose them. (The first
+// version advanced its cursor inside the attempt: the records of the skipped steps failed
+// with data loss here.)
+TEST(RotationTest, AStepRunAgainAfterAConflictSkipsNoKey) {
+  auto t = TestVault::Make("rotate-conflict", kShortHorizonPolicy);
+  t->vault.reset();
+  Options o = t->Opts();
+  o.rewrap_batch = 5;
+  t->vault = std::move(Vault::Open(o)).value();
+  for (int i = 0; i < 23; ++i) {
+    ASSERT_TRUE(
+        t->vault->PutRecord(t->admin, "u" + std::to_string(i), "account", "p", json{{"i", i}})
+            .ok());
+  }
+  // After the transaction that starts the epoch, the first rewrap step's transaction is
+  // rolled back twice before it commits.
+  Store::TEST_ConflictTransacts(1, 2);
+  auto rot = t->vault->RotateEpoch(t->admin);
+  Store::TEST_ConflictTransacts(0, 0);
+  ASSERT_TRUE(rot.ok()) << rot.status().ToString();
+  EXPECT_EQ(rot->destroyed_epochs, std::vector<std::uint64_t>{1});
+  t->Reopen();
+  for (int i = 0; i < 23; ++i) {
+    auto g = t->vault->GetRecord(t->admin, "u" + std::to_string(i), "account", "p");
+    EXPECT_TRUE(g.ok()) << i << ": " << g.status().ToString();
+  }
+}
+
 }  // namespace
 }  // namespace vault
