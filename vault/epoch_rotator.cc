@@ -177,7 +177,6 @@ Status EpochRotator::CollectStale(const Txn& txn, const std::string& from,
       }));
   return corrupt;
 }
-}
 
 // Destroys epoch KEKs retired at least one horizon ago, unless a rewrap is pending (some DEK
 // may still be wrapped under a retired epoch).
