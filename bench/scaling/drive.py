@@ -2,8 +2,8 @@
 """One run of scripts/bench-scaling.sh: N wrk processes (one per server, the connections split
 evenly) drive one workload for some seconds; prints one JSON line with the requests, latency,
 the CPU time of PostgreSQL, of the lethe servers, of the load generators and of the rest of the
-machine (from /proc), PostgreSQL's commits and rollbacks (pg_stat_database), transaction ids taken
-(write transactions), WAL bytes and WAL flushes (pg_stat_wal), the serialization failures and unique-key races in PostgreSQL's log (each
+machine (from /proc), PostgreSQL's commits, rollbacks and new sessions (pg_stat_database),
+transaction ids taken (write transactions), WAL bytes and WAL flushes (pg_stat_wal), the serialization failures and unique-key races in PostgreSQL's log (each
 one a transaction the store ran again), and the load average."""
 import argparse
 import json
@@ -53,10 +53,11 @@ def machine_ticks():
 
 
 def pg_counters(psql):
-    """Commits and rollbacks (read and write transactions), the next transaction id (only a
-    transaction that writes takes one), WAL bytes written and WAL flushes."""
+    """Commits and rollbacks (read and write transactions), sessions opened, the next
+    transaction id (only a transaction that writes takes one), WAL bytes and WAL flushes."""
     sql = ("SELECT (SELECT sum(xact_commit) FROM pg_stat_database), "
            "(SELECT sum(xact_rollback) FROM pg_stat_database), "
+           "(SELECT sum(sessions) FROM pg_stat_database), "
            "pg_snapshot_xmax(pg_current_snapshot()), "
            "pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0'), (SELECT wal_sync FROM pg_stat_wal)")
     out = subprocess.run(psql + ["-c", sql], check=True, capture_output=True, text=True).stdout
@@ -138,8 +139,8 @@ def main():
     pg1, m1 = pg_ticks(a.postmaster), machine_ticks()
     lethe1 = sum(proc_ticks(p) for p in lethe_pids)
     time.sleep(1.5)  # backends flush their statistics within a second of going idle
-    c0, r0, x0, w0, s0 = pgc0
-    c1, r1, x1, w1, s1 = pg_counters(psql)
+    c0, r0, n0, x0, w0, s0 = pgc0
+    c1, r1, n1, x1, w1, s1 = pg_counters(psql)
     conflicts = log_conflicts(a.pg_log, log0)
     statuses = log_statuses(server_logs, slog0)
     if a.raw:
@@ -166,7 +167,7 @@ def main():
         "cpu_s": {"postgres": pg_s, "lethe": lethe_s, "wrk": wrk_s,
                   "other": round(busy - pg_s - lethe_s - wrk_s, 2),
                   "idle": round(capacity - busy, 2)},
-        "commits": c1 - c0, "rollbacks": r1 - r0, "write_xacts": x1 - x0,
+        "commits": c1 - c0, "rollbacks": r1 - r0, "sessions": n1 - n0, "write_xacts": x1 - x0,
         "wal_bytes": w1 - w0, "wal_syncs": s1 - s0,
         "pg_conflicts": conflicts, "non2xx_by_status": statuses, "load": load,
     }))

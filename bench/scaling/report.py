@@ -31,8 +31,8 @@ def non2xx(rs):
 def throughput(runs):
     print("| workload | servers | req/s median (min-max) | p50 ms | p99 ms | cores: postgres / "
           "lethe / wrk / other / idle | commits/s (all) | write xacts/s | WAL flushes/s | "
-          "WAL B/req | reruns (40001+23505, all rounds) | non-2xx | load 1m |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+          "WAL B/req | new PG sessions/s | reruns (40001+23505, all rounds) | non-2xx | load 1m |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for w in dict.fromkeys(r["workload"] for r in runs):
         for n in (1, 2, 3):
             rs = [r for r in runs if r["workload"] == w and r["n"] == n]
@@ -44,13 +44,14 @@ def throughput(runs):
             commits = [r["commits"] / r["duration_s"] for r in rs]
             xacts = med([r["write_xacts"] / r["duration_s"] for r in rs])
             syncs = med([r["wal_syncs"] / r["duration_s"] for r in rs])
+            sessions = med([r.get("sessions", 0) / r["duration_s"] for r in rs])
             wal = med([r["wal_bytes"] / max(r["requests"], 1) for r in rs])
             reruns = sum(r["pg_conflicts"]["serialization"] + r["pg_conflicts"]["unique"] +
                          r["pg_conflicts"]["deadlock"] for r in rs)
             loads = [float(r["load"][0]) for r in rs]
             print(f"| {w} | {n} | {mmm([r['rps'] for r in rs])} | "
                   f"{med([r['p50_ms'] for r in rs]):.1f} | {med([r['p99_ms'] for r in rs]):.1f} | "
-                  f"{cores} | {med(commits):.0f} | {xacts:.0f} | {syncs:.0f} | {wal:.0f} | {reruns} | "
+                  f"{cores} | {med(commits):.0f} | {xacts:.0f} | {syncs:.0f} | {wal:.0f} | {sessions:.0f} | {reruns} | "
                   f"{non2xx(rs)} | "
                   f"{min(loads):.1f}-{max(loads):.1f} |")
     print()
