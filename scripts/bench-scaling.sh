@@ -20,9 +20,10 @@
 #   backup       pg_basebackup and pg_dump -Fc -Z0 of the database (grown to BACKUP_MB with
 #                rows of lethe_kv's shape), pg_restore into a new one
 #   limits       pg_test_fsync (the disk's fdatasync rate), bench/keyring_hsm_bench (SoftHSM2)
-# Writes runs.jsonl, sizes.json, ops.json, machine.json and summary.md into OUT_DIR.
+# Writes runs.jsonl, sizes.json, ops.jsonl, machine.json and summary.md (bench/scaling/report.py
+# and arithmetic.py: the tables of docs/scaling.md) into OUT_DIR.
 #
-#   scripts/bench-scaling.sh                  # about 15 minutes on 2 cores
+#   scripts/bench-scaling.sh      # 2 cores, loaded: 12 min of rounds, 16 min of rotations
 #   ROUNDS=1 RUN_SECONDS=3 scripts/bench-scaling.sh   # a quick look
 # Environment: BUILD_DIR (/tmp/lethe-scaling-build), OUT_DIR (BUILD_DIR/scaling-results/<utc>),
 #   ROUNDS (3), RUN_SECONDS (8), CONNECTIONS (30), WORKLOADS ("put-subject put-record get
@@ -227,4 +228,5 @@ fi
 echo "uptime at end: $(uptime)" | tee -a "$out/uptime-end.txt"
 
 python3 "$root/bench/scaling/report.py" --dir "$out" | tee "$out/summary.md"
+python3 "$root/bench/scaling/arithmetic.py" --dir "$out" | tee -a "$out/summary.md"
 echo "bench-scaling.sh: results in $out"

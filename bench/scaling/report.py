@@ -31,7 +31,8 @@ def non2xx(rs):
 def throughput(runs):
     print("| workload | servers | req/s median (min-max) | p50 ms | p99 ms | cores: postgres / "
           "lethe / wrk / other / idle | commits/s (all) | write xacts/s | WAL flushes/s | "
-          "WAL B/req | new PG sessions/s | reruns (40001+23505, all rounds) | non-2xx | load 1m |")
+          "WAL B/req | new PG sessions/s | reruns (40001+23505, all rounds) | "
+          "non-2xx + wrk errors (by status) | load 1m |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for w in dict.fromkeys(r["workload"] for r in runs):
         for n in (1, 2, 3):
@@ -54,6 +55,20 @@ def throughput(runs):
                   f"{cores} | {med(commits):.0f} | {xacts:.0f} | {syncs:.0f} | {wal:.0f} | {sessions:.0f} | {reruns} | "
                   f"{non2xx(rs)} | "
                   f"{min(loads):.1f}-{max(loads):.1f} |")
+    print()
+    print("Paired ratios (req/s of N servers over N = 1 in the same round; median, min-max):")
+    for w in dict.fromkeys(r["workload"] for r in runs):
+        parts = []
+        for n in (2, 3):
+            rat = []
+            for rnd in sorted({r["round"] for r in runs}):
+                a = [r for r in runs if (r["workload"], r["n"], r["round"]) == (w, 1, rnd)]
+                b = [r for r in runs if (r["workload"], r["n"], r["round"]) == (w, n, rnd)]
+                if a and b and a[0]["rps"] > 0:
+                    rat.append(b[0]["rps"] / a[0]["rps"])
+            if rat:
+                parts.append(f"N={n}: {mmm(rat, '{:.2f}')}")
+        print(f"- {w}: {'; '.join(parts)}")
     print()
     print("CPU per request (median, microseconds): ", end="")
     parts = []
