@@ -17,8 +17,8 @@
 #                lethe, wrk and the rest of the machine, commits/s, WAL bytes, and the
 #                serialization failures PostgreSQL logged (each one a batch run again)
 #   rotation     ROTATIONS epoch rotations through one server, DEKs rewrapped per second
-#   backup       pg_basebackup and pg_dump -Fc -Z0 of the database (grown to BACKUP_MB with
-#                rows of lethe_kv's shape), pg_restore into a new one
+#   backup       pg_basebackup and pg_dump -Fc -Z0 of the database (plus BACKUP_MB of rows
+#                of lethe_kv's shape), pg_restore into a new one
 #   limits       pg_test_fsync (the disk's fdatasync rate), bench/keyring_hsm_bench (SoftHSM2)
 # Writes runs.jsonl, sizes.json, ops.jsonl, machine.json and summary.md (bench/scaling/report.py
 # and arithmetic.py: the tables of docs/scaling.md) into OUT_DIR.
@@ -197,11 +197,12 @@ timed() {  # name bytes command...: seconds and bytes per second of one command
   t0=$(date +%s.%N)
   "$@" >/dev/null
   t1=$(date +%s.%N)
-  jq -nc --arg op "$name" --argjson b "$bytes" --argjson s "$(echo "$t1 - $t0" | bc -l)" \
+  jq -nc --arg op "$name" --argjson b "$bytes" \
+    --argjson s "$(awk -v a="$t0" -v b="$t1" 'BEGIN {print b - a}')" \
     '{op: $op, bytes: $b, seconds: $s, mb_per_s: ($b / $s / 1e6)}' | tee -a "$ops"
 }
-# Backup and restore rates on a database of BACKUP_MB (default 400) MB: the lethe database
-# plus rows of lethe_kv's shape (t, 8-byte key, 1,216-byte value, the same primary key).
+# Backup and restore rates on the lethe database plus BACKUP_MB (default 400) MB of rows of
+# lethe_kv's shape (t, 8-byte key, 1,216-byte value, the same primary key).
 $psql_db -c "CREATE TABLE bulk (t text NOT NULL, k bytea NOT NULL, v bytea NOT NULL,
   PRIMARY KEY (t, k))" -c "INSERT INTO bulk SELECT 'records', int8send(g),
   convert_to(repeat(md5(g::text), 38), 'UTF8')
@@ -218,7 +219,8 @@ timed pg_restore "$db_bytes" as_pg "$pg_bin/pg_restore" -h "$work/pg" -p 5432 -U
   -d restored "$work/backup/lethe.dump"
 fsync=$(as_pg "$pg_bin/pg_test_fsync" -s 2 -f "$work/backup/fsync.test" |
   awk '/fdatasync/ && /ops\/sec/ {print $(NF-3); exit}')
-jq -nc --argjson v "${fsync:-0}" '{op: "pg_test_fsync fdatasync 8kB", ops_per_s: $v}' | tee -a "$ops"
+jq -nc --argjson v "${fsync:-0}" '{op: "pg_test_fsync fdatasync 8kB", ops_per_s: $v}' |
+  tee -a "$ops"
 if [ -x "$build/bench/keyring_hsm_bench" ] && "$build/bench/keyring_hsm_bench" 5 0.5 \
   >"$out/hsm.txt" 2>&1; then
   cat "$out/hsm.txt"

@@ -3,8 +3,9 @@
 evenly) drive one workload for some seconds; prints one JSON line with the requests, latency,
 the CPU time of PostgreSQL, of the lethe servers, of the load generators and of the rest of the
 machine (from /proc), PostgreSQL's commits, rollbacks and new sessions (pg_stat_database),
-transaction ids taken (write transactions), WAL bytes and WAL flushes (pg_stat_wal), the serialization failures and unique-key races in PostgreSQL's log (each
-one a transaction the store ran again), and the load average."""
+transaction ids taken (write transactions), WAL bytes and WAL flushes (pg_stat_wal), the
+serialization failures, deadlocks and unique-key races in PostgreSQL's log (each one a
+transaction the store ran again), the servers' answers other than 2xx, and the load average."""
 import argparse
 import json
 import os

@@ -52,7 +52,8 @@ def throughput(runs):
             loads = [float(r["load"][0]) for r in rs]
             print(f"| {w} | {n} | {mmm([r['rps'] for r in rs])} | "
                   f"{med([r['p50_ms'] for r in rs]):.1f} | {med([r['p99_ms'] for r in rs]):.1f} | "
-                  f"{cores} | {med(commits):.0f} | {xacts:.0f} | {syncs:.0f} | {wal:.0f} | {sessions:.0f} | {reruns} | "
+                  f"{cores} | {med(commits):.0f} | {xacts:.0f} | {syncs:.0f} | {wal:.0f} | "
+                  f"{sessions:.0f} | {reruns} | "
                   f"{non2xx(rs)} | "
                   f"{min(loads):.1f}-{max(loads):.1f} |")
     print()
