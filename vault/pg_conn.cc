@@ -14,7 +14,10 @@ struct Prepared {
 };
 
 // bytea compares bytewise (memcmp, then length), the order LMDB keeps keys in. Plain SQL
-// that CockroachDB and YugabyteDB accept too (docs/design.md "Storage backends").
+// that CockroachDB and YugabyteDB accept too (docs/design.md "Storage backends"). Every
+// range query has ORDER BY k: without it, the generic plan PostgreSQL switches a prepared
+// statement to after five runs may be a sequential scan that reads the whole table when no
+// row matches (at_or_after, on every audit append: docs/scaling.md).
 constexpr std::array<Prepared, 8> kStatements = {{
     {"get", "SELECT v FROM lethe_kv WHERE t = $1 AND k = $2"},
     {"put",
@@ -25,7 +28,7 @@ constexpr std::array<Prepared, 8> kStatements = {{
     {"scan", "SELECT k, v FROM lethe_kv WHERE t = $1 AND k >= $2 ORDER BY k LIMIT $3"},
     {"scan_bounded",
      "SELECT k, v FROM lethe_kv WHERE t = $1 AND k >= $2 AND k < $3 ORDER BY k LIMIT $4"},
-    {"at_or_after", "SELECT 1 FROM lethe_kv WHERE t = $1 AND k >= $2 LIMIT 1"},
+    {"at_or_after", "SELECT 1 FROM lethe_kv WHERE t = $1 AND k >= $2 ORDER BY k LIMIT 1"},
     {"count", "SELECT count(*)::text FROM lethe_kv WHERE t = $1"},
 }};
 
