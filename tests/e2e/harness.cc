@@ -124,8 +124,7 @@ namespace {
 // a new database of one throw-away cluster per test process (the e2e suites against the
 // PostgreSQL backend; scripts/pg-test-cluster.sh). Otherwise "": LMDB.
 std::string TestStore() {
-  const char* v = std::getenv("LETHE_TEST_STORE");
-  if (v == nullptr || std::string(v) != "postgres") return "";
+  if (!TestStoreIsPostgres()) return "";
 #ifdef LETHE_PG_CLUSTER_SCRIPT
   auto* cluster = ::vault::testing::PgCluster::Get();
   if (cluster == nullptr) throw std::runtime_error("LETHE_TEST_STORE=postgres: no PostgreSQL");
@@ -136,6 +135,22 @@ std::string TestStore() {
 }
 
 }  // namespace
+
+bool TestStoreIsPostgres() {
+  const char* v = std::getenv("LETHE_TEST_STORE");
+  return v != nullptr && std::string(v) == "postgres";
+}
+
+CliResult RunVaultOn(const ServerProcess& server, std::vector<std::string> args) {
+  const std::vector<std::string> store = server.StoreArgs();
+  args.insert(args.end(), store.begin(), store.end());
+  return RunVault(args);
+}
+
+std::vector<std::string> ServerProcess::StoreArgs() const {
+  if (store_.empty()) return {};
+  return {"--store", store_};
+}
 
 std::unique_ptr<ServerProcess> ServerProcess::Start(const Config& config) {
   std::unique_ptr<ServerProcess> p(new ServerProcess());
@@ -150,6 +165,7 @@ std::unique_ptr<ServerProcess> ServerProcess::Start(const Config& config) {
   }
   const std::string store = config.store.empty() && !config.join ? TestStore() : config.store;
   if (!store.empty()) policy_args.insert(policy_args.end(), {"--store", store});
+  p->store_ = store;
   p->policy_args_ = policy_args;
   if (config.join) {
     p->admin_token_ = config.admin_token;
