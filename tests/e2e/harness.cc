@@ -126,6 +126,10 @@ namespace {
 std::string TestStore() {
   if (!TestStoreIsPostgres()) return "";
 #ifdef LETHE_PG_CLUSTER_SCRIPT
+  // ctest marks the run skipped on this message (SKIP_REGULAR_EXPRESSION).
+  if (const std::string why = ::vault::testing::PgCluster::Missing(); !why.empty()) {
+    throw std::runtime_error("LETHE_TEST_STORE=postgres: " + why);
+  }
   auto* cluster = ::vault::testing::PgCluster::Get();
   if (cluster == nullptr) throw std::runtime_error("LETHE_TEST_STORE=postgres: no PostgreSQL");
   return cluster->NewDatabase();
