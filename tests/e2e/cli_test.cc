@@ -307,8 +307,9 @@ TEST_F(CliTest, TokenRulesAreTheSameOverHttpAndCli) {
     const HttpResult http =
         server->CallJson("POST", "/v1/tokens", server->admin_token(),
                          json{{"role", "app"}, {"purposes", c.purposes}, {"name", c.name}});
-    const CliResult cli = RunVault({"token", "create", "--data-dir", data, "--role", "app",
-                                    "--purposes", join(c.purposes), "--name", c.name});
+    const CliResult cli =
+        RunVaultOn(*server, {"token", "create", "--data-dir", data, "--role", "app", "--purposes",
+                             join(c.purposes), "--name", c.name});
     if (c.want.empty()) {
       EXPECT_EQ(http.status, 201) << http.body;
       EXPECT_EQ(cli.exit_code, 0) << cli.err;

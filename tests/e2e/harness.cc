@@ -124,9 +124,12 @@ namespace {
 // a new database of one throw-away cluster per test process (the e2e suites against the
 // PostgreSQL backend; scripts/pg-test-cluster.sh). Otherwise "": LMDB.
 std::string TestStore() {
-  const char* v = std::getenv("LETHE_TEST_STORE");
-  if (v == nullptr || std::string(v) != "postgres") return "";
+  if (!TestStoreIsPostgres()) return "";
 #ifdef LETHE_PG_CLUSTER_SCRIPT
+  // ctest marks the run skipped on this message (SKIP_REGULAR_EXPRESSION).
+  if (const std::string why = ::vault::testing::PgCluster::Missing(); !why.empty()) {
+    throw std::runtime_error("LETHE_TEST_STORE=postgres: " + why);
+  }
   auto* cluster = ::vault::testing::PgCluster::Get();
   if (cluster == nullptr) throw std::runtime_error("LETHE_TEST_STORE=postgres: no PostgreSQL");
   return cluster->NewDatabase();
@@ -136,6 +139,22 @@ std::string TestStore() {
 }
 
 }  // namespace
+
+bool TestStoreIsPostgres() {
+  const char* v = std::getenv("LETHE_TEST_STORE");
+  return v != nullptr && std::string(v) == "postgres";
+}
+
+CliResult RunVaultOn(const ServerProcess& server, std::vector<std::string> args) {
+  const std::vector<std::string> store = server.StoreArgs();
+  args.insert(args.end(), store.begin(), store.end());
+  return RunVault(args);
+}
+
+std::vector<std::string> ServerProcess::StoreArgs() const {
+  if (store_.empty()) return {};
+  return {"--store", store_};
+}
 
 std::unique_ptr<ServerProcess> ServerProcess::Start(const Config& config) {
   std::unique_ptr<ServerProcess> p(new ServerProcess());
@@ -150,6 +169,7 @@ std::unique_ptr<ServerProcess> ServerProcess::Start(const Config& config) {
   }
   const std::string store = config.store.empty() && !config.join ? TestStore() : config.store;
   if (!store.empty()) policy_args.insert(policy_args.end(), {"--store", store});
+  p->store_ = store;
   p->policy_args_ = policy_args;
   if (config.join) {
     p->admin_token_ = config.admin_token;

@@ -41,6 +41,20 @@ std::string ReadFile(const std::string& path);
 // Runs `lethe args...` to completion.
 CliResult RunVault(const std::vector<std::string>& args);
 
+class ServerProcess;
+// Runs `lethe args...` on a server's data: with its --store, if it has one.
+CliResult RunVaultOn(const ServerProcess& server, std::vector<std::string> args);
+
+// LETHE_TEST_STORE=postgres: the servers this process starts keep their rows in PostgreSQL
+// (the e2e suites' second run, ctest label postgres); otherwise in LMDB.
+bool TestStoreIsPostgres();
+
+// In the PostgreSQL run, skips a test that checks what only LMDB has, naming it.
+#define LETHE_SKIP_ON_POSTGRES(why)                                                  \
+  do {                                                                               \
+    if (::vault::e2e::TestStoreIsPostgres()) GTEST_SKIP() << "LMDB only: " << (why); \
+  } while (0)
+
 // The default policy with a grace period of 0 days.
 std::string GraceZeroPolicyYaml();
 
@@ -74,6 +88,10 @@ class ServerProcess {
   const std::string& admin_token() const { return admin_token_; }
   const std::string& data_dir() const { return data_dir_; }
   pid_t pid() const { return pid_; }
+  // Its --store ("" for LMDB in the data directory), and the flags a CLI command on the same
+  // data needs besides --data-dir ({"--store", uri} or none).
+  const std::string& store() const { return store_; }
+  std::vector<std::string> StoreArgs() const;
   std::string Log() const;  // the server's stderr so far
   bool Alive();
 
@@ -104,6 +122,7 @@ class ServerProcess {
   std::string log_path_;
   std::string admin_token_;
   std::vector<std::string> policy_args_;
+  std::string store_;
   int port_ = 0;
   pid_t pid_ = -1;
 };

@@ -58,8 +58,9 @@ TEST(ReportTest, FiguresOverHttpMetricsAndTheCliWithItsOverdueExitCode) {
   EXPECT_NE(metrics.body.find("\nlethe_report_erasures_pending 1\n"), std::string::npos);
   EXPECT_NE(metrics.body.find("\nlethe_report_overdue 0\n"), std::string::npos);
 
-  // The CLI on the same data directory (LMDB admits a second process): the same JSON, exit 0.
-  CliResult cli = RunVault({"report", "--data-dir", server->data_dir(), "--json"});
+  // The CLI on the same data directory (LMDB admits a second process; PostgreSQL many clients): the
+  // same JSON, exit 0.
+  CliResult cli = RunVaultOn(*server, {"report", "--data-dir", server->data_dir(), "--json"});
   EXPECT_EQ(cli.exit_code, 0) << cli.err;
   const json from_cli = json::parse(cli.out, nullptr, false);
   EXPECT_EQ(from_cli["categories"], report["categories"]);
@@ -67,16 +68,16 @@ TEST(ReportTest, FiguresOverHttpMetricsAndTheCliWithItsOverdueExitCode) {
 
   // 13 months on, with nothing run: usage is past its 12 months, the erasure past its month.
   const std::string later = FormatRfc3339(*requested + 400 * 86400);
-  cli = RunVault({"report", "--data-dir", server->data_dir(), "--json", "--at", later});
+  cli = RunVaultOn(*server, {"report", "--data-dir", server->data_dir(), "--json", "--at", later});
   EXPECT_EQ(cli.exit_code, 4) << cli.out << cli.err;
   const json overdue = json::parse(cli.out, nullptr, false);
   EXPECT_EQ(overdue["overdue"], true);
   EXPECT_EQ(overdue["categories"]["usage"]["shreds_overdue"], 1);
   EXPECT_EQ(overdue["erasures_pending"][0]["overdue"], true);
-  cli = RunVault({"report", "--data-dir", server->data_dir(), "--at", later});
+  cli = RunVaultOn(*server, {"report", "--data-dir", server->data_dir(), "--at", later});
   EXPECT_EQ(cli.exit_code, 4);
   EXPECT_NE(cli.out.find("OVERDUE"), std::string::npos) << cli.out;
-  cli = RunVault({"report", "--data-dir", server->data_dir(), "--at", "next tuesday"});
+  cli = RunVaultOn(*server, {"report", "--data-dir", server->data_dir(), "--at", "next tuesday"});
   EXPECT_EQ(cli.exit_code, 2);
   EXPECT_NE(cli.err.find("--at"), std::string::npos) << cli.err;
 }

@@ -159,7 +159,7 @@ TEST_F(RequestsTest, TheReportFlagsAndCountsOverdueRequests) {
       server->CallJson("PUT", "/v1/subjects/late-1/records/account/p", app, {{"data", {{"x", 1}}}})
           .status,
       201);
-  CliResult cli = RunVault({"report", "--data-dir", server->data_dir(), "--json"});
+  CliResult cli = RunVaultOn(*server, {"report", "--data-dir", server->data_dir(), "--json"});
   EXPECT_EQ(cli.exit_code, 0) << cli.out << cli.err;
   json body = {{"subject_id", "late-1"}, {"kind", "access"}};
   body["received_at"] = FormatRfc3339(Now() - 20 * kDay);
@@ -181,19 +181,19 @@ TEST_F(RequestsTest, TheReportFlagsAndCountsOverdueRequests) {
   const HttpResult metrics = server->Call("GET", "/metrics", "");
   EXPECT_NE(metrics.body.find("\nlethe_report_pending_overdue{queue=\"requests\"} 1\n"),
             std::string::npos);
-  cli = RunVault({"report", "--data-dir", server->data_dir()});
+  cli = RunVaultOn(*server, {"report", "--data-dir", server->data_dir()});
   EXPECT_EQ(cli.exit_code, 4) << cli.out << cli.err;
   EXPECT_NE(cli.out.find(late + "  OVERDUE"), std::string::npos) << cli.out;
   // Fifteen days on, the other one is past its month too (--at moves the report's clock).
-  cli = RunVault({"report", "--data-dir", server->data_dir(), "--json", "--at",
-                  FormatRfc3339(Now() + 15 * kDay)});
+  cli = RunVaultOn(*server, {"report", "--data-dir", server->data_dir(), "--json", "--at",
+                             FormatRfc3339(Now() + 15 * kDay)});
   EXPECT_EQ(json::parse(cli.out, nullptr, false)["pending"]["requests"]["overdue"], 2) << cli.out;
 
   ASSERT_EQ(
       server->CallJson("POST", "/v1/requests/" + late + "/closure", admin, {{"state", "done"}})
           .status,
       200);
-  cli = RunVault({"report", "--data-dir", server->data_dir()});
+  cli = RunVaultOn(*server, {"report", "--data-dir", server->data_dir()});
   EXPECT_EQ(cli.exit_code, 0) << cli.out << cli.err;
   r = server->Call("GET", "/v1/requests?open=true", admin);
   ASSERT_EQ(r.status, 200) << r.body;

@@ -143,10 +143,12 @@ TEST_F(PaginationTest, ACursorNeverLeavesItsSubject) {
 TEST_F(PaginationTest, ListingALargeScopeKeepsMemoryBounded) {
   constexpr int kRecords = 20000;
   {
-    // Written through the engine in this process (LMDB admits several processes): 20,000
+    // Written through the engine in this process (LMDB admits several processes, PostgreSQL
+    // several clients): 20,000
     // PUTs over HTTP would take minutes on a small machine.
     Options o;
     o.data_dir = server_->data_dir();
+    o.store = server_->store();
     o.root_key = RootKeyFromFile(layout::DefaultRootKeyFile(server_->data_dir()));
     auto vault = Vault::Open(o);
     ASSERT_TRUE(vault.ok()) << vault.status().ToString();
@@ -255,6 +257,7 @@ TEST(QuotaTest, APutPastTheQuotaGets429AndStoresNothing) {
 // --- A full store ----------------------------------------------------------------------------
 
 TEST(FullDiskTest, AFullStoreAnswers503AndKeepsServingReads) {
+  LETHE_SKIP_ON_POSTGRES("fills the LMDB map (--map-size); PostgreSQL has no map");
   auto server = ServerProcess::Start({"", {"--sweep-interval", "0", "--map-size", "1048576"}});
   const std::string admin = server->admin_token();
   const json data = {{"data", {{"blob", std::string(16 * 1024, 'f')}}}};
@@ -293,6 +296,7 @@ TEST(FullDiskTest, AFullStoreAnswers503AndKeepsServingReads) {
 // A disk that fills up (a 3 MiB tmpfs; needs root, skipped otherwise): LMDB's writes fail
 // with ENOSPC, or with EIO after a short write. Both were 500 before; now 503, nothing written.
 TEST(FullDiskTest, ARealFullDiskAnswers503NotInternalError) {
+  LETHE_SKIP_ON_POSTGRES("fills the data directory's disk, which holds the rows only for LMDB");
   TempDir mnt;
   if (::mount("tmpfs", mnt.path().c_str(), "tmpfs", 0, "size=3m") != 0) {
     GTEST_SKIP() << "cannot mount a tmpfs here (needs root)";
