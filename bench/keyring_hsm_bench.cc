@@ -1,6 +1,8 @@
 // DEK wraps and unwraps per second: the file keyring (libsodium, KEK in memory) against
 // AES-GCM by C_Encrypt/C_Decrypt with a non-extractable key in a SoftHSM2 token (what an epoch
-// KEK in the token costs per DEK). Paired, interleaved rounds; medians and the ratio.
+// KEK in the token costs per DEK), and the token keyring's unwraps (keyring_token.h) without
+// and with its DEK cache, over a working set of 1,000 wrapped DEKs. Paired, interleaved
+// rounds; medians and the ratios.
 // Usage: keyring_hsm_bench [ROUNDS] [SECONDS_PER_ROUND]
 #include <algorithm>
 #include <chrono>
@@ -14,7 +16,10 @@
 #include "crypto/pkcs11.h"
 #include "crypto/primitives.h"
 #include "tests/hsm/softhsm.h"
+#include "vault/epoch_token.h"
 #include "vault/keyring.h"
+#include "vault/keyring_token.h"
+#include "vault/root_sealer.h"
 
 namespace {
 
@@ -75,9 +80,33 @@ int main(int argc, char** argv) {
   std::vector<std::uint8_t> hsm_wrapped;
   if (!session->EncryptGcm(kek, iv, aad, dek.secret_span(), &hsm_wrapped).ok()) return 1;
 
-  std::vector<double> fu, hu, fw, hw;
+  // The token keyring, without and with its cache, over 1,000 DEKs wrapped in the token.
+  auto root = RootKeyFromPkcs11(token.Spec("bench-root"), true);
+  if (!root.ok()) return 1;
+  auto sealer = SealerOf(**root);
+  if (!sealer.ok()) return 1;
+  TokenKeyring::Settings uncached, cached;
+  uncached.dek_cache_ttl = std::chrono::seconds(0);
+  cached.dek_cache_ttl = std::chrono::seconds(600);
+  auto tk_off = TokenKeyring::Open(*EpochTokenOf(**root), *sealer, std::nullopt, 1, uncached);
+  if (!tk_off.ok()) return 1;
+  const std::string row = (*tk_off)->SealedRow(**sealer).value();
+  auto tk_on = TokenKeyring::Open(*EpochTokenOf(**root), *sealer, row, 1, cached);
+  if (!tk_on.ok()) return 1;
+  std::vector<std::vector<std::uint8_t>> set;
+  std::uint64_t tk_epoch = 0;
+  for (int i = 0; i < 1000; ++i) set.push_back((*tk_off)->WrapDek(dek, id, &tk_epoch));
+  std::size_t next = 0;
+  auto unwrap = [&](const Keyring& k) {
+    crypto::SecretBytes out;
+    return k.UnwrapDek(set[next++ % set.size()], tk_epoch, &out).ok();
+  };
+
+  std::vector<double> fu, hu, fw, hw, tu, tc;
   for (int i = 0; i < rounds; ++i) {
     crypto::SecretBytes out;
+    tu.push_back(Rate([&] { return unwrap(**tk_off); }, seconds));
+    tc.push_back(Rate([&] { return unwrap(**tk_on); }, seconds));
     fu.push_back(Rate([&] { return (*keyring)->UnwrapDek(wrapped, epoch, &out).ok(); }, seconds));
     hu.push_back(
         Rate([&] { return session->DecryptGcm(kek, iv, aad, hsm_wrapped, &out).ok(); }, seconds));
@@ -94,6 +123,8 @@ int main(int argc, char** argv) {
               Median(fu) / Median(hu));
   std::printf("wrap/s    file keyring %.0f  softhsm2 %.0f  ratio %.1f\n", Median(fw), Median(hw),
               Median(fw) / Median(hw));
+  std::printf("unwrap/s  token keyring, no cache %.0f  with cache %.0f  ratio %.1f\n", Median(tu),
+              Median(tc), Median(tc) / Median(tu));
   std::filesystem::remove_all(dir);
   return 0;
 }

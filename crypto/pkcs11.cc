@@ -226,6 +226,37 @@ Result Session::FindLocked(const std::string& label, std::vector<KeyObject>* out
   return R("C_FindObjects", CKR_OK);
 }
 
+Result Session::ListKeys(const std::string& prefix, std::vector<KeyObject>* out) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ck_function_list* fn = module_->fn;
+  const ck_object_class_t cls = CKO_SECRET_KEY;
+  Attr find[] = {A(CKA_CLASS, cls)};
+  out->clear();
+  if (ck_rv_t rv = fn->C_FindObjectsInit(session_, find, 1); rv != CKR_OK) {
+    return R("C_FindObjectsInit", rv);
+  }
+  std::vector<ck_object_handle_t> handles;
+  ck_object_handle_t batch[64];
+  unsigned long got = 0;
+  ck_rv_t rv = CKR_OK;
+  while ((rv = fn->C_FindObjects(session_, batch, 64, &got)) == CKR_OK && got > 0) {
+    handles.insert(handles.end(), batch, batch + got);
+  }
+  fn->C_FindObjectsFinal(session_);
+  if (rv != CKR_OK) return R("C_FindObjects", rv);
+  for (ck_object_handle_t h : handles) {
+    char label[256];
+    std::uint8_t id[64];
+    Attr get[] = {Attr{CKA_LABEL, label, sizeof label}, Attr{CKA_ID, id, sizeof id}};
+    if (rv = fn->C_GetAttributeValue(session_, h, get, 2); rv != CKR_OK) continue;
+    std::string l(label, get[0].value_len);
+    if (l.compare(0, prefix.size(), prefix) != 0) continue;
+    out->push_back(
+        KeyObject{h, std::move(l), std::vector<std::uint8_t>(id, id + get[1].value_len)});
+  }
+  return R("C_FindObjects", CKR_OK);
+}
+
 Result Session::GenerateAesKey(const std::string& label, std::span<const std::uint8_t> id,
                                Handle* out) {
   std::lock_guard<std::mutex> lock(mu_);

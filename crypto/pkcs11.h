@@ -57,6 +57,8 @@ class Session {
 
   // The secret keys (CKO_SECRET_KEY) whose CKA_LABEL is label.
   Result FindKeys(const std::string& label, std::vector<KeyObject>* out);
+  // The secret keys whose CKA_LABEL starts with prefix (the token's whole list, filtered).
+  Result ListKeys(const std::string& prefix, std::vector<KeyObject>* out);
   // A new token AES-256 key: CKA_TOKEN, CKA_SENSITIVE, not CKA_EXTRACTABLE, for encrypt and
   // decrypt only.
   Result GenerateAesKey(const std::string& label, std::span<const std::uint8_t> id, Handle* out);

@@ -49,10 +49,12 @@ softhsm2-util --init-token --free --label lethe --pin "$(cat "$work/hsm/pin")" \
   --so-pin "$so_pin" >/dev/null
 root_key="module=$module;token=lethe;key=lethe-root;pin-file=$work/hsm/pin"
 
-# The servers share the keyring (sealed by the token's root key) through one data directory on
-# this machine; the rows, key slots and audit log are in PostgreSQL.
-"$lethe" init --data-dir "$work/vault" --store "$store" --root-key-pkcs11 "$root_key" --json \
+# The servers share nothing but the database and the token: the epoch keys are token objects,
+# the system keys a row sealed under the token's root key; each server has its own (empty)
+# data directory. The rows, key slots and audit log are in PostgreSQL.
+"$lethe" init --data-dir "$work/vault1" --store "$store" --root-key-pkcs11 "$root_key" --json \
   >"$work/init.json"
+mkdir -m 700 "$work/vault2"
 admin=$(jq -r .admin_token "$work/init.json")
 
 wait_port_file() {  # file pid
@@ -66,7 +68,7 @@ wait_port_file() {  # file pid
 }
 backends=""
 for n in 1 2; do
-  "$lethe" serve --data-dir "$work/vault" --store "$store" --root-key-pkcs11 "$root_key" \
+  "$lethe" serve --data-dir "$work/vault$n" --store "$store" --root-key-pkcs11 "$root_key" \
     --listen 127.0.0.1:0 --port-file "$work/server$n.port" >"$work/server$n.log" 2>&1 &
   pids+=($!)
   wait_port_file "$work/server$n.port" "$!"

@@ -12,6 +12,8 @@
 #include <vector>
 
 #include "crypto/primitives.h"
+#include "vault/epoch_token.h"
+#include "vault/keyring_token.h"
 #include "vault/layout.h"
 #include "vault/vault.h"
 #include "vault/vault_impl.h"
@@ -318,11 +320,14 @@ Status CopyIntoDataDir(const std::string& from_dir, const std::string& data_dir,
   ::chmod(data_dir.c_str(), 0700);
   ::chmod(store_dir.c_str(), 0700);
   for (const auto& [from, to] : files) {
+    if (from.empty()) continue;  // a token keyring: nothing to copy
     fs::copy_file(from, to, ec);
     if (ec) return Internal("restore copy failed: " + ec.message());
     ::chmod(to.c_str(), 0600);
   }
-  for (const auto& [from, to] : files) VAULT_RETURN_IF_ERROR(FsyncPath(to));
+  for (const auto& [from, to] : files) {
+    if (!from.empty()) VAULT_RETURN_IF_ERROR(FsyncPath(to));
+  }
   return Status::Ok();
 }
 
@@ -354,7 +359,17 @@ StatusOr<RestoreResult> Vault::Restore(const std::string& from_dir, const std::s
   VAULT_ASSIGN_OR_RETURN(nlohmann::json j, ReadCheckedManifest(from_dir));
   if (progress) progress(1, 3);
   VAULT_ASSIGN_OR_RETURN(auto root, SealerOf(*root_key));
-  VAULT_ASSIGN_OR_RETURN(auto keyring, Keyring::Open(keyring_file, std::move(root)));
+  std::unique_ptr<Keyring> keyring;
+  if (keyring_file.empty() && EpochTokenOf(*root_key)) {  // the token's epochs; no file
+    TokenKeyring::Settings s;
+    s.dek_cache_ttl = std::chrono::seconds(0);
+    s.sessions = 1;
+    s.make_first_epoch = false;
+    VAULT_ASSIGN_OR_RETURN(
+        keyring, TokenKeyring::Open(*EpochTokenOf(*root_key), std::move(root), std::nullopt, 0, s));
+  } else {
+    VAULT_ASSIGN_OR_RETURN(keyring, Keyring::Open(keyring_file, std::move(root)));
+  }
   VAULT_RETURN_IF_ERROR(CheckEpochsAlive(j, *keyring));
   VAULT_RETURN_IF_ERROR(CopyIntoDataDir(from_dir, data_dir, keyring_file));
   if (progress) progress(2, 3);

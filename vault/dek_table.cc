@@ -145,6 +145,7 @@ Status DekTable::SyncSlots(const Txn& txn) {
 Status DekTable::WrapIntoNewSlot(Txn& txn, const SecretBytes& dek, const KeyId& id, KeyRow* row) {
   VAULT_ASSIGN_OR_RETURN(row->slot, AllocateSlot(txn));
   const auto wrapped = keyring_.WrapDek(dek, id, &row->epoch);
+  if (wrapped.empty()) return Status(Code::kUnavailable, "the token cannot wrap a data key");
   return slots_.Write(txn, row->slot, EncodeSlot(row->epoch, wrapped));
 }
 

@@ -22,8 +22,9 @@ UnixSeconds EpochSchedule::KekDiesAt(const EpochInfo& e, UnixSeconds now) const 
   return policy_.horizon.AddTo(RetiresAt(e, now));
 }
 
+// A server's DEK cache (token keyrings) may hold a DEK up to its TTL after the KEK died.
 UnixSeconds EpochSchedule::UnrecoverableAfter(UnixSeconds now) const {
-  return KekDiesAt(Current(), now);
+  return KekDiesAt(Current(), now) + keyring_.dek_cache_ttl().count();
 }
 
 bool EpochSchedule::RotationDue(UnixSeconds now) const {

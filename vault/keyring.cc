@@ -82,13 +82,8 @@ StatusOr<std::unique_ptr<Keyring>> Keyring::Create(const std::string& path,
   if (!ok) return Internal("cannot write keyring " + path);
 
   std::unique_ptr<Keyring> k(new Keyring(path, std::move(sealer)));
+  k->GenerateSystemKeys();
   WriterLock lock(k->mu_);
-  k->index_key_ = crypto::SecretBytes::Random(crypto::kKeyBytes);
-  k->audit_key_ = crypto::SecretBytes::Random(crypto::kKeyBytes);
-  k->meta_key_ = crypto::SecretBytes::Random(crypto::kKeyBytes);
-  k->signing_key_ = crypto::GenerateSigningKey().secret;
-  k->index_mac_ = crypto::HmacSha256Key(k->index_key_);
-  k->audit_mac_ = crypto::HmacSha256Key(k->audit_key_);
   k->current_ = 1;
   k->next_epoch_ = 2;
   k->epochs_[1] = EpochInfo{1, now, 0, false, 0};
@@ -204,6 +199,22 @@ Status Keyring::Adopt(std::uint64_t seq, const crypto::SecretBytes& plain) {
   epochs_ = std::move(epochs);
   keks_ = std::move(keks);
   return Status::Ok();
+}
+
+void Keyring::GenerateSystemKeys() {
+  WriterLock lock(mu_);
+  index_key_ = crypto::SecretBytes::Random(crypto::kKeyBytes);
+  audit_key_ = crypto::SecretBytes::Random(crypto::kKeyBytes);
+  meta_key_ = crypto::SecretBytes::Random(crypto::kKeyBytes);
+  signing_key_ = crypto::GenerateSigningKey().secret;
+  index_mac_ = crypto::HmacSha256Key(index_key_);
+  audit_mac_ = crypto::HmacSha256Key(audit_key_);
+}
+
+Status Keyring::SetSystemKeys(std::span<const std::uint8_t> ik, std::span<const std::uint8_t> ak,
+                              std::span<const std::uint8_t> mk, std::span<const std::uint8_t> sk) {
+  WriterLock lock(mu_);
+  return AdoptSystemKeys(ik, ak, mk, sk);
 }
 
 Status Keyring::AdoptSystemKeys(std::span<const std::uint8_t> ik, std::span<const std::uint8_t> ak,

@@ -3,6 +3,7 @@
 // copies.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -29,9 +30,11 @@ struct EpochInfo {
 };
 
 // Thread-safe: readers (wrap/unwrap) share a lock; mutations take it exclusively and
-// persist the file before returning.
+// persist the file before returning. With the root key in a PKCS#11 token the epoch KEKs are
+// token objects instead (TokenKeyring, keyring_token.h, overrides the epoch methods).
 class Keyring {
  public:
+  virtual ~Keyring() = default;
   // Creates a new keyring file with a first epoch and fresh system keys. Fails if it exists.
   static StatusOr<std::unique_ptr<Keyring>> Create(const std::string& path,
                                                    crypto::SecretBytes root_key, UnixSeconds now);
@@ -47,30 +50,35 @@ class Keyring {
   Keyring& operator=(const Keyring&) = delete;
 
   // Re-reads the file if another process changed it (its sequence number moved).
-  Status Reload();
-  std::uint64_t seq() const;
-  std::uint64_t current_epoch() const;
-  std::vector<EpochInfo> Epochs() const;
+  virtual Status Reload();
+  virtual std::uint64_t seq() const;
+  virtual std::uint64_t current_epoch() const;
+  virtual std::vector<EpochInfo> Epochs() const;
 
-  // Wraps a DEK under the current epoch KEK; returns the envelope and sets *epoch.
-  std::vector<std::uint8_t> WrapDek(const crypto::SecretBytes& dek, const crypto::KeyId& key_id,
-                                    std::uint64_t* epoch) const;
+  // Wraps a DEK under the current epoch KEK; returns the envelope and sets *epoch. Empty
+  // when the KEK cannot be used (a token that is unavailable).
+  virtual std::vector<std::uint8_t> WrapDek(const crypto::SecretBytes& dek,
+                                            const crypto::KeyId& key_id,
+                                            std::uint64_t* epoch) const;
   // Unwraps a DEK wrapped under the given epoch. kDataLoss if that epoch is destroyed or the
   // envelope does not authenticate.
-  Status UnwrapDek(std::span<const std::uint8_t> wrapped, std::uint64_t epoch,
-                   crypto::SecretBytes* dek) const;
+  virtual Status UnwrapDek(std::span<const std::uint8_t> wrapped, std::uint64_t epoch,
+                           crypto::SecretBytes* dek) const;
   static std::vector<std::uint8_t> DekWrapContext(std::uint64_t epoch);
 
   // Makes a new epoch current (the old one is retired now) and persists. Returns its id.
-  StatusOr<std::uint64_t> StartEpoch(UnixSeconds now);
+  virtual StatusOr<std::uint64_t> StartEpoch(UnixSeconds now);
   // Destroys the KEKs of the given (retired) epochs and persists; the file keeps only
   // their ids and destruction times.
-  Status DestroyEpochs(const std::vector<std::uint64_t>& ids, UnixSeconds now);
+  virtual Status DestroyEpochs(const std::vector<std::uint64_t>& ids, UnixSeconds now);
   // Root key rotation: rewrites both slots sealed under next (the state unchanged, its
   // sequence number moved), then seals under next from now on. between_slots (tests) runs
   // after the first slot is synced. A crash leaves one slot under each key: either opens.
-  Status Reseal(std::shared_ptr<const RootSealer> next,
-                const std::function<void()>& between_slots = {});
+  virtual Status Reseal(std::shared_ptr<const RootSealer> next,
+                        const std::function<void()>& between_slots = {});
+  // How long an unwrapped DEK may stay in memory after its envelope was last read (a DEK
+  // cache); 0 for the file keyring, which keeps none.
+  virtual std::chrono::seconds dek_cache_ttl() const { return std::chrono::seconds(0); }
 
   // System keys (fixed for the life of the store).
   // System keys never change after the keyring is first read (a reload that finds others
@@ -82,11 +90,17 @@ class Keyring {
   const crypto::SecretBytes& meta_key() const { return meta_key_; }
   const crypto::SecretBytes& signing_key() const { return signing_key_; }
 
+ protected:
+  Keyring(std::string path, std::shared_ptr<const RootSealer> sealer);
+  // For a keyring kept elsewhere (TokenKeyring): fresh system keys, or the ones it stored.
+  void GenerateSystemKeys();
+  Status SetSystemKeys(std::span<const std::uint8_t> ik, std::span<const std::uint8_t> ak,
+                       std::span<const std::uint8_t> mk, std::span<const std::uint8_t> sk);
+
  private:
   // Every KEK the keyring still holds (testing.h: what a forensic test attacks with).
   friend std::map<std::uint64_t, crypto::SecretBytes> TEST_LiveKeks(const Keyring& keyring);
 
-  Keyring(std::string path, std::shared_ptr<const RootSealer> sealer);
   Status WriteLocked() REQUIRES(mu_) { return WriteWith(*sealer_, {}); }
   Status WriteWith(const RootSealer& sealer, const std::function<void()>& between_slots)
       REQUIRES(mu_);

@@ -15,6 +15,7 @@
 #include "crypto/pkcs11.h"
 #include "crypto/primitives.h"
 #include "vault/codec.h"
+#include "vault/epoch_token.h"
 #include "vault/root_sealer.h"
 
 namespace vault {
@@ -142,9 +143,24 @@ StatusOr<crypto::SecretBytes> ReadPin(const Pkcs11Spec& s) {
       reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
 }
 
+StatusOr<std::shared_ptr<p11::Session>> OpenTokenSession(const Pkcs11Spec& spec) {
+  VAULT_ASSIGN_OR_RETURN(auto pin, ReadPin(spec));
+  p11::Result r;
+  std::shared_ptr<p11::Session> s = p11::Session::Open(spec.module, spec.token, pin, &r);
+  if (s == nullptr) {
+    return TokenError(r, "cannot use token " + spec.token + " through " + spec.module);
+  }
+  return s;
+}
+
 class Pkcs11RootKey final : public SealingRootKeyProvider {
  public:
   Pkcs11RootKey(Pkcs11Spec spec, bool create) : spec_(std::move(spec)), create_(create) {}
+
+  EpochToken Token() const {
+    return EpochToken{[spec = spec_]() { return OpenTokenSession(spec); }, spec_.key + ".epoch.",
+                      spec_.token};
+  }
 
   StatusOr<crypto::SecretBytes> Load() const override {
     return Conflict(Describe() + " cannot leave the token; it seals the keyring inside it");
@@ -206,15 +222,7 @@ class Pkcs11RootKey final : public SealingRootKeyProvider {
  private:
   std::string NextLabel() const { return spec_.key + ".next"; }
 
-  StatusOr<std::shared_ptr<p11::Session>> OpenSession() const {
-    VAULT_ASSIGN_OR_RETURN(auto pin, ReadPin(spec_));
-    p11::Result r;
-    std::shared_ptr<p11::Session> s = p11::Session::Open(spec_.module, spec_.token, pin, &r);
-    if (s == nullptr) {
-      return TokenError(r, "cannot use token " + spec_.token + " through " + spec_.module);
-    }
-    return s;
-  }
+  StatusOr<std::shared_ptr<p11::Session>> OpenSession() const { return OpenTokenSession(spec_); }
 
   StatusOr<std::optional<p11::KeyObject>> FindOne(p11::Session& s, const std::string& label) const {
     std::vector<p11::KeyObject> keys;
@@ -241,6 +249,11 @@ class Pkcs11RootKey final : public SealingRootKeyProvider {
 };
 
 }  // namespace
+
+std::optional<EpochToken> EpochTokenOf(const RootKeyProvider& provider) {
+  if (const auto* p = dynamic_cast<const Pkcs11RootKey*>(&provider)) return p->Token();
+  return std::nullopt;
+}
 
 StatusOr<std::shared_ptr<RootKeyProvider>> RootKeyFromPkcs11(const std::string& spec,
                                                              bool create_if_missing) {

@@ -25,6 +25,7 @@ const char* TableName(Table t) {
       "slots_free",  "slots_freed", "rekeys",      "audit_checkpoints",
       "passwords",   "consents",    "consent_due", "restrictions",
       "key_slots",   "objections",  "requests",    "requests_by_subject",
+      "keyring",
   };
   return kNames[static_cast<std::size_t>(t)];
 }

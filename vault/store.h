@@ -50,8 +50,9 @@ enum class Table : std::uint8_t {
   kObjections,
   kRequests,
   kRequestsBySubject,
+  kKeyring,  // the system keys sealed under the root key, when the keyring is a token's
 };
-inline constexpr std::size_t kTableCount = 24;
+inline constexpr std::size_t kTableCount = 25;
 const char* TableName(Table t);
 
 // One transaction: a consistent snapshot (read) or an atomic change (write). Views it hands

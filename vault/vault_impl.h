@@ -48,6 +48,8 @@ class Vault::Impl {
   std::shared_ptr<Clock> clock;
   crypto::Aead cipher = crypto::Aead::kXChaCha20Poly1305;
   std::unique_ptr<Keyring> keyring;
+  bool token_keyring = false;                  // epoch KEKs in the token (keyring_token.h)
+  std::optional<std::string> new_keyring_row;  // written with the canary by a fresh init
   std::unique_ptr<SlotStore> keyslots;
 
   std::unique_ptr<IndexKeys> index_keys;
@@ -83,6 +85,8 @@ class Vault::Impl {
  private:
   Status LoadPolicy();
   Status OpenKeyFiles(bool* fresh);
+  Status OpenKeySlots(bool create);
+  Status OpenTokenKeyring(bool* fresh);
   Status OpenStore();
   void BuildParts();
   Status CheckCanary(bool fresh);

@@ -2,6 +2,8 @@
 #include <sys/stat.h>
 
 #include "crypto/primitives.h"
+#include "vault/epoch_token.h"
+#include "vault/keyring_token.h"
 #include "vault/layout.h"
 #include "vault/store_pg.h"
 #include "vault/vault_impl.h"
@@ -35,6 +37,7 @@ StatusOr<std::unique_ptr<Vault::Impl>> Vault::Impl::Open(const Options& options)
   bool fresh = false;
   VAULT_RETURN_IF_ERROR(impl->OpenKeyFiles(&fresh));
   VAULT_RETURN_IF_ERROR(impl->OpenStore());
+  VAULT_RETURN_IF_ERROR(impl->OpenTokenKeyring(&fresh));
   impl->BuildParts();
   VAULT_RETURN_IF_ERROR(impl->CheckCanary(fresh));
   VAULT_RETURN_IF_ERROR(impl->deks->RecoverSlots());
@@ -60,8 +63,9 @@ Status Vault::Impl::LoadPolicy() {
 }
 
 // The data directory, keyring and key slot file; *fresh when the keyring was just created.
+// With the root key in a token (and no keyring file from before), the keyring is the token's
+// and is opened once the store is (OpenTokenKeyring).
 Status Vault::Impl::OpenKeyFiles(bool* fresh) {
-  VAULT_ASSIGN_OR_RETURN(auto root, SealerOf(*options.root_key));
   const std::string& dir = options.data_dir;
   if (!Exists(dir)) {
     if (!options.create_if_missing) {
@@ -71,6 +75,9 @@ Status Vault::Impl::OpenKeyFiles(bool* fresh) {
   }
   const std::string keyring_file = layout::KeyringFile(dir);
   *fresh = !Exists(keyring_file);
+  token_keyring = *fresh && EpochTokenOf(*options.root_key).has_value();
+  if (token_keyring) return OpenKeySlots(!Exists(layout::KeySlotsFile(dir)));
+  VAULT_ASSIGN_OR_RETURN(auto root, SealerOf(*options.root_key));
   if (!*fresh) {
     VAULT_ASSIGN_OR_RETURN(keyring, Keyring::Open(keyring_file, std::move(root)));
   } else {
@@ -79,11 +86,42 @@ Status Vault::Impl::OpenKeyFiles(bool* fresh) {
     }
     VAULT_ASSIGN_OR_RETURN(keyring, Keyring::Create(keyring_file, std::move(root), clock->Now()));
   }
+  return OpenKeySlots(*fresh);
+}
+
+Status Vault::Impl::OpenKeySlots(bool create) {
   if (IsPostgresUrl(options.store)) {
     keyslots = std::make_unique<TableSlots>();  // shared by every server of the database
   } else {
-    VAULT_ASSIGN_OR_RETURN(keyslots, KeySlots::Open(layout::KeySlotsFile(dir), *fresh));
+    VAULT_ASSIGN_OR_RETURN(keyslots, KeySlots::Open(layout::KeySlotsFile(options.data_dir),
+                                                    create && options.create_if_missing));
   }
+  return Status::Ok();
+}
+
+// The token keyring: its system keys from the store's keyring row (made, and written with the
+// canary, when the store has none), its epochs from the token.
+Status Vault::Impl::OpenTokenKeyring(bool* fresh) {
+  if (!token_keyring) return Status::Ok();
+  VAULT_ASSIGN_OR_RETURN(auto root, SealerOf(*options.root_key));
+  std::optional<std::string> row;
+  VAULT_RETURN_IF_ERROR(store->Read([&](Txn& txn) {
+    if (auto v = txn.Get(Table::kKeyring, kKeyringSystemRow)) row = std::string(*v);
+    return Status::Ok();
+  }));
+  *fresh = !row;
+  if (!row && !options.create_if_missing) {
+    return NotFound("the store has no keyring row (run lethe init with this --store and token)");
+  }
+  TokenKeyring::Settings settings;
+  settings.dek_cache_ttl = options.dek_cache_ttl;
+  VAULT_ASSIGN_OR_RETURN(auto k, TokenKeyring::Open(*EpochTokenOf(*options.root_key), root, row,
+                                                    clock->Now(), settings));
+  if (!row) {
+    VAULT_ASSIGN_OR_RETURN(std::string sealed, k->SealedRow(*root));
+    new_keyring_row = std::move(sealed);
+  }
+  keyring = std::move(k);
   return Status::Ok();
 }
 
@@ -191,6 +229,9 @@ Status Vault::Impl::CheckCanary(bool fresh) {
   if (!fresh && !options.create_if_missing) return DataLoss("store has no canary");
   return store->Write([&](Txn& txn) {
     VAULT_RETURN_IF_ERROR(txn.Put(Table::kMeta, kMetaCanary, sealer->Seal("canary", "", kCanaryText)));
+    if (new_keyring_row) {
+      VAULT_RETURN_IF_ERROR(txn.Put(Table::kKeyring, kKeyringSystemRow, *new_keyring_row));
+    }
     return rotator->PublishKeyringSeq(txn);
   });
 }

@@ -62,7 +62,11 @@ int RunBackup(const Command& cmd, const Flags& flags) {
 
 int RunRestore(const Command& cmd, const Flags& flags) {
   int rc = 0;
-  if (!RequireFlags(cmd, flags, {"from", "data-dir", "keyring"}, &rc)) return rc;
+  // With the root key in a token the keyring is the token's (its epochs) and the backup's
+  // store row (its system keys): no keyring file.
+  const bool in_token = flags.Has("root-key-pkcs11");
+  if (!RequireFlags(cmd, flags, {"from", "data-dir"}, &rc)) return rc;
+  if (!in_token && !RequireFlags(cmd, flags, {"keyring"}, &rc)) return rc;
   const std::string keyring = flags.Get("keyring");
   // The keyring lives in a data directory: its default root key file is beside it.
   std::string keyring_dir = std::filesystem::path(keyring).parent_path().string();
@@ -177,7 +181,7 @@ std::vector<Command> AdminCommands() {
        "restore a backup into a new data directory against a live keyring",
        {{"from", "DIR", "the backup directory"},
         {"data-dir", "DIR", "new data directory to restore into"},
-        {"keyring", "FILE", "the live keyring file"},
+        {"keyring", "FILE", "the live keyring file (not with --root-key-pkcs11)"},
         RestoreRootKeyFlag(),
         kRootKeyPkcs11Flag,
         kProgressFlag,

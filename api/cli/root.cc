@@ -14,7 +14,8 @@ int RunRootRotate(const Command& cmd, const Flags& flags) {
   const std::string data_dir = flags.Get("data-dir");
   const RootKeySource root = ResolveRootKey(flags, data_dir);
   std::string what_happened;
-  if (Status s = RotateRootKey(*root.provider, data_dir, &what_happened); !s.ok()) {
+  if (Status s = RotateRootKey(*root.provider, data_dir, flags.Get("store"), &what_happened);
+      !s.ok()) {
     return FailStatus("root key rotation failed", s,
                       "run `lethe root rotate` again: until it finishes the keyring opens under "
                       "the old or the new root key");

@@ -46,6 +46,8 @@ struct ServeSettings {
   std::uint64_t audit_checkpoint_entries = Options{}.audit_checkpoint_entries;
   std::uint64_t audit_checkpoint_seconds =
       static_cast<std::uint64_t>(Options{}.audit_checkpoint_interval.count());
+  // Unwrapped DEKs kept this long when the epoch keys are in a token (Options).
+  std::chrono::seconds dek_cache_ttl = Options{}.dek_cache_ttl;
 };
 
 void LogEvent(const json& event) {
@@ -131,6 +133,9 @@ int SettingsFromFlags(const Command& cmd, const Flags& flags, ServeSettings* s) 
     return UsageError(cmd, "--sweep-interval must be a number of seconds (0 disables)");
   }
   s->server.sweep_interval = s->sweep_interval;  // lethe_sweep_interval_seconds
+  if (!ReadNumberFlag(flags, "dek-cache-ttl", 0, 3600, &s->dek_cache_ttl)) {
+    return UsageError(cmd, "--dek-cache-ttl must be 0..3600 seconds (0: no cache)");
+  }
   if (flags.Has("tls-cert") != flags.Has("tls-key")) {
     return UsageError(cmd, "--tls-cert and --tls-key go together");
   }
@@ -344,6 +349,7 @@ int PrintConfig(const Command& cmd, const Flags& flags, const ServeSettings& s) 
       {"threads", s.server.threads},
       {"max-queued", s.server.max_queued_connections},
       {"sweep-interval", s.sweep_interval.count()},
+      {"dek-cache-ttl", s.dek_cache_ttl.count()},
       {"rate-limit", s.server.rate_limit},
       {"rate-burst", s.server.rate_burst},
       {"quota-bytes", s.quota_bytes},
@@ -375,6 +381,7 @@ int RunServe(const Command& cmd, const Flags& flags) {
     o.map_size_bytes = settings.map_size_bytes;
     o.quota_bytes = settings.quota_bytes;
     o.audit_checkpoint_entries = settings.audit_checkpoint_entries;
+    o.dek_cache_ttl = settings.dek_cache_ttl;
     o.audit_checkpoint_interval = std::chrono::seconds(settings.audit_checkpoint_seconds);
     // Password checks wait for a hashing turn on their worker: at most a quarter of the
     // workers may wait, so the other routes always find free ones (docs/design.md "Passwords").
@@ -421,6 +428,9 @@ std::vector<Command> ServeCommands() {
         {"threads", "N", "worker threads that run requests (default 64)"},
         {"max-queued", "N", "requests waiting for a worker before 503 (default 1024)"},
         {"sweep-interval", "SECONDS", "background sweeper period (default 60; 0 disables)"},
+        {"dek-cache-ttl", "SECONDS",
+         "with the epoch keys in a PKCS#11 token, keep unwrapped data keys this long "
+         "(default 30; 0: none)"},
         {"rate-limit", "N", "requests a second per token before 429 (default 1000; 0 disables)"},
         {"rate-burst", "N", "requests a token may send at once (default 2000)"},
         {"quota-bytes", "N", "record bytes one token may store before 429 (default 0: no quota)"},

@@ -1,12 +1,16 @@
 // Several `lethe serve` processes over one PostgreSQL database (issue 13, storage): a write
 // through one server is read through another, an erasure through one is a 410 through all
 // at once, an epoch rotation through one leaves every server reading. The servers share one
-// data directory (keyring and root key) on this machine; the rows live in PostgreSQL.
+// data directory (keyring and root key) on this machine; the rows live in PostgreSQL. With
+// the root key in a PKCS#11 token (SoftHSM2), they share nothing but the store and the token.
+#include <cstdlib>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "harness.h"
+#include "tests/hsm/softhsm.h"
 #include "tests/pg_cluster.h"
 
 namespace vault::e2e {
@@ -96,6 +100,60 @@ TEST_F(FleetTest, AnEpochRotationThroughOneServerLeavesEveryServerReading) {
   r = fleet_[1]->Call("GET", "/v1/audit/verify", admin_);
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(r.Json()["ok"], true) << r.body;
+}
+
+// Two servers, each on its own empty data directory, over one database and one token: the
+// keyring is the token's (epoch keys as token objects, system keys in a store row), so a
+// rotation through one is followed by the other, and `lethe root rotate` works with --store.
+TEST_F(FleetTest, ServersOnTheirOwnDataDirectoriesShareTheTokensKeyring) {
+  std::string url;
+  LETHE_PG_DATABASE_OR_SKIP(url);
+  TempDir dir;
+  VAULT_SOFTHSM_TOKEN(token, dir.path());
+  ::setenv("LETHE_ROOT_KEY_PKCS11", token.Spec("fleet-root").c_str(), 1);
+  struct Unset {
+    ~Unset() { ::unsetenv("LETHE_ROOT_KEY_PKCS11"); }
+  } unset;
+  ServerProcess::Config first;
+  first.store = url;
+  first.data_dir = dir.Join("a");
+  fleet_.push_back(ServerProcess::Start(first));
+  ServerProcess::Config second = first;
+  second.join = true;
+  second.data_dir = dir.Join("b");
+  second.admin_token = fleet_[0]->admin_token();
+  std::filesystem::create_directory(second.data_dir);
+  fleet_.push_back(ServerProcess::Start(second));
+  admin_ = fleet_[0]->admin_token();
+  for (const char* d : {"a", "b"}) {
+    EXPECT_FALSE(std::filesystem::exists(dir.Join(d) + "/keyring")) << d;
+    EXPECT_FALSE(std::filesystem::exists(dir.Join(d) + "/root.key")) << d;
+  }
+  ASSERT_EQ(Put(*fleet_[0], "own-a", "r", 1).status, 201);
+  EXPECT_EQ(Get(*fleet_[1], "own-a", "r").Json()["data"]["v"], 1);
+  HttpResult r = fleet_[1]->CallJson("POST", "/v1/admin/epochs/rotate", admin_, json::object());
+  ASSERT_EQ(r.status, 200) << r.body;
+  ASSERT_EQ(Put(*fleet_[0], "own-b", "r", 2).status, 201);  // wrapped under the new epoch
+  for (auto& s : fleet_) {
+    EXPECT_EQ(Get(*s, "own-a", "r").Json()["data"]["v"], 1);
+    EXPECT_EQ(Get(*s, "own-b", "r").Json()["data"]["v"], 2);
+  }
+  r = fleet_[0]->CallJson("POST", "/v1/subjects/own-a/erasure", admin_,
+                          {{"mode", "immediate"}, {"reason", "user request"}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_TRUE(IsProblem(Get(*fleet_[1], "own-a", "r"), 410));
+
+  // Root rotation with every server stopped, through the second's (empty) directory.
+  for (auto& s : fleet_) ASSERT_EQ(s->Terminate(), 0);
+  const CliResult rotated =
+      RunVault({"root", "rotate", "--data-dir", second.data_dir, "--store", url});
+  ASSERT_EQ(rotated.exit_code, 0) << rotated.err;
+  EXPECT_NE(rotated.out.find("C_DestroyObject"), std::string::npos) << rotated.out;
+  for (auto& s : fleet_) {
+    s->Restart({"--sweep-interval", "0"});
+    EXPECT_EQ(Get(*s, "own-b", "r").Json()["data"]["v"], 2);
+  }
+  fleet_.clear();  // before the token's directory goes
 }
 
 }  // namespace

@@ -81,6 +81,15 @@ TEST(HsmRootKeyTest, InitServeAndRotateWithTheRootKeyInTheToken) {
   ASSERT_EQ(server->Terminate(), 0);
   const CliResult audit = RunVault({"audit", "verify", "--data-dir", config.data_dir});
   EXPECT_EQ(audit.exit_code, 0) << audit.err;
+  // No keyring file to restore against: the token holds the epochs, the backup the row.
+  EXPECT_FALSE(std::filesystem::exists(config.data_dir + "/keyring"));
+  const CliResult backup =
+      RunVault({"backup", "--data-dir", config.data_dir, "--out", dir.Join("bk")});
+  ASSERT_EQ(backup.exit_code, 0) << backup.err;
+  const CliResult restored = RunVault({"restore", "--from", dir.Join("bk"), "--data-dir",
+                                       dir.Join("restored"), "--root-key-pkcs11", token.Spec()});
+  ASSERT_EQ(restored.exit_code, 0) << restored.err;
+  EXPECT_EQ(RunVault({"audit", "verify", "--data-dir", dir.Join("restored")}).exit_code, 0);
 
   // A PIN on the command line is refused with a message that does not echo it.
   const CliResult inline_pin =

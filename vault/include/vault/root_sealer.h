@@ -72,5 +72,10 @@ StatusOr<std::shared_ptr<RootKeyProvider>> RootKeyFromPkcs11(const std::string& 
 // writes are refused from then on. *what_happened: what the provider did with the old key.
 Status RotateRootKey(const RootKeyProvider& provider, const std::string& data_dir,
                      std::string* what_happened);
+// The same for a vault whose store is given (Options::store: "" for LMDB in data_dir). With
+// the root key in a token and no keyring file in data_dir, the keyring is the token's: its
+// store row (the system keys) is re-sealed; the epoch KEKs, token objects, stay as they are.
+Status RotateRootKey(const RootKeyProvider& provider, const std::string& data_dir,
+                     const std::string& store, std::string* what_happened);
 
 }  // namespace vault

@@ -80,6 +80,10 @@ struct Options {
   std::size_t password_concurrency = 0;
   std::uint64_t password_memory_kib = std::uint64_t{256} * 1024;
   std::size_t password_max_waiting = 16;
+  // With the root key in a PKCS#11 token the epoch KEKs are token objects and each DEK
+  // unwrap is a token operation; unwrapped DEKs are cached this long (0: no cache), which
+  // receipts add to unrecoverable_after (docs/design.md "Keys in a PKCS#11 token").
+  std::chrono::seconds dek_cache_ttl{30};
 };
 
 struct PutResult {
@@ -613,7 +617,8 @@ class Vault {
   // progress: bytes written of the bytes expected (an upper bound until the copy ends).
   StatusOr<BackupManifest> Backup(const std::string& out_dir, const ProgressFn& progress = {});
   StatusOr<VaultStats> Stats() const;
-  // Restores a backup made by Backup() into an empty data_dir, against a live keyring file.
+  // Restores a backup made by Backup() into an empty data_dir, against a live keyring file
+  // (keyring_file empty with a PKCS#11 root key: against the token's epochs).
   // Refuses when the backup's epochs have been destroyed in that keyring (naming them and
   // when) or when its checksum does not match.
   static StatusOr<RestoreResult> Restore(const std::string& from_dir, const std::string& data_dir,
