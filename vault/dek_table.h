@@ -88,9 +88,7 @@ class DekTable {
   // backup runs. REQUIRES: on the writer thread (inside Store::Exclusive).
   Status ZeroFreedSlots();
   // The same inside the caller's write transaction (the slots freed by transactions that
-  // committed before it). Only inside Store::Exclusive(), where every earlier commit is
-  // durable: zeroing a slot whose freeing commit a power loss could still undo would lose
-  // the key its row points at again.
+  // committed before it).
   Status ZeroFreed(Txn& txn);
   // The same from any thread: an exclusive turn of the writer.
   Status ZeroFreedSlotsNow();

@@ -188,23 +188,21 @@ Status Store::Transact(const WriteFn& fn) {
     if (txn.ok() && !forced && !(*txn)->Conflicted()) st = FinishWrite(**txn, st);
     const bool conflicted =
         forced || (txn.ok() ? (*txn)->Conflicted() : st.code() == Code::kConflict);
-    // Durable when it returns, as every caller of Transact expects.
-    if (!conflicted) return st.ok() ? backend_->SyncCommitted(false) : st;
+    if (!conflicted) return st;
     if (!RetryAfterConflict(&attempts)) {
       return Status(Code::kUnavailable, "the store is busy (transactions keep conflicting)");
     }
   }
 }
 
-// Waits for work (if wait) and takes the next batch: one exclusive operation, or up to kMaxBatch
+// Waits for work and takes the next batch: one exclusive operation, or up to kMaxBatch
 // write operations. Empty when the store is stopping with nothing queued.
-// Empty at once, without waiting, when wait is false and nothing is queued.
-Store::Batch Store::NextBatch(bool wait) {
+Store::Batch Store::NextBatch() {
   Batch batch;
   MutexLock lock(mu_);
-  while (wait && !stop_ && queue_.empty()) lock.Wait(cv_);
+  while (!stop_ && queue_.empty()) lock.Wait(cv_);
   if (queue_.empty()) return batch;
-  if (wait && waited_ops_ == 0 && !stop_) {
+  if (waited_ops_ == 0 && !stop_) {
     // Only read audit entries: let more of them join this commit.
     const auto deadline = std::chrono::steady_clock::now() + kAsyncLinger;
     while (!stop_ && waited_ops_ == 0 && queue_.size() < kMaxBatch &&
@@ -226,68 +224,25 @@ Store::Batch Store::NextBatch(bool wait) {
   return batch;
 }
 
-// Between batches: while commits await their sync, the next batch runs at once, and its
-// commit's sync makes them durable; with nothing queued, an explicit sync does.
 void Store::WriterLoop() {
   for (;;) {
-    Batch batch = NextBatch(unsynced_.empty());
-    if (batch.empty()) {
-      if (unsynced_.empty()) return;  // stopping, everything acknowledged
-      SyncUnsynced(false);
-      continue;
-    }
+    Batch batch = NextBatch();
+    if (batch.empty()) return;
     if (batch.front()->exclusive) {
-      RunExclusive(*batch.front());
+      Status s = backend_->LockExclusive();
+      if (s.ok()) {
+        try {
+          s = batch.front()->exclusive();
+        } catch (const std::exception& e) {
+          s = Internal(std::string("exclusive operation failed: ") + e.what());
+        }
+        backend_->UnlockExclusive();
+      }
+      batch.front()->Finish(s);
       continue;
     }
     RunBatch(batch);
-    FinishDurable();
   }
-}
-
-// An exclusive function starts with every earlier commit durable (of this process and, by
-// the forced sync, of others on the same file): it may act on them, e.g. zero key slots
-// they freed. Its own Transact() calls are durable when they return.
-void Store::RunExclusive(Op& op) {
-  SyncUnsynced(true);
-  Status s = backend_->LockExclusive();
-  if (s.ok()) {
-    try {
-      s = op.exclusive();
-    } catch (const std::exception& e) {
-      s = Internal(std::string("exclusive operation failed: ") + e.what());
-    }
-    backend_->UnlockExclusive();
-  }
-  op.Finish(s);
-}
-
-void Store::Committed(std::unique_ptr<Op> op, Status st) {
-  const std::uint64_t seq = backend_->CommittedSeq();
-  if (!st.ok() || seq <= backend_->DurableSeq()) {
-    op->Finish(std::move(st));
-    return;
-  }
-  unsynced_.push_back(Unsynced{seq, std::move(op), std::move(st)});
-}
-
-void Store::FinishDurable() {
-  const std::uint64_t durable = backend_->DurableSeq();
-  while (!unsynced_.empty() && unsynced_.front().seq <= durable) {
-    unsynced_.front().op->Finish(std::move(unsynced_.front().st));
-    unsynced_.pop_front();
-  }
-}
-
-// A failed sync leaves the commits' durability unknown: their callers get the error.
-void Store::SyncUnsynced(bool force) {
-  const Status st = backend_->SyncCommitted(force);
-  if (!st.ok()) {
-    for (auto& u : unsynced_) u.op->Finish(st);
-    unsynced_.clear();
-    return;
-  }
-  FinishDurable();
 }
 
 // Runs the ops todo[0..limit) in one transaction and commits them. Returns the index of the
@@ -343,7 +298,7 @@ void Store::RunBatch(Batch& batch) {
       return;
     }
     if (static_cast<std::size_t>(k) == limit) {
-      for (std::size_t j = 0; j < limit; ++j) Committed(std::move(batch[todo[j]]), st);
+      for (std::size_t j = 0; j < limit; ++j) batch[todo[j]]->Finish(st);
       todo.erase(todo.begin(), todo.begin() + static_cast<std::ptrdiff_t>(limit));
       limit = todo.size();
       continue;

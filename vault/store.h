@@ -105,8 +105,7 @@ class Txn {
 // A write transaction as a backend hands it to the Store's writer thread.
 class WriteTxn : public Txn {
  public:
-  // Durable once it returns ok, or once the backend's DurableSeq() reaches its CommittedSeq().
-  virtual Status Commit() = 0;
+  virtual Status Commit() = 0;  // durable once it returns ok
   virtual void Abort() = 0;
   // The transaction lost a race with another writer (a serialization failure or deadlock):
   // the Store aborts it and runs its operations again. Never true on LMDB (one writer).
@@ -128,18 +127,6 @@ class StoreBackend {
   virtual std::uint64_t UsedBytes() const = 0;
   // "lmdb" or "postgresql".
   virtual const char* Name() const = 0;
-
-  // Commits that return before they are durable. LMDB runs with MDB_NOMETASYNC: a commit
-  // syncs its data pages, then writes the meta page that makes them current without syncing
-  // it; the next commit's sync (it flushes the whole file) or SyncCommitted() makes it
-  // durable. So a stream of commits costs one flush each instead of two, and the Store
-  // acknowledges a batch once DurableSeq() has reached the CommittedSeq() its commit left.
-  // Backends whose commits are durable when they return keep both at 0. Writer thread only.
-  virtual std::uint64_t CommittedSeq() const { return 0; }
-  virtual std::uint64_t DurableSeq() const { return 0; }
-  // Makes every commit so far durable: when some are not (force: always, which also flushes
-  // commits of other processes on the same file).
-  virtual Status SyncCommitted(bool /*force*/) { return Status::Ok(); }
 };
 
 // The LMDB backend (store_lmdb.cc): the environment in dir, created when create is set.
@@ -229,13 +216,8 @@ class Store {
   void Enqueue(std::unique_ptr<Op> op) EXCLUDES(mu_);
   Status EnqueueAndWait(std::unique_ptr<Op> op) EXCLUDES(mu_);
   void WriterLoop() EXCLUDES(mu_);
-  Batch NextBatch(bool wait) EXCLUDES(mu_);
+  Batch NextBatch() EXCLUDES(mu_);
   void RunBatch(Batch& batch);
-  void RunExclusive(Op& op);
-  // An op whose transaction committed with outcome st: finished once the commit is durable.
-  void Committed(std::unique_ptr<Op> op, Status st);
-  void FinishDurable();
-  void SyncUnsynced(bool force);
   std::ptrdiff_t RunOps(Batch& batch, const std::vector<std::size_t>& todo, std::size_t limit,
                         Status* failed);
   StatusOr<std::unique_ptr<WriteTxn>> BeginWrite();
@@ -254,12 +236,6 @@ class Store {
   static inline std::atomic<int> forced_conflicts_{0};
   std::thread writer_;
   std::thread::id writer_id_;
-  struct Unsynced {
-    std::uint64_t seq;  // CommittedSeq() after the op's commit
-    std::unique_ptr<Op> op;
-    Status st;
-  };
-  std::deque<Unsynced> unsynced_;  // writer thread only; committed, not yet durable
 };
 
 inline std::string_view AsView(const std::vector<std::uint8_t>& v) {

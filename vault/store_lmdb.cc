@@ -5,7 +5,6 @@
 
 #include <array>
 #include <cerrno>
-#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -35,29 +34,10 @@ Status LmdbError(const char* what, int rc) {
 MDB_val Val(std::string_view s) { return MDB_val{s.size(), const_cast<char*>(s.data())}; }
 std::string_view View(const MDB_val& v) { return {static_cast<const char*>(v.mv_data), v.mv_size}; }
 
-// The id of the environment's last committed transaction (of any process).
-std::uint64_t LastTxnId(MDB_env* env) {
-  MDB_envinfo info{};
-  return mdb_env_info(env, &info) == 0 ? static_cast<std::uint64_t>(info.me_last_txnid) : 0;
-}
-
-// Which commits are durable (StoreBackend::CommittedSeq): transaction ids. A commit that
-// wrote synced the file before writing its own meta page, so every commit before it is
-// durable. Writer thread only.
-struct CommitSeqs {
-  std::uint64_t committed = 0;
-  std::uint64_t durable = 0;
-  void Note(std::uint64_t before, std::uint64_t after) {
-    if (after > before) durable = std::max(durable, before);
-    committed = std::max(committed, after);
-  }
-};
-
 // A read or write transaction; the owner commits, aborts or resets the MDB_txn.
 class LmdbTxn final : public WriteTxn {
  public:
-  LmdbTxn(MDB_txn* txn, const Dbis& dbis, CommitSeqs* seqs = nullptr)
-      : txn_(txn), dbis_(dbis), seqs_(seqs) {}
+  LmdbTxn(MDB_txn* txn, const Dbis& dbis) : txn_(txn), dbis_(dbis) {}
   ~LmdbTxn() override {
     if (txn_ != nullptr && owned_) mdb_txn_abort(txn_);
   }
@@ -70,13 +50,9 @@ class LmdbTxn final : public WriteTxn {
   Status Del(Table t, std::string_view key) override;
   std::uint64_t Count(Table t) const override;
   Status Commit() override {
-    MDB_env* env = mdb_txn_env(txn_);
-    const std::uint64_t before = LastTxnId(env);
     const int rc = mdb_txn_commit(txn_);
     txn_ = nullptr;
-    if (rc != 0) return LmdbError("commit", rc);
-    if (seqs_ != nullptr) seqs_->Note(before, LastTxnId(env));
-    return Status::Ok();
+    return rc == 0 ? Status::Ok() : LmdbError("commit", rc);
   }
   void Abort() override {
     mdb_txn_abort(txn_);
@@ -89,7 +65,6 @@ class LmdbTxn final : public WriteTxn {
   MDB_dbi Dbi(Table t) const { return dbis_[static_cast<std::size_t>(t)]; }
   MDB_txn* txn_;
   const Dbis& dbis_;
-  CommitSeqs* seqs_;    // write transactions: where the commit is noted
   bool owned_ = false;  // aborted on destruction unless committed or aborted
 };
 
@@ -164,9 +139,6 @@ class LmdbBackend final : public StoreBackend {
   Status CopyCompactTo(int fd) const override;
   std::uint64_t UsedBytes() const override;
   const char* Name() const override { return "lmdb"; }
-  std::uint64_t CommittedSeq() const override { return seqs_.committed; }
-  std::uint64_t DurableSeq() const override { return seqs_.durable; }
-  Status SyncCommitted(bool force) override;
 
  private:
   static constexpr std::size_t kMaxIdleReads = 64;
@@ -175,7 +147,6 @@ class LmdbBackend final : public StoreBackend {
   MDB_env* env_ = nullptr;
   Dbis dbis_{};
   std::unique_ptr<FileRoom> room_;  // zeros ahead of the data file's last page
-  CommitSeqs seqs_;
   // Read transactions are reset and renewed from a pool, so a read does not take LMDB's
   // reader table lock (shared by every thread) to find a reader slot.
   mutable Mutex read_mu_;
@@ -196,11 +167,9 @@ Status LmdbBackend::Open(const std::string& dir, std::uint64_t map_size) {
   mdb_env_set_maxdbs(env_, 64);
   mdb_env_set_maxreaders(env_, 512);
   mdb_env_set_mapsize(env_, map_size);
-  // MDB_NOTLS: read transactions are used from HTTP worker threads. MDB_NOMETASYNC: one
-  // flush per commit, the Store acknowledging a commit only once a later flush made its meta
-  // page durable (StoreBackend::CommittedSeq). Never MDB_NOSYNC: data pages are always
-  // flushed before the meta page that points at them is written.
-  rc = mdb_env_open(env_, dir.c_str(), MDB_NOTLS | MDB_NOMETASYNC, 0600);
+  // MDB_NOTLS: read transactions are used from HTTP worker threads. Full durability: no
+  // MDB_NOSYNC / MDB_NOMETASYNC; group commit amortises the fsyncs instead.
+  rc = mdb_env_open(env_, dir.c_str(), MDB_NOTLS, 0600);
   if (rc != 0) {
     mdb_env_close(env_);
     env_ = nullptr;
@@ -218,9 +187,6 @@ Status LmdbBackend::Open(const std::string& dir, std::uint64_t map_size) {
   }
   rc = mdb_txn_commit(txn);
   if (rc != 0) return LmdbError("commit", rc);
-  rc = mdb_env_sync(env_, 1);  // whatever an earlier process left unsynced
-  if (rc != 0) return LmdbError("sync", rc);
-  seqs_.committed = seqs_.durable = LastTxnId(env_);
   // Zeroed room ahead of the last page: 1 MiB to 32 MiB, at most an eighth of the map left.
   room_ = std::make_unique<FileRoom>(std::uint64_t{1} << 20, std::uint64_t{32} << 20, map_size);
   return Status::Ok();
@@ -231,7 +197,7 @@ StatusOr<std::unique_ptr<WriteTxn>> LmdbBackend::BeginWrite() {
   const int rc = mdb_txn_begin(env_, nullptr, 0, &txn);
   if (rc != 0) return LmdbError("begin", rc);
   KeepRoom();
-  auto t = std::make_unique<LmdbTxn>(txn, dbis_, &seqs_);
+  auto t = std::make_unique<LmdbTxn>(txn, dbis_);
   t->Own();
   return std::unique_ptr<WriteTxn>(std::move(t));
 }
@@ -248,15 +214,6 @@ void LmdbBackend::KeepRoom() {
     return;
   }
   room_->Ensure(fd, (static_cast<std::uint64_t>(info.me_last_pgno) + 1) * st.ms_psize);
-}
-
-Status LmdbBackend::SyncCommitted(bool force) {
-  if (!force && seqs_.durable >= seqs_.committed) return Status::Ok();
-  const std::uint64_t committed = std::max(seqs_.committed, LastTxnId(env_));
-  const int rc = mdb_env_sync(env_, 1);
-  if (rc != 0) return LmdbError("sync", rc);
-  seqs_.durable = committed;
-  return Status::Ok();
 }
 
 // A renewed transaction from the pool, or a new one.
