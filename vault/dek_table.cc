@@ -131,7 +131,7 @@ std::optional<KeyReserve::Entry> DekTable::TakeReserved(Txn& txn) {
 Status DekTable::SyncSlots(const Txn& txn) {
   // Best effort: a refill that fails (a full disk) leaves the reserve as it was.
   if (!reserve_.Refill(MetaU64(txn, kMetaSlotHwm)).ok()) reserve_.Unsynced();
-  const Status s = slots_.Sync();
+  Status s = slots_.Sync();
   if (s.ok()) {
     reserve_.Synced();
   } else {

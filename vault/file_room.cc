@@ -11,7 +11,7 @@
 namespace vault {
 namespace {
 
-constexpr std::uint64_t kChunk = 256 * 1024;  // bytes per zero write
+constexpr std::uint64_t kChunk = std::uint64_t{256} * 1024;  // bytes per zero write
 
 // Appends zeros from `from` to `to`; false (and the file cut back to `from`) on any error.
 bool AppendZeros(int fd, std::uint64_t from, std::uint64_t to) {

@@ -174,7 +174,7 @@ Status KeySlots::Truncate(std::uint64_t count) {
 // Overwrites with zeros every block of [from, to) that holds a non-zero byte (most of what
 // lies past the high-water mark is the zeroed room, which needs no write).
 Status KeySlots::ZeroNonZero(std::uint64_t from, std::uint64_t to) {
-  constexpr std::uint64_t kBlock = 64 * 1024;
+  constexpr std::uint64_t kBlock = std::uint64_t{64} * 1024;
   std::vector<std::uint8_t> buf(kBlock);
   for (std::uint64_t at = from; at < to;) {
     const auto n = static_cast<std::size_t>(std::min(kBlock, to - at));

@@ -118,7 +118,7 @@ class KeySlots final : public SlotStore {
   int fd_;
   // Zeros kept ahead of the last slot written (16 KiB to 1 MiB): allocating a slot past the
   // high-water mark overwrites a block the file has, so the pre-commit sync flushes data only.
-  FileRoom room_{16 * 1024, 1024 * 1024, kMappedBytes};
+  FileRoom room_{std::uint64_t{16} * 1024, std::uint64_t{1024} * 1024, kMappedBytes};
   std::atomic<bool> dirty_{false};
   const std::uint8_t* map_ = nullptr;                // kMappedBytes, or null when mmap failed
   mutable std::atomic<std::uint64_t> known_len_{0};  // bytes of the file known to exist
