@@ -3,6 +3,7 @@
 // in pages. Several servers may share the database (docs/design.md "Storage backends").
 #include "vault/store_pg.h"
 
+#include <condition_variable>
 #include <deque>
 #include <vector>
 
@@ -15,7 +16,13 @@ using pg::Conn;
 using pg::Failure;
 using pg::Stmt;
 
-constexpr std::size_t kMaxIdleReads = 16;
+// Reader connections per server (each is a PostgreSQL backend process): a burst of reads
+// waits for one rather than opening more, so three servers stay well under the default
+// max_connections of 100.
+constexpr std::size_t kMaxReaders = 16;
+// How many reader connections this thread holds: a read nested in a read never waits for
+// the pool (it could wait for itself).
+thread_local int t_readers_held = 0;
 constexpr std::size_t kFirstPage = 64;  // rows of a scan's first page; doubling up to:
 constexpr std::size_t kMaxPage = 1024;
 // Serializes Exclusive() functions (epoch rotation, slot scrubbing) across servers.
@@ -172,12 +179,16 @@ class PgBackend final : public StoreBackend {
  private:
   StatusOr<std::unique_ptr<Conn>> Connect() const;
   StatusOr<std::unique_ptr<Conn>> TakeReader(bool fresh) const EXCLUDES(mu_);
+  void ReturnReader(std::unique_ptr<Conn> conn) const EXCLUDES(mu_);
+  static Status ReadIn(Conn& conn, const std::function<Status(Txn&)>& fn, bool* begun);
   Status EnsureWriter();
 
   const std::string conninfo_;
   std::unique_ptr<Conn> writer_;  // the Store's writer thread only
   mutable Mutex mu_;
   mutable std::vector<std::unique_ptr<Conn>> idle_ GUARDED_BY(mu_);
+  mutable std::size_t open_readers_ GUARDED_BY(mu_) = 0;  // idle or in use
+  mutable std::condition_variable reader_back_;
 };
 
 StatusOr<std::unique_ptr<Conn>> PgBackend::Connect() const {
@@ -205,42 +216,68 @@ StatusOr<std::unique_ptr<WriteTxn>> PgBackend::BeginWrite() {
   }
 }
 
-// A pooled connection, or a new one.
+// An idle connection, or a new one while fewer than kMaxReaders are open; else waits for
+// one to come back. fresh (a pooled connection was found broken, as all are after a
+// failover): the idle ones are dropped and a new one opened.
 StatusOr<std::unique_ptr<Conn>> PgBackend::TakeReader(bool fresh) const {
-  if (!fresh) {
+  {
     MutexLock lock(mu_);
+    if (fresh) {
+      open_readers_ -= idle_.size();
+      idle_.clear();
+    }
+    while (idle_.empty() && open_readers_ >= kMaxReaders && t_readers_held == 0) {
+      lock.Wait(reader_back_);
+    }
+    ++t_readers_held;
     if (!idle_.empty()) {
       std::unique_ptr<Conn> conn = std::move(idle_.back());
       idle_.pop_back();
       return conn;
     }
+    ++open_readers_;
   }
-  return Connect();
+  auto conn = Connect();
+  if (!conn.ok()) ReturnReader(nullptr);
+  return conn;
+}
+
+// Back to the pool; a broken connection (or none), or one a nested read opened past the
+// bound, is closed instead and frees its place.
+void PgBackend::ReturnReader(std::unique_ptr<Conn> conn) const {
+  --t_readers_held;
+  {
+    MutexLock lock(mu_);
+    if (conn != nullptr && !conn->Broken() && open_readers_ <= kMaxReaders) {
+      idle_.push_back(std::move(conn));
+    } else {
+      --open_readers_;
+    }
+  }
+  reader_back_.notify_one();
 }
 
 Status PgBackend::Read(const std::function<Status(Txn&)>& fn) const {
-  Status s;
-  std::unique_ptr<Conn> conn;
   for (int attempt = 0;; ++attempt) {  // as BeginWrite: a stale pooled connection once
-    VAULT_ASSIGN_OR_RETURN(conn, TakeReader(attempt > 0));
-    PgTxn txn(*conn);
-    s = txn.Begin(false);
-    if (!s.ok()) {
-      if (attempt == 0 && conn->Broken()) continue;
-      return s;
-    }
-    s = fn(txn);
-    if (!txn.Error().ok()) s = txn.Error();  // a failed read found nothing: not an answer
-    if (s.ok()) {
-      s = txn.Commit();
-    } else {
-      txn.Abort();
-    }
-    break;
+    VAULT_ASSIGN_OR_RETURN(std::unique_ptr<Conn> conn, TakeReader(attempt > 0));
+    bool begun = false;
+    const Status s = ReadIn(*conn, fn, &begun);
+    const bool retry = !begun && attempt == 0 && conn->Broken();
+    ReturnReader(std::move(conn));  // after the transaction has ended on it
+    if (!retry) return s;
   }
-  if (conn->Broken()) return s;
-  MutexLock lock(mu_);
-  if (idle_.size() < kMaxIdleReads) idle_.push_back(std::move(conn));
+}
+
+// One read-only transaction on conn; *begun says whether it could begin.
+Status PgBackend::ReadIn(Conn& conn, const std::function<Status(Txn&)>& fn, bool* begun) {
+  PgTxn txn(conn);
+  Status s = txn.Begin(false);
+  *begun = s.ok();
+  if (!s.ok()) return s;
+  s = fn(txn);
+  if (!txn.Error().ok()) s = txn.Error();  // a failed read found nothing: not an answer
+  if (s.ok()) return txn.Commit();
+  txn.Abort();
   return s;
 }
 

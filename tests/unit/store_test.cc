@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <string>
 #include <thread>
@@ -354,6 +355,35 @@ TEST_P(SharedStoreTest, KeyRangeStatementsUseTheIndexInTheirGenericPlan) {
     EXPECT_EQ(text.find("Seq Scan"), std::string::npos) << explain << ": " << text;
     EXPECT_NE(text.find("lethe_kv_pkey"), std::string::npos) << explain << ": " << text;
   }
+}
+
+// A burst of reads shares a bounded pool of connections (each one a PostgreSQL backend
+// process) instead of opening one per read: 48 concurrent reads never hold more than 16
+// connections (before the pool was bounded, all 48 ran at once on 48 connections), and a
+// read nested in a read does not wait for the pool it already holds a place in.
+TEST_P(SharedStoreTest, ABurstOfReadsSharesABoundedPoolOfConnections) {
+  std::atomic<int> inside{0}, most{0}, nested_ok{0};
+  auto read = [&] {
+    const Status st = store_->Read([&](Txn&) -> Status {
+      const int now = ++inside;
+      int seen = most.load();
+      while (now > seen && !most.compare_exchange_weak(seen, now)) {
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(30));
+      const Status inner = store_->Read(
+          [](Txn& t) { return t.Get(Table::kMeta, "absent") ? Internal("found") : Status::Ok(); });
+      if (inner.ok()) ++nested_ok;
+      --inside;
+      return Status::Ok();
+    });
+    EXPECT_TRUE(st.ok()) << st.ToString();
+  };
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 48; ++i) threads.emplace_back(read);
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(nested_ok.load(), 48);
+  EXPECT_GE(most.load(), 2);
+  EXPECT_LE(most.load(), 16);
 }
 
 INSTANTIATE_TEST_SUITE_P(Postgres, SharedStoreTest, ::testing::Values(Backend::kPostgres),
