@@ -261,7 +261,7 @@ Status PgBackend::Read(const std::function<Status(Txn&)>& fn) const {
   for (int attempt = 0;; ++attempt) {  // as BeginWrite: a stale pooled connection once
     VAULT_ASSIGN_OR_RETURN(std::unique_ptr<Conn> conn, TakeReader(attempt > 0));
     bool begun = false;
-    const Status s = ReadIn(*conn, fn, &begun);
+    Status s = ReadIn(*conn, fn, &begun);
     const bool retry = !begun && attempt == 0 && conn->Broken();
     ReturnReader(std::move(conn));  // after the transaction has ended on it
     if (!retry) return s;
