@@ -166,8 +166,7 @@ Status EpochRotator::CollectStale(const Txn& txn, const std::string& from,
           return false;
         }
         if (item.row.epoch != current) {
-          std::copy_n(k.begin(), std::min<std::size_t>(item.id.size(), k.size()),
-                      item.id.begin());
+          std::copy_n(k.begin(), std::min<std::size_t>(item.id.size(), k.size()), item.id.begin());
           items->push_back(std::move(item));
         }
         *resume = KeyAfter(k);

@@ -30,8 +30,7 @@ class EpochRotator {
         rewrap_batch_(rewrap_batch == 0 ? 1 : rewrap_batch) {}
 
   // Finishes a rotation a crash interrupted, then starts and completes a new one.
-  StatusOr<RotationResult> Rotate(const Actor& actor, const ProgressFn& progress)
-      EXCLUDES(mu_);
+  StatusOr<RotationResult> Rotate(const Actor& actor, const ProgressFn& progress) EXCLUDES(mu_);
   // Only finishes a rotation a crash interrupted (when opening the store).
   Status Resume(const Actor& actor) EXCLUDES(mu_);
   // What the sweeper runs: rotates when the current epoch is due (or a rotation is

@@ -54,8 +54,8 @@ Status Vault::Impl::LoadPolicy() {
   } else {
     VAULT_ASSIGN_OR_RETURN(policy, Policy::LoadFile(options.policy_path));
   }
-  cipher = policy.cipher == "aes256gcm" ? crypto::Aead::kAes256Gcm
-                                        : crypto::Aead::kXChaCha20Poly1305;
+  cipher =
+      policy.cipher == "aes256gcm" ? crypto::Aead::kAes256Gcm : crypto::Aead::kXChaCha20Poly1305;
   if (!crypto::AeadAvailable(cipher)) {
     return InvalidArgument("the policy asks for aes256gcm but this CPU has no AES-NI");
   }
@@ -158,8 +158,8 @@ void Vault::Impl::BuildParts() {
                                  options.audit_checkpoint_interval});
   audit = std::make_unique<AuditLog>(*store, keyring->audit_mac(), *clock, policy, *checkpoints);
   deks = std::make_unique<DekTable>(*store, *keyring, *keyslots, *clock);
-  rekeys = std::make_unique<Rekeys>(*store, *deks, cipher, options.rekey_batch,
-                                    options.on_rekey_step);
+  rekeys =
+      std::make_unique<Rekeys>(*store, *deks, cipher, options.rekey_batch, options.on_rekey_step);
   subjects = std::make_unique<Subjects>(*index_keys, *deks, cipher, *clock);
   blind = std::make_unique<BlindIndex>(*index_keys);
   holds = std::make_unique<LegalHolds>(*store, *subjects, *sealer, *audit, *clock);
@@ -185,10 +185,10 @@ void Vault::Impl::BuildParts() {
       });
   rotator = std::make_unique<EpochRotator>(*store, *keyring, *deks, *audit, *schedule, *clock,
                                            options.rewrap_batch);
-  sweeper = std::make_unique<Sweeper>(
-      Sweeper::Parts{*store, *clock, *erasures, *holds, *deks, *records, *audit, *rotator,
-                     *rekeys, *consents},
-      options.shred_batch);
+  sweeper =
+      std::make_unique<Sweeper>(Sweeper::Parts{*store, *clock, *erasures, *holds, *deks, *records,
+                                               *audit, *rotator, *rekeys, *consents},
+                                options.shred_batch);
   tokens = std::make_unique<Tokens>(*store, *sealer, *audit, *clock);
   passwords = std::make_unique<Passwords>(
       Passwords::Parts{*store, policy, *clock, *subjects, *deks, *audit}, cipher,
@@ -228,7 +228,8 @@ Status Vault::Impl::CheckCanary(bool fresh) {
   }
   if (!fresh && !options.create_if_missing) return DataLoss("store has no canary");
   return store->Write([&](Txn& txn) {
-    VAULT_RETURN_IF_ERROR(txn.Put(Table::kMeta, kMetaCanary, sealer->Seal("canary", "", kCanaryText)));
+    VAULT_RETURN_IF_ERROR(
+        txn.Put(Table::kMeta, kMetaCanary, sealer->Seal("canary", "", kCanaryText)));
     if (new_keyring_row) {
       VAULT_RETURN_IF_ERROR(txn.Put(Table::kKeyring, kKeyringSystemRow, *new_keyring_row));
     }

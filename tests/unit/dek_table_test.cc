@@ -13,8 +13,6 @@ namespace {
 using nlohmann::json;
 using testing::TestVault;
 
-
-
 TEST(DekTableTest, DeletingARecordLeavesNoWrappedCopyOfItsOldKey) {
   auto t = TestVault::Make("dek-delete");
   auto& v = *t->vault;

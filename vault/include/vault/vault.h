@@ -191,7 +191,7 @@ struct RotationResult {
 struct SweepResult {
   std::uint64_t erasures_executed = 0;
   std::uint64_t scopes_shredded = 0;
-  std::uint64_t records_collected = 0;  // ciphertext rows of shredded keys removed
+  std::uint64_t records_collected = 0;             // ciphertext rows of shredded keys removed
   std::uint64_t consent_withdrawals_executed = 0;  // categories shredded after a withdrawal
   std::uint64_t consent_proofs_shredded = 0;       // consent histories past proof retention
   bool epoch_rotated = false;
