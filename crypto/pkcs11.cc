@@ -193,6 +193,27 @@ Session::Session(std::shared_ptr<Module> module, unsigned long session)
 
 Session::~Session() { module_->fn->C_CloseSession(session_); }
 
+namespace {
+
+// Every object of the session matching the template (n attributes); the caller holds the
+// session's lock.
+Result FindHandles(ck_function_list* fn, unsigned long session, Attr* find, unsigned long n,
+                   std::vector<ck_object_handle_t>* out) {
+  if (ck_rv_t rv = fn->C_FindObjectsInit(session, find, n); rv != CKR_OK) {
+    return R("C_FindObjectsInit", rv);
+  }
+  ck_object_handle_t batch[64];
+  unsigned long got = 0;
+  ck_rv_t rv = CKR_OK;
+  while ((rv = fn->C_FindObjects(session, batch, 64, &got)) == CKR_OK && got > 0) {
+    out->insert(out->end(), batch, batch + got);
+  }
+  fn->C_FindObjectsFinal(session);
+  return R("C_FindObjects", rv);
+}
+
+}  // namespace
+
 Result Session::FindKeys(const std::string& label, std::vector<KeyObject>* out) {
   std::lock_guard<std::mutex> lock(mu_);
   return FindLocked(label, out);
@@ -203,18 +224,10 @@ Result Session::FindLocked(const std::string& label, std::vector<KeyObject>* out
   const ck_object_class_t cls = CKO_SECRET_KEY;
   Attr find[] = {A(CKA_CLASS, cls), Text(CKA_LABEL, label)};
   out->clear();
-  if (ck_rv_t rv = fn->C_FindObjectsInit(session_, find, 2); rv != CKR_OK) {
-    return R("C_FindObjectsInit", rv);
-  }
   std::vector<ck_object_handle_t> handles;
-  ck_object_handle_t batch[16];
-  unsigned long got = 0;
+  Result found = FindHandles(fn, session_, find, 2, &handles);
+  if (!found.ok()) return found;
   ck_rv_t rv = CKR_OK;
-  while ((rv = fn->C_FindObjects(session_, batch, 16, &got)) == CKR_OK && got > 0) {
-    handles.insert(handles.end(), batch, batch + got);
-  }
-  fn->C_FindObjectsFinal(session_);
-  if (rv != CKR_OK) return R("C_FindObjects", rv);
   for (ck_object_handle_t h : handles) {
     std::uint8_t id[64];
     Attr get[] = {Attr{CKA_ID, id, sizeof id}};
@@ -232,18 +245,10 @@ Result Session::ListKeys(const std::string& prefix, std::vector<KeyObject>* out)
   const ck_object_class_t cls = CKO_SECRET_KEY;
   Attr find[] = {A(CKA_CLASS, cls)};
   out->clear();
-  if (ck_rv_t rv = fn->C_FindObjectsInit(session_, find, 1); rv != CKR_OK) {
-    return R("C_FindObjectsInit", rv);
-  }
   std::vector<ck_object_handle_t> handles;
-  ck_object_handle_t batch[64];
-  unsigned long got = 0;
+  Result found = FindHandles(fn, session_, find, 1, &handles);
+  if (!found.ok()) return found;
   ck_rv_t rv = CKR_OK;
-  while ((rv = fn->C_FindObjects(session_, batch, 64, &got)) == CKR_OK && got > 0) {
-    handles.insert(handles.end(), batch, batch + got);
-  }
-  fn->C_FindObjectsFinal(session_);
-  if (rv != CKR_OK) return R("C_FindObjects", rv);
   for (ck_object_handle_t h : handles) {
     char label[256];
     std::uint8_t id[64];
