@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Hardening stages after the normal build and tests (scripts/test.sh calls this):
 #   1. clang-tidy over crypto/ vault/ api/ fuzz/ with the checked-in .clang-tidy, warnings as errors
+#      (the sources changed since .ci/tidy-baseline, or all of them: scripts/tidy-files.py)
 #   2. clang build with ASan+UBSan (and the libFuzzer targets): the whole ctest suite under it
 #   3. each libFuzzer target for a bounded time on a copy of its seed corpus
 #   4. a TSan build running the concurrency-relevant tests (concurrent writers, crash, e2e)
@@ -63,16 +64,13 @@ CC=clang CXX=clang++ cmake -S . -B "$asan_dir" -G Ninja \
 # --- 1. clang-tidy ---------------------------------------------------------------------------
 if [ "$skip_san" != 1 ] && [ "$skip_tidy" != 1 ]; then
   step "clang-tidy (crypto/ vault/ api/ fuzz/, .clang-tidy, warnings as errors)"
-  # Each source once (the fuzz targets appear twice in the compile database).
-  python3 - "$asan_dir/compile_commands.json" "$root" >"$scratch/tidy-files" <<'EOF'
-import json, re, sys
-root = sys.argv[2].rstrip('/') + '/'
-pattern = re.compile(re.escape(root) + r'(crypto|vault|api|fuzz)/[^/]+\.cc$')
-files = sorted({e['file'] for e in json.load(open(sys.argv[1])) if pattern.match(e['file'])})
-print('\n'.join(files))
-EOF
-  echo "$(wc -l <"$scratch/tidy-files") files"
-  if ! xargs -P "$jobs" -n 1 clang-tidy -p "$asan_dir" --quiet --warnings-as-errors='*' \
+  # Every source, or those changed since .ci/tidy-baseline, a commit whose whole tree passed
+  # (scripts/tidy-files.py says which; LETHE_TIDY_FULL=1: every source).
+  scripts/tidy-files.py "$asan_dir/compile_commands.json" "$root" .ci/tidy-baseline \
+    >"$scratch/tidy-list"
+  head -n 1 "$scratch/tidy-list"
+  grep -v '^#' "$scratch/tidy-list" | sed '/^$/d' >"$scratch/tidy-files" || true
+  if ! xargs -r -P "$jobs" -n 1 clang-tidy -p "$asan_dir" --quiet --warnings-as-errors='*' \
       <"$scratch/tidy-files" >"$scratch/tidy.log" 2>&1; then
     grep -v '^[0-9]* warnings* generated' "$scratch/tidy.log" | grep -v '^Suppressed' || true
     die "clang-tidy found problems (fix them, or NOLINT(check) with a reason)"
