@@ -94,6 +94,7 @@ class HttpSession : public Session {
   void Get(const std::string& sid, const std::string& rid) override {
     Expect(client_.Send("GET", RecordPath(sid, rid)), {200}, "GET");
   }
+  void Noop() override { Expect(client_.Send("GET", "/healthz"), {200}, "GET /healthz"); }
   std::size_t List(const std::string& sid, std::size_t limit) override {
     const HttpReply r = client_.Send(
         "GET", "/v1/subjects/" + sid + "/records/account?limit=" + std::to_string(limit));

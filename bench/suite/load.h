@@ -31,6 +31,8 @@ class Session {
   virtual std::size_t List(const std::string& sid, std::size_t limit) = 0;
   // Erases a subject and all its records, durably.
   virtual void Erase(const std::string& sid) = 0;
+  // A request that does no work (the server's liveness route): the edge's own ceiling.
+  virtual void Noop() { throw BenchError("this system has no no-op request"); }
 };
 
 // A system under test: opens sessions, and loads many records fast (untimed setup).

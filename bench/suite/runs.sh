@@ -30,6 +30,10 @@ run_limits() {
     record '{"workload":"load","system":"http-ceiling","op":"get"}' -- \
       load --system http --url "$ceiling_url" --token "" --op get-fixed --clients "$c" \
       --seconds "$secs" --run ceiling
+    # The vault's own edge doing nothing (GET /healthz): what any route of it can reach here.
+    record '{"workload":"load","system":"vault-noop","op":"get"}' -- \
+      load --system http --url "$vault_url" --token "" --op get-noop --clients "$c" \
+      --seconds "$secs" --run noop
   done
 }
 

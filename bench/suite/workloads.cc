@@ -34,6 +34,9 @@ Op MakeOp(System& sys, const std::string& op, const std::string& run) {
   if (op == "get-fixed") {  // the HTTP ceiling: one fixed path, nothing to seed
     return [](Session& s, unsigned, std::uint64_t) { s.Get("bench-1", "r1"); };
   }
+  if (op == "get-noop") {  // the vault's own ceiling: GET /healthz, no auth, no store
+    return [](Session& s, unsigned, std::uint64_t) { s.Noop(); };
+  }
   if (op == "put-existing") {
     SeedGrid(sys, run + "-e", kExistingSubjects, 1);
     return [run](Session& s, unsigned, std::uint64_t seq) {
