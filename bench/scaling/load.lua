@@ -9,44 +9,18 @@
 package.path = (os.getenv("VAULT_BENCH_LUA_DIR") or "bench") .. "/?.lua;" .. package.path
 local report = require("report")
 
-local workload = os.getenv("VAULT_SCALE_WORKLOAD") or "get"
-local token = os.getenv("VAULT_BENCH_TOKEN") or ""
-local subjects = tonumber(os.getenv("VAULT_BENCH_SUBJECTS") or "64")
-local run = os.getenv("VAULT_BENCH_RUN") or tostring(os.time())
-local body = '{"data":{"blob":"' .. string.rep("x", 1000) .. '"}}'
-local put_headers = {
-  ["Authorization"] = "Bearer " .. token,
-  ["Content-Type"] = "application/json",
-}
-local get_headers = { ["Authorization"] = "Bearer " .. token }
+local requests = require("requests")
 
-local threads = {}
-function setup(thread)
-  thread:set("tid", #threads + 1)
-  table.insert(threads, thread)
-end
+local workload = os.getenv("VAULT_SCALE_WORKLOAD") or "get"
+setup = requests.setup
 
 local counter = 0
-local function put_subject()
-  local path = string.format("/v1/subjects/s%s-%d-%d/records/account/r1", run, tid, counter)
-  return wrk.format("PUT", path, put_headers, body)
-end
-local function put_record()
-  local path = string.format("/v1/subjects/bench-%d/records/account/w%s-%d-%d",
-                             (counter % subjects) + 1, run, tid, counter)
-  return wrk.format("PUT", path, put_headers, body)
-end
-local function get()
-  local path = string.format("/v1/subjects/bench-%d/records/account/r1", (counter % subjects) + 1)
-  return wrk.format("GET", path, get_headers)
-end
-
 function request()
   counter = counter + 1
-  if workload == "put-subject" then return put_subject() end
-  if workload == "put-record" then return put_record() end
-  if workload == "mixed" and counter % 10 == 0 then return put_record() end
-  return get()
+  if workload == "put-subject" then return requests.put_subject("s", tid, counter) end
+  if workload == "put-record" then return requests.put_record(tid, counter) end
+  if workload == "mixed" and counter % 10 == 0 then return requests.put_record(tid, counter) end
+  return requests.get_record(counter)
 end
 
 done = report.done
