@@ -111,15 +111,9 @@ for n in 1 2 3; do
 done
 url_list=$(IFS=,; echo "${urls[*]}")
 pid_list=$(IFS=,; echo "${lethe_pids[*]}")
-app=$(curl -fsS -X POST "${urls[0]}/v1/tokens" -H "Authorization: Bearer $admin" \
-  -H 'Content-Type: application/json' \
-  -d '{"role":"app","purposes":["service"],"name":"bench"}' | jq -r .token)
-blob=$(printf 'x%.0s' $(seq 1 1000))
-for i in $(seq 1 64); do
-  curl -fsS -o /dev/null -X PUT "${urls[$((i % 3))]}/v1/subjects/bench-$i/records/account/r1" \
-    -H "Authorization: Bearer $app" -H 'Content-Type: application/json' \
-    -d "{\"data\":{\"blob\":\"$blob\"}}"
-done
+source "$root/scripts/lib/bench-seed.sh"
+app=$(bench_app_token "${urls[0]}" "$admin")
+bench_seed "${urls[0]}" "$app"  # the servers share one store
 export VAULT_BENCH_LUA_DIR=$root/bench VAULT_BENCH_TOKEN=$app
 
 jq -n --arg date "$(date -u +%FT%TZ)" --arg nproc "$(nproc)" \

@@ -92,19 +92,11 @@ cport=$(cat "$work/ceiling.port")
 echo "vault on $host:$vport, ceiling on $host:$cport, results in $out"
 
 V=http://$host:$vport
-app=$(curl -fsS -X POST "$V/v1/tokens" -H "Authorization: Bearer $admin" \
-  -H 'Content-Type: application/json' \
-  -d '{"role":"app","purposes":["service"],"name":"bench"}' |
-  python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
-
+source "$root/scripts/lib/bench-seed.sh"
+app=$(bench_app_token "$V" "$admin")
 # Seed: 64 subjects, each with a 1 KiB account record r1 (GET reads bench-1/r1; PUT writes
 # new record ids under these subjects).
-blob=$(printf 'x%.0s' $(seq 1 1000))
-for i in $(seq 1 64); do
-  curl -fsS -o /dev/null -X PUT "$V/v1/subjects/bench-$i/records/account/r1" \
-    -H "Authorization: Bearer $app" -H 'Content-Type: application/json' \
-    -d "{\"data\":{\"blob\":\"$blob\"}}"
-done
+bench_seed "$V" "$app"
 get_path=/v1/subjects/bench-1/records/account/r1
 curl -fsS "$V$get_path" -H "Authorization: Bearer $app" -o "$out/vault-get-body.json"
 curl -fsS "http://$host:$cport$get_path" -o "$out/ceiling-get-body.json"

@@ -15,9 +15,9 @@ admin=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["admin_t
 spid=$!
 for i in $(seq 100); do [ -s $w/port ] && break; sleep 0.1; done
 V=http://127.0.0.1:$(cat $w/port)
-app=$(curl -fsS -X POST "$V/v1/tokens" -H "Authorization: Bearer $admin" -H 'Content-Type: application/json' -d '{"role":"app","purposes":["service"],"name":"bench"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
-blob=$(printf 'x%.0s' $(seq 1 1000))
-for i in $(seq 1 64); do curl -fsS -o /dev/null -X PUT "$V/v1/subjects/bench-$i/records/account/r1" -H "Authorization: Bearer $app" -H 'Content-Type: application/json' -d "{\"data\":{\"blob\":\"$blob\"}}"; done
+source "$root/scripts/lib/bench-seed.sh"
+app=$(bench_app_token "$V" "$admin")
+bench_seed "$V" "$app"
 export VAULT_BENCH_LUA_DIR=$root/bench VAULT_BENCH_TOKEN=$app
 VAULT_BENCH_RUN=warm wrk -t2 -c32 -d2s -s $root/bench/$script $V >/dev/null
 datafd=$(ls -l /proc/$spid/fd | awk '/data.mdb/{print $9}' | head -1)

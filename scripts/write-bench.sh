@@ -84,16 +84,9 @@ pids+=($!)
 vault_pid=$!
 for _ in $(seq 1 100); do [ -s "$work/vault.port" ] && break; sleep 0.1; done
 V=http://$host:$(cat "$work/vault.port")
-app=$(curl -fsS -X POST "$V/v1/tokens" -H "Authorization: Bearer $admin" \
-  -H 'Content-Type: application/json' \
-  -d '{"role":"app","purposes":["service"],"name":"bench"}' |
-  python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
-blob=$(printf 'x%.0s' $(seq 1 1000))
-for i in $(seq 1 64); do
-  curl -fsS -o /dev/null -X PUT "$V/v1/subjects/bench-$i/records/account/r1" \
-    -H "Authorization: Bearer $app" -H 'Content-Type: application/json' \
-    -d "{\"data\":{\"blob\":\"$blob\"}}"
-done
+source "$root/scripts/lib/bench-seed.sh"
+app=$(bench_app_token "$V" "$admin")
+bench_seed "$V" "$app"
 export VAULT_BENCH_LUA_DIR=$root/bench VAULT_BENCH_TOKEN=$app
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
