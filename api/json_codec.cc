@@ -114,6 +114,13 @@ Status ReadString(const json& obj, const char* field, bool required, std::size_t
   return Status::Ok();
 }
 
+Status ReadReasonBody(const json& body, std::size_t max_bytes, std::optional<std::string>* reason) {
+  VAULT_RETURN_IF_ERROR(RejectUnknownFields(body, {"reason"}));
+  VAULT_RETURN_IF_ERROR(ReadString(body, "reason", true, max_bytes, reason));
+  if ((*reason)->empty()) return InvalidArgument("field 'reason' must not be empty");
+  return Status::Ok();
+}
+
 Status ReadTime(const json& obj, const char* field, bool required,
                 std::optional<UnixSeconds>* out) {
   out->reset();

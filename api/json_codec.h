@@ -33,6 +33,10 @@ Status ReadString(const nlohmann::json& obj, const char* field, bool required,
                   std::size_t max_bytes, std::optional<std::string>* out);
 Status ReadTime(const nlohmann::json& obj, const char* field, bool required,
                 std::optional<UnixSeconds>* out);
+// A body that is {"reason": "<1..max_bytes>"} and nothing else (restriction, objection,
+// extending a request): the reason in *reason, or the problem.
+Status ReadReasonBody(const nlohmann::json& body, std::size_t max_bytes,
+                      std::optional<std::string>* reason);
 Status ReadStringList(const nlohmann::json& obj, const char* field, bool required,
                       std::size_t max_items, std::size_t max_item_bytes,
                       std::optional<std::vector<std::string>>* out);

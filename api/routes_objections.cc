@@ -13,9 +13,7 @@ namespace {
 StatusOr<Reply> PutObjection(Vault* vault, RequestContext& ctx) {
   const Principal& caller = ctx.Caller();
   std::optional<std::string> reason;
-  Status s = RejectUnknownFields(ctx.body, {"reason"});
-  if (s.ok()) s = ReadString(ctx.body, "reason", true, kMaxReasonBytes, &reason);
-  if (s.ok() && reason->empty()) s = InvalidArgument("field 'reason' must not be empty");
+  Status s = ReadReasonBody(ctx.body, kMaxReasonBytes, &reason);
   if (!s.ok()) {
     vault->AuditRefusal(caller.actor, "objection.place", ctx.Param("sid"), "", s.code());
     return s;

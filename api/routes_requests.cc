@@ -71,9 +71,7 @@ StatusOr<Reply> GetRequest(Vault* vault, RequestContext& ctx) {
 
 StatusOr<Reply> ExtendRequest(Vault* vault, RequestContext& ctx) {
   std::optional<std::string> reason;
-  Status s = RejectUnknownFields(ctx.body, {"reason"});
-  if (s.ok()) s = ReadString(ctx.body, "reason", true, kMaxReasonBytes, &reason);
-  if (s.ok() && reason->empty()) s = InvalidArgument("field 'reason' must not be empty");
+  Status s = ReadReasonBody(ctx.body, kMaxReasonBytes, &reason);
   if (!s.ok()) return Refuse(vault, ctx.Caller(), "request.extend", s);
   VAULT_ASSIGN_OR_RETURN(
       Vault::SubjectRequest r,
