@@ -69,6 +69,9 @@ void EngineGauges(std::string* out, const VaultStats& s) {
   Gauge(out, "lethe_keys_shredded_total", "counter", "Data keys destroyed.", u(s.keys_shredded));
   Gauge(out, "lethe_keys_live", "gauge", "Data keys alive.", u(s.keys_live));
   Gauge(out, "lethe_epoch", "gauge", "Current key epoch.", u(s.epoch));
+  Gauge(out, "lethe_audit_queued", "gauge",
+        "Read audit entries queued for the writer, not yet committed (reads wait at the limit).",
+        u(s.audit_queued));
 }
 
 // One gauge per policy category.

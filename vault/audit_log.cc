@@ -55,9 +55,34 @@ Status AuditLog::Append(Txn& txn, const Actor& actor, std::string_view action, c
   return Status::Ok();
 }
 
+void AuditLog::QueueBound::Acquire(bool may_wait) {
+  MutexLock lock(mu_);
+  while (may_wait && queued_ >= limit_.load()) lock.Wait(cv_);
+  ++queued_;
+}
+
+void AuditLog::QueueBound::Release() {
+  {
+    MutexLock lock(mu_);
+    --queued_;
+  }
+  cv_.notify_one();
+}
+
+std::size_t AuditLog::QueueBound::size() const {
+  MutexLock lock(mu_);
+  return queued_;
+}
+
 void AuditLog::AppendAsync(const Actor& actor, std::string_view action, std::optional<Uid> uid,
                            const std::string& category, Code outcome) {
-  store_.WriteAsync([this, actor, action = std::string(action), uid, category, outcome](Txn& txn) {
+  // The entry counts until its operation is destroyed: after the writer's transaction that
+  // carried it ended (committed, or failed when the store is closing), however often a
+  // conflict ran it. The writer thread never waits for itself.
+  queue_.Acquire(/*may_wait=*/!store_.OnWriterThread());
+  std::shared_ptr<void> counted(nullptr, [this](void*) { queue_.Release(); });
+  store_.WriteAsync([this, counted = std::move(counted), actor, action = std::string(action), uid,
+                     category, outcome](Txn& txn) {
     return Append(txn, actor, action, uid ? &*uid : nullptr, category, CodeName(outcome));
   });
 }

@@ -3,6 +3,9 @@
 // trimmed by retention at a checkpoint. Owns the audit table, the chain's tail and its base.
 #pragma once
 
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -15,6 +18,7 @@
 #include "vault/policy.h"
 #include "vault/rows.h"
 #include "vault/store.h"
+#include "vault/thread_annotations.h"
 #include "vault/vault.h"
 
 namespace vault {
@@ -31,8 +35,16 @@ class AuditLog {
   Status Append(Txn& txn, const Actor& actor, std::string_view action, const Uid* uid,
                 std::string_view category, std::string_view outcome);
   // Queues an entry without waiting for its commit: reads, and writes that were refused.
+  // Backpressure: while queue_limit() entries are queued and not yet committed, the caller
+  // waits for the writer to commit some (latency, never unbounded memory or a lost entry);
+  // on the writer thread itself it never waits (the writer is what frees the queue).
   void AppendAsync(const Actor& actor, std::string_view action, std::optional<Uid> uid,
                    const std::string& category, Code outcome);
+  // Entries AppendAsync queued whose transaction has not ended yet (lethe_audit_queued).
+  std::size_t queued() const { return queue_.size(); }
+  std::size_t queue_limit() const { return queue_.limit(); }
+  void set_queue_limit(std::size_t limit) { queue_.set_limit(limit); }
+  static constexpr std::size_t kDefaultQueueLimit = 10000;
 
   // Store hooks. A batch's entries read and write the tail's two meta rows once, not per
   // entry: the tail is forgotten when a transaction begins and written before it commits.
@@ -70,6 +82,25 @@ class AuditLog {
   // Moves the base to the newest checkpoint whose time is past retention; *base the result.
   Status MoveBase(Txn& txn, const Actor& actor, std::uint64_t* base);
   class Walk;  // audit_verify.cc
+  // Counts the entries AppendAsync queued until the writer has taken and finished them.
+  class QueueBound {
+   public:
+    // Waits (unless may_wait is false) for room, then counts one more entry.
+    void Acquire(bool may_wait) EXCLUDES(mu_);
+    void Release() EXCLUDES(mu_);
+    std::size_t size() const EXCLUDES(mu_);
+    std::size_t limit() const { return limit_.load(); }
+    void set_limit(std::size_t limit) {
+      limit_.store(std::max<std::size_t>(limit, 1));
+      cv_.notify_all();
+    }
+
+   private:
+    mutable Mutex mu_;
+    std::condition_variable cv_;
+    std::size_t queued_ GUARDED_BY(mu_) = 0;
+    std::atomic<std::size_t> limit_{kDefaultQueueLimit};
+  };
 
   Store& store_;
   const crypto::HmacSha256Key& mac_;
@@ -78,6 +109,7 @@ class AuditLog {
   const AuditCheckpoints& checkpoints_;
   // Writer thread only (Append and the hooks run there), so it needs no lock.
   Tail tail_;
+  QueueBound queue_;
 };
 
 }  // namespace vault

@@ -1,8 +1,15 @@
 // libpq connections for the PostgreSQL backend (pg_conn.h).
 #include "vault/pg_conn.h"
 
+#include <poll.h>
+
 #include <array>
+#include <chrono>
+#include <condition_variable>
 #include <cstring>
+#include <memory>
+#include <mutex>
+#include <thread>
 #include <vector>
 
 namespace vault::pg {
@@ -38,10 +45,53 @@ bool Unreachable(std::string_view state) {
          state.substr(0, 2) == "53";
 }
 
+constexpr const char* kGaveUp = "the server is shutting down (PostgreSQL did not answer)";
+
+// PQconnectdb, on a thread of its own when the wait may be abandoned: a server that stopped
+// answering keeps an attempt blocked forever (connect_timeout, when the URI sets one, and
+// trying the next host stay libpq's). Abandoned: returns null at once; the thread closes the
+// connection whenever libpq returns.
+PGconn* ConnectAbandonably(const std::string& conninfo, const AbandonFlag* abandon, bool* gave_up) {
+  if (abandon == nullptr) return PQconnectdb(conninfo.c_str());
+  struct Attempt {
+    std::mutex mu;
+    std::condition_variable cv;
+    PGconn* conn = nullptr;
+    bool done = false;
+    bool orphaned = false;
+  };
+  auto attempt = std::make_shared<Attempt>();
+  std::thread([attempt, conninfo] {
+    PGconn* c = PQconnectdb(conninfo.c_str());
+    std::lock_guard lock(attempt->mu);
+    if (attempt->orphaned) {
+      PQfinish(c);
+      return;
+    }
+    attempt->conn = c;
+    attempt->done = true;
+    attempt->cv.notify_all();
+  }).detach();
+  std::unique_lock lock(attempt->mu);
+  while (!attempt->done) {
+    if (abandon->load()) {
+      attempt->orphaned = true;
+      *gave_up = true;
+      return nullptr;
+    }
+    attempt->cv.wait_for(lock, std::chrono::milliseconds(Conn::kAbandonPollMs));
+  }
+  return attempt->conn;
+}
+
 }  // namespace
 
-StatusOr<std::unique_ptr<Conn>> Conn::Open(const std::string& conninfo) {
-  PGconn* c = PQconnectdb(conninfo.c_str());
+StatusOr<std::unique_ptr<Conn>> Conn::Open(const std::string& conninfo,
+                                           const AbandonFlag* abandon) {
+  bool gave_up = abandon != nullptr && abandon->load();
+  PGconn* c = gave_up ? nullptr : ConnectAbandonably(conninfo, abandon, &gave_up);
+  if (gave_up) return Status(Code::kUnavailable, kGaveUp);
+  if (c == nullptr) return Status(Code::kUnavailable, "cannot connect to PostgreSQL: no memory");
   if (PQstatus(c) != CONNECTION_OK) {
     // libpq's message names the host and the reason, never the password.
     std::string why = PQerrorMessage(c);
@@ -52,12 +102,12 @@ StatusOr<std::unique_ptr<Conn>> Conn::Open(const std::string& conninfo) {
   // Notices ("relation already exists, skipping") are not errors: not on stderr.
   PQsetNoticeProcessor(
       c, [](void*, const char*) {}, nullptr);
-  return std::unique_ptr<Conn>(new Conn(c));
+  return std::unique_ptr<Conn>(new Conn(c, abandon));
 }
 
 Status Conn::Prepare() {
   for (const Prepared& p : kStatements) {
-    Result r(PQprepare(conn_, p.name, p.sql, 0, nullptr));
+    Result r = Await(PQsendPrepare(conn_, p.name, p.sql, 0, nullptr));
     VAULT_RETURN_IF_ERROR(Check(r, PGRES_COMMAND_OK, "prepare").status);
   }
   return Status::Ok();
@@ -66,6 +116,10 @@ Status Conn::Prepare() {
 Failure Conn::Check(const Result& r, ExecStatusType want, const char* what) const {
   if (r && PQresultStatus(r.get()) == want) return {};
   Failure f;
+  if (gave_up_) {
+    f.status = Status(Code::kUnavailable, std::string(what) + ": " + kGaveUp);
+    return f;
+  }
   if (!r || Broken()) {
     f.status =
         Status(Code::kUnavailable, std::string(what) + ": the connection to PostgreSQL is lost");
@@ -92,8 +146,33 @@ Failure Conn::Check(const Result& r, ExecStatusType want, const char* what) cons
   return f;
 }
 
+Result Conn::Await(int sent) {
+  if (sent == 0 || gave_up_) {
+    lost_ = true;
+    return nullptr;
+  }
+  Result last;
+  for (;;) {
+    while (PQisBusy(conn_) != 0) {
+      if (Abandoned()) {  // the answer may never come: this connection is done with
+        gave_up_ = lost_ = true;
+        return nullptr;
+      }
+      pollfd p{PQsocket(conn_), POLLIN, 0};
+      (void)::poll(&p, 1, kAbandonPollMs);
+      if (PQconsumeInput(conn_) == 0) {
+        lost_ = true;
+        return nullptr;
+      }
+    }
+    PGresult* r = PQgetResult(conn_);
+    if (r == nullptr) return last;
+    last.reset(r);  // as PQexec: the last result of the command
+  }
+}
+
 Failure Conn::Command(const char* sql) {
-  Result r(PQexec(conn_, sql));
+  Result r = Await(PQsendQuery(conn_, sql));
   return Check(r, PGRES_COMMAND_OK, "command");
 }
 
@@ -115,7 +194,8 @@ Result Conn::Run(Stmt stmt, std::string_view table, std::initializer_list<Param>
   }
   const Prepared& prep = kStatements[static_cast<std::size_t>(stmt)];
   // A text parameter must be NUL-terminated: the callers pass std::string data.
-  Result r(PQexecPrepared(conn_, prep.name, n, values.data(), lengths.data(), formats.data(), 1));
+  Result r = Await(
+      PQsendQueryPrepared(conn_, prep.name, n, values.data(), lengths.data(), formats.data(), 1));
   const bool rows = stmt != Stmt::kPut && stmt != Stmt::kInsert && stmt != Stmt::kDel;
   *failure = Check(r, rows ? PGRES_TUPLES_OK : PGRES_COMMAND_OK, prep.name);
   if (stmt == Stmt::kInsert && !failure->status.ok()) {
@@ -128,7 +208,7 @@ Result Conn::Run(Stmt stmt, std::string_view table, std::initializer_list<Param>
 }
 
 Result Conn::Query(const char* sql, Failure* failure) {
-  Result r(PQexec(conn_, sql));
+  Result r = Await(PQsendQuery(conn_, sql));
   *failure = Check(r, PGRES_TUPLES_OK, "query");
   if (!failure->status.ok()) return nullptr;
   return r;

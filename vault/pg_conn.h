@@ -4,6 +4,7 @@
 
 #include <libpq-fe.h>
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -27,10 +28,19 @@ struct Failure {
   bool conflict = false;
 };
 
+// Set (by shutdown: Store::Abandon) when calls waiting on the database are to give up.
+using AbandonFlag = std::atomic<bool>;
+
 class Conn {
  public:
-  // Connects; kUnavailable when the database is unreachable.
-  static StatusOr<std::unique_ptr<Conn>> Open(const std::string& conninfo);
+  // Connects; kUnavailable when the database is unreachable or abandon is set. Every call
+  // then waits for its answer in slices of kAbandonPoll and, once abandon is set, fails
+  // (kUnavailable) and leaves the connection broken instead of waiting on (a database that
+  // stopped answering: docs/operations.md "Stopping"). abandon may be null; it must
+  // outlive the connection.
+  static StatusOr<std::unique_ptr<Conn>> Open(const std::string& conninfo,
+                                              const AbandonFlag* abandon = nullptr);
+  static constexpr int kAbandonPollMs = 100;
   // Prepares the statements (the schema must exist).
   Status Prepare();
   ~Conn() { PQfinish(conn_); }
@@ -54,10 +64,16 @@ class Conn {
   bool Broken() const { return lost_ || PQstatus(conn_) != CONNECTION_OK; }
 
  private:
-  explicit Conn(PGconn* c) : conn_(c) {}
+  Conn(PGconn* c, const AbandonFlag* abandon) : conn_(c), abandon_(abandon) {}
   Failure Check(const Result& r, ExecStatusType want, const char* what) const;
+  // After a PQsend* call (sent: its result): the last result of the command, or null when
+  // the connection failed or the wait was abandoned.
+  Result Await(int sent);
+  bool Abandoned() const { return abandon_ != nullptr && abandon_->load(); }
   PGconn* conn_;
+  const AbandonFlag* abandon_;
   mutable bool lost_ = false;
+  bool gave_up_ = false;  // a call was abandoned: the connection is not used again
 };
 
 inline std::string_view Value(const PGresult* r, int row, int col) {

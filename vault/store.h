@@ -175,6 +175,8 @@ class Store {
   void WriteAsync(WriteFn fn) EXCLUDES(mu_);
   // Returns once every operation queued before it, WriteAsync ones included, is durable.
   Status Flush() EXCLUDES(mu_);
+  // The caller is the writer thread (inside an operation, a hook or an Exclusive function).
+  bool OnWriterThread() const { return std::this_thread::get_id() == writer_id_; }
   static constexpr std::chrono::milliseconds kAsyncLinger{20};
   // Runs fn alone on the writer thread, between batches; fn may call Transact() for its own
   // sequence of transactions (long operations done in steps: rotation, scrubbing).

@@ -164,7 +164,9 @@ void PgTxn::Abort() {
 
 class PgBackend final : public StoreBackend {
  public:
-  explicit PgBackend(std::string conninfo) : conninfo_(std::move(conninfo)) {}
+  PgBackend(std::string conninfo, std::shared_ptr<pg::AbandonFlag> abandon)
+      : conninfo_(std::move(conninfo)),
+        abandon_(abandon ? std::move(abandon) : std::make_shared<pg::AbandonFlag>(false)) {}
   StatusOr<std::unique_ptr<WriteTxn>> BeginWrite() override;
   Status Read(const std::function<Status(Txn&)>& fn) const override EXCLUDES(mu_);
   Status LockExclusive() override;
@@ -184,7 +186,8 @@ class PgBackend final : public StoreBackend {
   Status EnsureWriter();
 
   const std::string conninfo_;
-  std::unique_ptr<Conn> writer_;  // the Store's writer thread only
+  const std::shared_ptr<pg::AbandonFlag> abandon_;  // before the connections that read it
+  std::unique_ptr<Conn> writer_;                    // the Store's writer thread only
   mutable Mutex mu_;
   mutable std::vector<std::unique_ptr<Conn>> idle_ GUARDED_BY(mu_);
   mutable std::size_t open_readers_ GUARDED_BY(mu_) = 0;  // idle or in use
@@ -192,7 +195,7 @@ class PgBackend final : public StoreBackend {
 };
 
 StatusOr<std::unique_ptr<Conn>> PgBackend::Connect() const {
-  VAULT_ASSIGN_OR_RETURN(auto conn, Conn::Open(conninfo_));
+  VAULT_ASSIGN_OR_RETURN(auto conn, Conn::Open(conninfo_, abandon_.get()));
   VAULT_RETURN_IF_ERROR(conn->Prepare());
   return conn;
 }
@@ -227,7 +230,12 @@ StatusOr<std::unique_ptr<Conn>> PgBackend::TakeReader(bool fresh) const {
       idle_.clear();
     }
     while (idle_.empty() && open_readers_ >= kMaxReaders && t_readers_held == 0) {
-      lock.Wait(reader_back_);
+      if (abandon_->load()) {
+        return Status(Code::kUnavailable,
+                      "the server is shutting down (PostgreSQL did not answer)");
+      }
+      (void)lock.WaitUntil(reader_back_, std::chrono::steady_clock::now() +
+                                             std::chrono::milliseconds(Conn::kAbandonPollMs));
     }
     ++t_readers_held;
     if (!idle_.empty()) {
@@ -359,7 +367,8 @@ std::string RedactConninfo(std::string_view conninfo) {
   return out;
 }
 
-StatusOr<std::unique_ptr<StoreBackend>> OpenPgBackend(const std::string& conninfo, bool create) {
+StatusOr<std::unique_ptr<StoreBackend>> OpenPgBackend(const std::string& conninfo, bool create,
+                                                      std::shared_ptr<std::atomic<bool>> abandon) {
   VAULT_ASSIGN_OR_RETURN(auto conn, Conn::Open(conninfo));
   if (create) VAULT_RETURN_IF_ERROR(Migrate(*conn));
   Status st;
@@ -370,7 +379,7 @@ StatusOr<std::unique_ptr<StoreBackend>> OpenPgBackend(const std::string& conninf
                                        " (run lethe init --store to create or migrate it)");
   }
   VAULT_RETURN_IF_ERROR(conn->Prepare());
-  auto backend = std::make_unique<PgBackend>(conninfo);
+  auto backend = std::make_unique<PgBackend>(conninfo, std::move(abandon));
   return std::unique_ptr<StoreBackend>(std::move(backend));
 }
 

@@ -1,6 +1,7 @@
 // The PostgreSQL backend of the storage seam (store_pg.cc): its schema and how to open it.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -19,7 +20,9 @@ std::string RedactConninfo(std::string_view conninfo);
 
 // Connects to the database (a libpq connection string or URI; several hosts with
 // target_session_attrs=read-write are libpq's business). create: makes or migrates the
-// schema; otherwise the schema must be at kPgSchemaVersion.
-StatusOr<std::unique_ptr<StoreBackend>> OpenPgBackend(const std::string& conninfo, bool create);
+// schema; otherwise the schema must be at kPgSchemaVersion. Once abandon is set (shutdown,
+// any thread), calls waiting on the database fail with kUnavailable instead (pg_conn.h).
+StatusOr<std::unique_ptr<StoreBackend>> OpenPgBackend(
+    const std::string& conninfo, bool create, std::shared_ptr<std::atomic<bool>> abandon = nullptr);
 
 }  // namespace vault

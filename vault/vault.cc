@@ -294,6 +294,7 @@ StatusOr<VaultStats> Vault::Stats() const {
     return Status::Ok();
   }));
   st.epoch = impl_->keyring->current_epoch();
+  st.audit_queued = impl_->audit->queued();
   return st;
 }
 

@@ -138,7 +138,8 @@ Status Vault::Impl::OpenStore() {
   };
   std::unique_ptr<StoreBackend> backend;
   if (IsPostgresUrl(options.store)) {
-    VAULT_ASSIGN_OR_RETURN(backend, OpenPgBackend(options.store, options.create_if_missing));
+    VAULT_ASSIGN_OR_RETURN(backend, OpenPgBackend(options.store, options.create_if_missing,
+                                                  options.abandon_store));
   } else {
     VAULT_ASSIGN_OR_RETURN(
         backend, OpenLmdbBackend(layout::StoreDir(options.data_dir), options.map_size_bytes,
@@ -157,6 +158,7 @@ void Vault::Impl::BuildParts() {
       AuditCheckpoints::Settings{options.audit_checkpoint_entries,
                                  options.audit_checkpoint_interval});
   audit = std::make_unique<AuditLog>(*store, keyring->audit_mac(), *clock, policy, *checkpoints);
+  audit->set_queue_limit(options.audit_queue_limit);
   deks = std::make_unique<DekTable>(*store, *keyring, *keyslots, *clock);
   rekeys =
       std::make_unique<Rekeys>(*store, *deks, cipher, options.rekey_batch, options.on_rekey_step);

@@ -1,9 +1,12 @@
 // Operator commands on a data directory: token create, backup, restore, epoch rotate, sweep
 // and audit verify. Their --json output is the HTTP API's rendering (api/json_codec.h).
+#include <algorithm>
 #include <filesystem>
 #include <iostream>
+#include <iterator>
 
 #include "api/cli/common.h"
+#include "api/cli/config.h"
 #include "api/json_codec.h"
 #include "vault/layout.h"
 #include "vault/rules.h"
@@ -60,8 +63,18 @@ int RunBackup(const Command& cmd, const Flags& flags) {
   return kExitOk;
 }
 
-int RunRestore(const Command& cmd, const Flags& flags) {
+// restore reads no config file (its --data-dir is a new directory, not the one the settings
+// name), but its root key comes from the same LETHE_ROOT_KEY_PKCS11 and LETHE_ROOT_KEY_FILE
+// variables as every other command's.
+int RunRestore(const Command& cmd, const Flags& command_line) {
   int rc = 0;
+  Flags flags = command_line;
+  std::vector<FlagSpec> key_flags;
+  std::copy_if(cmd.flags.begin(), cmd.flags.end(), std::back_inserter(key_flags),
+               [](const FlagSpec& f) { return f.name.starts_with("root-key"); });
+  if (Status s = ApplyEnvironment(key_flags, &flags); !s.ok()) {
+    return UsageError(cmd, s.message());
+  }
   // With the root key in a token the keyring is the token's (its epochs) and the backup's
   // store row (its system keys): no keyring file.
   const bool in_token = flags.Has("root-key-pkcs11");
@@ -74,8 +87,10 @@ int RunRestore(const Command& cmd, const Flags& flags) {
   StatusOr<RestoreResult> result = Status(Code::kInternal, "not run");
   {
     ProgressBar bar("restore", flags);
-    result = Vault::Restore(flags.Get("from"), flags.Get("data-dir"), keyring,
-                            ResolveRootKey(flags, keyring_dir).provider, bar.Fn());
+    RootKeySource root = ResolveRootKey(flags, keyring_dir);
+    result = root.status.ok() ? Vault::Restore(flags.Get("from"), flags.Get("data-dir"), keyring,
+                                               std::move(root.provider), bar.Fn())
+                              : StatusOr<RestoreResult>(root.status);
   }
   if (!result.ok()) {
     return FailStatus("restore failed", result.status(),

@@ -74,7 +74,7 @@ std::string EnvNameFor(const std::string& flag) {
   return env;
 }
 
-Status ApplyConfigAndEnvironment(const std::vector<FlagSpec>& specs, Flags* flags) {
+Status ApplyEnvironment(const std::vector<FlagSpec>& specs, Flags* flags) {
   for (const FlagSpec& s : specs) {
     if (NeverConfigured(s.name)) continue;
     const char* v = std::getenv(EnvNameFor(s.name).c_str());
@@ -86,6 +86,11 @@ Status ApplyConfigAndEnvironment(const std::vector<FlagSpec>& specs, Flags* flag
       flags->SetIfAbsent(s.name, v, Flags::Source::kEnvironment);
     }
   }
+  return Status::Ok();
+}
+
+Status ApplyConfigAndEnvironment(const std::vector<FlagSpec>& specs, Flags* flags) {
+  VAULT_RETURN_IF_ERROR(ApplyEnvironment(specs, flags));
   std::string path = flags->Get("config");
   if (path.empty()) {
     const char* env = std::getenv(kConfigEnv);

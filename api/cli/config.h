@@ -21,5 +21,7 @@ std::string EnvNameFor(const std::string& flag);
 // set to anything but true/false is an error naming the file and line.
 // --help, --version and --config itself are never read from the file or the environment.
 Status ApplyConfigAndEnvironment(const std::vector<FlagSpec>& specs, Flags* flags);
+// The environment part alone (a command with no config file: restore's root key flags).
+Status ApplyEnvironment(const std::vector<FlagSpec>& specs, Flags* flags);
 
 }  // namespace vault::cli

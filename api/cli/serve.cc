@@ -23,6 +23,7 @@
 
 #include "api/access_log.h"
 #include "api/cli/common.h"
+#include "api/cli/shutdown_deadline.h"
 #include "api/json_codec.h"
 #include "api/sd_notify.h"
 #include "api/server.h"
@@ -48,6 +49,8 @@ struct ServeSettings {
       static_cast<std::uint64_t>(Options{}.audit_checkpoint_interval.count());
   // Unwrapped DEKs kept this long when the epoch keys are in a token (Options).
   std::chrono::seconds dek_cache_ttl = Options{}.dek_cache_ttl;
+  // After SIGTERM, a store that has not answered this long is abandoned (ShutdownDeadline).
+  std::chrono::seconds shutdown_timeout{15};
 };
 
 void LogEvent(const json& event) {
@@ -136,6 +139,9 @@ int SettingsFromFlags(const Command& cmd, const Flags& flags, ServeSettings* s) 
   if (!ReadNumberFlag(flags, "dek-cache-ttl", 0, 3600, &s->dek_cache_ttl)) {
     return UsageError(cmd, "--dek-cache-ttl must be 0..3600 seconds (0: no cache)");
   }
+  if (!ReadNumberFlag(flags, "shutdown-timeout", 1, 3600, &s->shutdown_timeout)) {
+    return UsageError(cmd, "--shutdown-timeout must be 1..3600 seconds");
+  }
   if (flags.Has("tls-cert") != flags.Has("tls-key")) {
     return UsageError(cmd, "--tls-cert and --tls-key go together");
   }
@@ -192,8 +198,8 @@ sigset_t HardenProcess() {
 // Waits for SIGTERM or SIGINT and stops the server; the destructor ends the wait and joins.
 class SignalWatcher {
  public:
-  SignalWatcher(const sigset_t& signals, api::ApiServer* server)
-      : signals_(signals), server_(server), thread_([this] { Watch(); }) {}
+  SignalWatcher(const sigset_t& signals, api::ApiServer* server, ShutdownDeadline* deadline)
+      : signals_(signals), server_(server), deadline_(deadline), thread_([this] { Watch(); }) {}
   ~SignalWatcher() {
     done_.store(true);
     thread_.join();
@@ -213,6 +219,7 @@ class SignalWatcher {
         stop_requested_.store(true);
         api::NotifyStopping();  // systemd: Type=notify
         server_->Stop();
+        deadline_->Start();
         return;
       }
     }
@@ -220,6 +227,7 @@ class SignalWatcher {
 
   const sigset_t signals_;
   api::ApiServer* const server_;
+  ShutdownDeadline* const deadline_;
   std::atomic<bool> done_{false};
   std::atomic<bool> stop_requested_{false};
   std::thread thread_;  // last: starts once the members above exist
@@ -350,6 +358,7 @@ int PrintConfig(const Command& cmd, const Flags& flags, const ServeSettings& s) 
       {"max-queued", s.server.max_queued_connections},
       {"sweep-interval", s.sweep_interval.count()},
       {"dek-cache-ttl", s.dek_cache_ttl.count()},
+      {"shutdown-timeout", s.shutdown_timeout.count()},
       {"rate-limit", s.server.rate_limit},
       {"rate-burst", s.server.rate_burst},
       {"quota-bytes", s.quota_bytes},
@@ -376,8 +385,14 @@ int RunServe(const Command& cmd, const Flags& flags) {
   if (!RequireFlags(cmd, flags, {"data-dir"}, &rc)) return rc;
   WarnIfPlainHttpOffLoopback(settings);
   const sigset_t signals = HardenProcess();
+  // Outlives the vault: closing it is part of the shutdown it bounds.
+  ShutdownDeadline deadline(settings.shutdown_timeout, IsPostgresUrl(flags.Get("store")),
+                            [](const std::string& event) {
+                              LogEvent({{"event", event}});
+                            });
 
   std::unique_ptr<Vault> vault = OpenExisting(cmd, flags, &rc, [&](Options& o) {
+    o.abandon_store = deadline.abandon_flag();
     o.map_size_bytes = settings.map_size_bytes;
     o.quota_bytes = settings.quota_bytes;
     o.audit_checkpoint_entries = settings.audit_checkpoint_entries;
@@ -394,7 +409,7 @@ int RunServe(const Command& cmd, const Flags& flags) {
   Status served;
   bool stop_requested = false;
   {
-    SignalWatcher watcher(signals, server.get());
+    SignalWatcher watcher(signals, server.get(), &deadline);
     BackgroundSweeper sweeper(vault.get(), server.get(), settings.sweep_interval);
     served = server->Run();
     stop_requested = watcher.stop_requested();
@@ -428,6 +443,9 @@ std::vector<Command> ServeCommands() {
         {"threads", "N", "worker threads that run requests (default 64)"},
         {"max-queued", "N", "requests waiting for a worker before 503 (default 1024)"},
         {"sweep-interval", "SECONDS", "background sweeper period (default 60; 0 disables)"},
+        {"shutdown-timeout", "SECONDS",
+         "with --store postgresql://: after SIGTERM, calls still waiting on the database this "
+         "long fail (503) and the server exits (default 15)"},
         {"dek-cache-ttl", "SECONDS",
          "with the epoch keys in a PKCS#11 token, keep unwrapped data keys this long "
          "(default 30; 0: none)"},

@@ -306,8 +306,9 @@ TEST_F(ApiTest, MetricsUseRoutePatternsAndEngineGauges) {
       r.body.find("lethe_http_request_duration_seconds_bucket{route=\"/v1/subjects/{sid}/records/"
                   "{category}/{rid}\",method=\"PUT\",le=\"5e-05\"}"),
       std::string::npos);
-  for (const char* gauge : {"lethe_records ", "lethe_subjects ", "lethe_pending_erasures ",
-                            "lethe_keys_shredded_total ", "lethe_keys_live ", "lethe_epoch "}) {
+  for (const char* gauge :
+       {"lethe_records ", "lethe_subjects ", "lethe_pending_erasures ",
+        "lethe_keys_shredded_total ", "lethe_keys_live ", "lethe_epoch ", "lethe_audit_queued "}) {
     EXPECT_NE(r.body.find(std::string("\n") + gauge), std::string::npos) << gauge;
   }
   EXPECT_EQ(r.body.find("metrics-subject-77"), std::string::npos);

@@ -8,6 +8,7 @@
 // the data directory goes away. A Vault is not copyable.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -85,6 +86,13 @@ struct Options {
   // unwrap is a token operation; unwrapped DEKs are cached this long (0: no cache), which
   // receipts add to unrecoverable_after (docs/design.md "Keys in a PKCS#11 token").
   std::chrono::seconds dek_cache_ttl{30};
+  // Audit entries of reads queued for the writer and not yet committed, at most; past it a
+  // read waits for the writer (docs/design.md "Group commit").
+  std::size_t audit_queue_limit = 10000;
+  // Shutdown (lethe serve after SIGTERM): once set, from any thread at any time, calls
+  // waiting on a PostgreSQL store that stopped answering fail with kUnavailable instead of
+  // waiting on, and new ones fail at once (docs/operations.md "Stopping"). Null: never.
+  std::shared_ptr<std::atomic<bool>> abandon_store;
 };
 
 struct PutResult {
@@ -207,6 +215,7 @@ struct VaultStats {
   std::uint64_t keys_live = 0;
   std::uint64_t keys_shredded = 0;
   std::uint64_t epoch = 0;
+  std::uint64_t audit_queued = 0;  // read audit entries queued, not yet committed
 };
 
 struct ReceiptPublicKey {
