@@ -22,6 +22,7 @@
 #include "vault/keyring.h"
 #include "vault/keyslots.h"
 #include "vault/rows.h"
+#include "vault/slot_set.h"
 #include "vault/store.h"
 
 namespace vault {
@@ -111,12 +112,15 @@ class DekTable {
                      std::size_t to, std::vector<SlotPut>* puts,
                      std::vector<std::uint64_t>* epochs) const;
   std::optional<KeyReserve::Entry> TakeReserved(Txn& txn);
+  Status ZeroSlots(Txn& txn, const std::vector<std::uint64_t>& slots);
 
   Store& store_;
   Keyring& keyring_;
   SlotStore& slots_;
   const Clock& clock_;
   KeyReserve reserve_{keyring_, slots_.File()};  // writer thread only; none on table slots
+  const SlotSet free_{Table::kSlotsFree};    // zeroed slots, ready for new wraps
+  const SlotSet freed_{Table::kSlotsFreed};  // slots of committed destructions, to zero
 };
 
 }  // namespace vault
