@@ -1,6 +1,8 @@
 // The DEK table (dek_table.h).
 #include "vault/dek_table.h"
 
+#include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <thread>
 
@@ -247,37 +249,73 @@ Status DekTable::RewrapRange(const Txn& txn, const std::vector<RewrapItem>& item
   return Status::Ok();
 }
 
+// The crypto of a RewrapMany in chunks, claimed in order by whichever of its two threads is
+// free; a chunk is marked done (release) once its wraps are in puts and epochs.
+struct DekTable::RewrapWork {
+  static constexpr std::size_t kChunk = 128;
+  explicit RewrapWork(std::size_t count)
+      : n(count), chunks((count + kChunk - 1) / kChunk), done(chunks), status(chunks) {}
+  std::size_t n, chunks;
+  std::atomic<std::size_t> next{0};
+  std::vector<std::atomic<bool>> done;
+  std::vector<Status> status;
+  std::vector<SlotPut> puts = std::vector<SlotPut>(n);
+  std::vector<std::uint64_t> epochs = std::vector<std::uint64_t>(n);
+};
+
+// Claims the next chunk and runs its crypto; false when none is left.
+bool DekTable::RewrapChunk(const Txn& txn, const std::vector<RewrapItem>& items,
+                           RewrapWork* w) const {
+  const std::size_t c = w->next.fetch_add(1);
+  if (c >= w->chunks) return false;
+  const std::size_t from = c * RewrapWork::kChunk;
+  w->status[c] = RewrapRange(txn, items, from, std::min(w->n, from + RewrapWork::kChunk), &w->puts,
+                             &w->epochs);
+  w->done[c].store(true, std::memory_order_release);
+  return true;
+}
+
 Status DekTable::RewrapMany(Txn& txn, std::vector<RewrapItem>* items) {
   const std::size_t n = items->size();
   VAULT_ASSIGN_OR_RETURN(const std::vector<std::uint64_t> slots, AllocateSlots(txn, n));
-  std::vector<SlotPut> puts(n);
-  std::vector<std::uint64_t> epochs(n);
-  for (std::size_t i = 0; i < n; ++i) puts[i].slot = slots[i];
-  // The crypto (an unwrap and a wrap per key, ~2 us) on two threads for a large batch; the
-  // keyring is thread-safe, the store's tables are not touched meanwhile. Only where the slot
-  // store allows concurrent reads (the file); slots in a table are read through the
-  // transaction's one connection, so there it all runs on this thread.
-  const bool two = n >= 256 && slots_.ConcurrentReads() && std::thread::hardware_concurrency() > 1;
-  const std::size_t half = two ? n / 2 : 0;
-  Status second;
-  std::thread helper;
-  if (half > 0) {
-    helper = std::thread([&] { second = RewrapRange(txn, *items, half, n, &puts, &epochs); });
-  }
-  const Status first = RewrapRange(txn, *items, 0, half > 0 ? half : n, &puts, &epochs);
-  if (helper.joinable()) helper.join();
-  VAULT_RETURN_IF_ERROR(first);
-  VAULT_RETURN_IF_ERROR(second);
-  // Copy-on-write at the slot level, as in Rewrap: the old slots are zeroed after commit.
-  std::vector<std::uint64_t> old(n);
+  RewrapWork w(n);
+  std::vector<std::uint64_t> old(n);  // copy-on-write, as in Rewrap: zeroed after commit
   for (std::size_t i = 0; i < n; ++i) {
-    KeyRow& row = (*items)[i].row;
-    old[i] = row.slot;
-    row.slot = slots[i];
-    row.epoch = epochs[i];
+    w.puts[i].slot = slots[i];
+    old[i] = (*items)[i].row.slot;
   }
-  VAULT_RETURN_IF_ERROR(freed_.Add(txn, std::move(old)));
-  return slots_.WriteMany(txn, std::move(puts));
+  // The crypto (an unwrap and a wrap per key) on a second thread too, while this one writes
+  // the rows of the chunks done and takes chunks itself when none is. Only where the slot
+  // store allows concurrent reads (the file); slots in a table are read through the
+  // transaction's one connection, so there it all runs on this thread. The keyring is
+  // thread-safe; the other thread touches no table.
+  const bool two = n >= 256 && slots_.ConcurrentReads() && std::thread::hardware_concurrency() > 1;
+  std::thread helper;
+  if (two)
+    helper = std::thread([&] {
+      while (RewrapChunk(txn, *items, &w)) {
+      }
+    });
+  Status s = freed_.Add(txn, std::move(old));
+  for (std::size_t c = 0; c < w.chunks && s.ok();) {
+    if (!w.done[c].load(std::memory_order_acquire)) {
+      if (!RewrapChunk(txn, *items, &w)) std::this_thread::yield();  // the other has it
+      continue;
+    }
+    s = w.status[c];
+    const std::size_t to = std::min(n, (c + 1) * RewrapWork::kChunk);
+    for (std::size_t i = c * RewrapWork::kChunk; i < to && s.ok(); ++i) {
+      RewrapItem& item = (*items)[i];
+      item.row.slot = slots[i];
+      item.row.epoch = w.epochs[i];
+      s = txn.Put(Table::kKeys, Bytes(item.id), EncodeKeyRow(item.row));
+    }
+    ++c;
+  }
+  w.next.store(w.chunks);  // on an error: the other thread takes no further chunk
+  if (helper.joinable()) helper.join();
+  VAULT_RETURN_IF_ERROR(s);
+  return slots_.WriteMany(txn, std::move(w.puts));
 }
 
 StatusOr<std::vector<std::string>> DekTable::ScopesToCollect(const Txn& txn) const {

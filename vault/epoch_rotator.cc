@@ -137,10 +137,7 @@ Status EpochRotator::RewrapStep(std::string* next, bool* finished, std::uint64_t
     resume = from;
     n = 0;
     VAULT_RETURN_IF_ERROR(CollectStale(txn, from, &items, &resume, &n, &last));
-    VAULT_RETURN_IF_ERROR(deks_.RewrapMany(txn, &items));
-    for (const auto& item : items) {
-      VAULT_RETURN_IF_ERROR(txn.Put(Table::kKeys, Bytes(item.id), EncodeKeyRow(item.row)));
-    }
+    VAULT_RETURN_IF_ERROR(deks_.RewrapMany(txn, &items));  // writes the rows too
     step_rewrapped = items.size();
     return Status::Ok();
   }));
