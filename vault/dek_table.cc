@@ -1,6 +1,8 @@
 // The DEK table (dek_table.h).
 #include "vault/dek_table.h"
 
+#include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <thread>
 
@@ -21,6 +23,11 @@ constexpr std::string_view kGcPrefix = "gc/";
 // A backup pauses slot zeroing for at most this long, so a backup process that dies
 // cannot pause it for ever.
 constexpr UnixSeconds kMaxBackupPause = 3600;
+// A rotation takes free slots only in runs of at least a page of the slot file (4 KiB), so
+// that its writes stay sequential; scattered free slots go to single new keys.
+constexpr std::uint64_t kRotationMinRun = 4096 / kSlotBytes;
+// Slots zeroed per WriteMany, so zeroing a million freed slots needs no million-entry buffer.
+constexpr std::size_t kZeroBatch = 65536;
 
 std::string RetiringKey(std::string_view scope, const KeyId& id) {
   return std::string(scope) + Bytes(id);
@@ -76,34 +83,18 @@ Status DekTable::Create(Txn& txn, std::string_view scope, UnixSeconds expires_at
 }
 
 StatusOr<std::uint64_t> DekTable::AllocateSlot(Txn& txn) {
-  std::optional<std::uint64_t> slot;
-  VAULT_RETURN_IF_ERROR(
-      txn.ScanFrom(Table::kSlotsFree, "", [&](std::string_view k, std::string_view) {
-        slot = ReadBigEndian(k);
-        return false;
-      }));
-  if (slot) {
-    VAULT_RETURN_IF_ERROR(txn.Del(Table::kSlotsFree, BigEndianKey(*slot)));
-    return *slot;
-  }
+  VAULT_ASSIGN_OR_RETURN(const std::vector<std::uint64_t> taken, free_.Take(txn, 1));
+  if (!taken.empty()) return taken.front();
   const std::uint64_t next = MetaU64(txn, kMetaSlotHwm);
   VAULT_RETURN_IF_ERROR(SetMetaU64(txn, kMetaSlotHwm, next + 1));
   return next;
 }
 
-// n slots for new wraps: the free list's first ones, then past the high-water mark.
+// n slots for a rotation's new wraps: free ones in runs (kRotationMinRun), then past the
+// high-water mark, so its slot writes are sequential runs.
 StatusOr<std::vector<std::uint64_t>> DekTable::AllocateSlots(Txn& txn, std::size_t n) {
-  std::vector<std::uint64_t> out;
-  if (n == 0) return out;
-  out.reserve(n);
-  std::vector<std::string> taken;
-  VAULT_RETURN_IF_ERROR(
-      txn.ScanFrom(Table::kSlotsFree, "", [&](std::string_view k, std::string_view) {
-        taken.emplace_back(k);
-        out.push_back(ReadBigEndian(k));
-        return out.size() < n;
-      }));
-  for (const auto& k : taken) VAULT_RETURN_IF_ERROR(txn.Del(Table::kSlotsFree, k));
+  if (n == 0) return std::vector<std::uint64_t>();
+  VAULT_ASSIGN_OR_RETURN(std::vector<std::uint64_t> out, free_.Take(txn, n, kRotationMinRun));
   if (out.size() < n) {
     const std::uint64_t hwm = MetaU64(txn, kMetaSlotHwm);
     const std::uint64_t more = n - out.size();
@@ -116,12 +107,8 @@ StatusOr<std::vector<std::uint64_t>> DekTable::AllocateSlots(Txn& txn, std::size
 // A key from the reserve for the slot at the high-water mark, which this transaction then
 // raises; none while the free list has slots (they are used first, by the ordinary path).
 std::optional<KeyReserve::Entry> DekTable::TakeReserved(Txn& txn) {
-  bool have_free = false;
-  const Status scan = txn.ScanFrom(Table::kSlotsFree, "", [&](std::string_view, std::string_view) {
-    have_free = true;
-    return false;
-  });
-  if (!scan.ok() || have_free) return std::nullopt;
+  Status scan;
+  if (!free_.Empty(txn, &scan) || !scan.ok()) return std::nullopt;
   const std::uint64_t hwm = MetaU64(txn, kMetaSlotHwm);
   std::optional<KeyReserve::Entry> taken = reserve_.Take(hwm);
   if (taken && !SetMetaU64(txn, kMetaSlotHwm, hwm + 1).ok()) return std::nullopt;
@@ -197,7 +184,7 @@ Status DekTable::Destroy(Txn& txn, const KeyId& id, const KeyRow& row) {
   VAULT_RETURN_IF_ERROR(txn.Del(Table::kRekeys, RetiringKey(row.scope, id)));
   // The slot is zeroed once this commits (ZeroFreedSlots), not before: an aborted
   // transaction must not lose a key that is still referenced.
-  VAULT_RETURN_IF_ERROR(txn.Put(Table::kSlotsFreed, BigEndianKey(row.slot), ""));
+  VAULT_RETURN_IF_ERROR(freed_.Add(txn, {row.slot}));
   const std::size_t cut = row.scope.size() >= 8 ? row.scope.size() - 8 : 0;
   VAULT_RETURN_IF_ERROR(
       txn.Put(Table::kMeta, std::string(kGcPrefix) + row.scope.substr(0, cut), ""));
@@ -246,7 +233,7 @@ Status DekTable::Rewrap(Txn& txn, const KeyId& id, KeyRow* row) {
   // zeroed after commit, so a crash never leaves a half-written key.
   SecretBytes dek;
   VAULT_RETURN_IF_ERROR(Unwrap(txn, *row, &dek));
-  VAULT_RETURN_IF_ERROR(txn.Put(Table::kSlotsFreed, BigEndianKey(row->slot), ""));
+  VAULT_RETURN_IF_ERROR(freed_.Add(txn, {row->slot}));
   return WrapIntoNewSlot(txn, dek, id, row);
 }
 
@@ -262,35 +249,73 @@ Status DekTable::RewrapRange(const Txn& txn, const std::vector<RewrapItem>& item
   return Status::Ok();
 }
 
+// The crypto of a RewrapMany in chunks, claimed in order by whichever of its two threads is
+// free; a chunk is marked done (release) once its wraps are in puts and epochs.
+struct DekTable::RewrapWork {
+  static constexpr std::size_t kChunk = 128;
+  explicit RewrapWork(std::size_t count)
+      : n(count), chunks((count + kChunk - 1) / kChunk), done(chunks), status(chunks) {}
+  std::size_t n, chunks;
+  std::atomic<std::size_t> next{0};
+  std::vector<std::atomic<bool>> done;
+  std::vector<Status> status;
+  std::vector<SlotPut> puts = std::vector<SlotPut>(n);
+  std::vector<std::uint64_t> epochs = std::vector<std::uint64_t>(n);
+};
+
+// Claims the next chunk and runs its crypto; false when none is left.
+bool DekTable::RewrapChunk(const Txn& txn, const std::vector<RewrapItem>& items,
+                           RewrapWork* w) const {
+  const std::size_t c = w->next.fetch_add(1);
+  if (c >= w->chunks) return false;
+  const std::size_t from = c * RewrapWork::kChunk;
+  w->status[c] = RewrapRange(txn, items, from, std::min(w->n, from + RewrapWork::kChunk), &w->puts,
+                             &w->epochs);
+  w->done[c].store(true, std::memory_order_release);
+  return true;
+}
+
 Status DekTable::RewrapMany(Txn& txn, std::vector<RewrapItem>* items) {
   const std::size_t n = items->size();
   VAULT_ASSIGN_OR_RETURN(const std::vector<std::uint64_t> slots, AllocateSlots(txn, n));
-  std::vector<SlotPut> puts(n);
-  std::vector<std::uint64_t> epochs(n);
-  for (std::size_t i = 0; i < n; ++i) puts[i].slot = slots[i];
-  // The crypto (an unwrap and a wrap per key, ~2 us) on two threads for a large batch; the
-  // keyring is thread-safe, the store's tables are not touched meanwhile. Only where the slot
-  // store allows concurrent reads (the file); slots in a table are read through the
-  // transaction's one connection, so there it all runs on this thread.
-  const bool two = n >= 256 && slots_.ConcurrentReads() && std::thread::hardware_concurrency() > 1;
-  const std::size_t half = two ? n / 2 : 0;
-  Status second;
-  std::thread helper;
-  if (half > 0) {
-    helper = std::thread([&] { second = RewrapRange(txn, *items, half, n, &puts, &epochs); });
-  }
-  const Status first = RewrapRange(txn, *items, 0, half > 0 ? half : n, &puts, &epochs);
-  if (helper.joinable()) helper.join();
-  VAULT_RETURN_IF_ERROR(first);
-  VAULT_RETURN_IF_ERROR(second);
-  // Copy-on-write at the slot level, as in Rewrap: the old slots are zeroed after commit.
+  RewrapWork w(n);
+  std::vector<std::uint64_t> old(n);  // copy-on-write, as in Rewrap: zeroed after commit
   for (std::size_t i = 0; i < n; ++i) {
-    KeyRow& row = (*items)[i].row;
-    VAULT_RETURN_IF_ERROR(txn.Put(Table::kSlotsFreed, BigEndianKey(row.slot), ""));
-    row.slot = slots[i];
-    row.epoch = epochs[i];
+    w.puts[i].slot = slots[i];
+    old[i] = (*items)[i].row.slot;
   }
-  return slots_.WriteMany(txn, std::move(puts));
+  // The crypto (an unwrap and a wrap per key) on a second thread too, while this one writes
+  // the rows of the chunks done and takes chunks itself when none is. Only where the slot
+  // store allows concurrent reads (the file); slots in a table are read through the
+  // transaction's one connection, so there it all runs on this thread. The keyring is
+  // thread-safe; the other thread touches no table.
+  const bool two = n >= 256 && slots_.ConcurrentReads() && std::thread::hardware_concurrency() > 1;
+  std::thread helper;
+  if (two)
+    helper = std::thread([&] {
+      while (RewrapChunk(txn, *items, &w)) {
+      }
+    });
+  Status s = freed_.Add(txn, std::move(old));
+  for (std::size_t c = 0; c < w.chunks && s.ok();) {
+    if (!w.done[c].load(std::memory_order_acquire)) {
+      if (!RewrapChunk(txn, *items, &w)) std::this_thread::yield();  // the other has it
+      continue;
+    }
+    s = w.status[c];
+    const std::size_t to = std::min(n, (c + 1) * RewrapWork::kChunk);
+    for (std::size_t i = c * RewrapWork::kChunk; i < to && s.ok(); ++i) {
+      RewrapItem& item = (*items)[i];
+      item.row.slot = slots[i];
+      item.row.epoch = w.epochs[i];
+      s = txn.Put(Table::kKeys, Bytes(item.id), EncodeKeyRow(item.row));
+    }
+    ++c;
+  }
+  w.next.store(w.chunks);  // on an error: the other thread takes no further chunk
+  if (helper.joinable()) helper.join();
+  VAULT_RETURN_IF_ERROR(s);
+  return slots_.WriteMany(txn, std::move(w.puts));
 }
 
 StatusOr<std::vector<std::string>> DekTable::ScopesToCollect(const Txn& txn) const {
@@ -316,17 +341,18 @@ Status DekTable::ZeroFreed(Txn& txn) {
   if (static_cast<UnixSeconds>(MetaU64(txn, kMetaBackupUntil)) > clock_.Now()) {
     return Status::Ok();
   }
-  Status st;
-  const std::vector<std::string> freed = KeysOf(txn, Table::kSlotsFreed, "", &st);
-  VAULT_RETURN_IF_ERROR(st);
-  std::vector<SlotPut> zeros(freed.size());
-  for (std::size_t i = 0; i < freed.size(); ++i) zeros[i].slot = ReadBigEndian(freed[i]);
-  VAULT_RETURN_IF_ERROR(slots_.WriteMany(txn, std::move(zeros)));
-  for (const auto& k : freed) {
-    VAULT_RETURN_IF_ERROR(txn.Del(Table::kSlotsFreed, k));
-    VAULT_RETURN_IF_ERROR(txn.Put(Table::kSlotsFree, k, ""));
+  VAULT_ASSIGN_OR_RETURN(std::vector<std::uint64_t> freed, freed_.TakeAll(txn));
+  VAULT_RETURN_IF_ERROR(ZeroSlots(txn, freed));
+  return free_.Add(txn, std::move(freed));  // the pre-commit hook syncs the zeroes first
+}
+
+Status DekTable::ZeroSlots(Txn& txn, const std::vector<std::uint64_t>& slots) {
+  for (std::size_t i = 0; i < slots.size(); i += kZeroBatch) {
+    std::vector<SlotPut> zeros(std::min(kZeroBatch, slots.size() - i));
+    for (std::size_t j = 0; j < zeros.size(); ++j) zeros[j].slot = slots[i + j];
+    VAULT_RETURN_IF_ERROR(slots_.WriteMany(txn, std::move(zeros)));
   }
-  return Status::Ok();  // the pre-commit hook syncs the zeroed slots before commit
+  return Status::Ok();
 }
 
 Status DekTable::ZeroFreedSlotsNow() {
@@ -346,11 +372,22 @@ Status DekTable::PauseSlotZeroing(bool pause) {
 Status DekTable::RecoverSlots() {
   return store_.Exclusive([&]() -> Status {
     VAULT_RETURN_IF_ERROR(store_.Transact([&](Txn& txn) -> Status {
+      VAULT_RETURN_IF_ERROR(free_.Convert(txn));  // stores written before the bitmap rows
+      VAULT_RETURN_IF_ERROR(freed_.Convert(txn));
       VAULT_RETURN_IF_ERROR(slots_.Truncate(MetaU64(txn, kMetaSlotHwm)));
       reserve_.Clear();
-      return txn.ScanFrom(Table::kSlotsFree, "", [&](std::string_view k, std::string_view) {
-        return slots_.Zero(txn, ReadBigEndian(k)).ok();
-      });
+      // Slots in a table roll back with the transaction that wrote them: nothing to zero.
+      if (slots_.File() == nullptr) return Status::Ok();
+      std::vector<std::uint64_t> written;  // free slots that are not zero
+      Status read;
+      VAULT_RETURN_IF_ERROR(free_.Scan(txn, [&](std::uint64_t slot) {
+        SlotBytes bytes;
+        read = slots_.Read(txn, slot, &bytes);
+        if (read.ok() && bytes != SlotBytes{}) written.push_back(slot);
+        return read.ok();
+      }));
+      VAULT_RETURN_IF_ERROR(read);
+      return ZeroSlots(txn, written);
     }));
     return ZeroFreedSlots();
   });

@@ -22,6 +22,7 @@
 #include "vault/keyring.h"
 #include "vault/keyslots.h"
 #include "vault/rows.h"
+#include "vault/slot_set.h"
 #include "vault/store.h"
 
 namespace vault {
@@ -74,7 +75,7 @@ class DekTable {
   };
   // Rewrap for many DEKs at once (epoch rotation): the fresh slots are allocated together,
   // the unwrap and wrap run on up to two threads, the slots are written in runs of adjacent
-  // ones. The caller writes the rows.
+  // ones, and the updated rows are written (while the other thread still wraps).
   Status RewrapMany(Txn& txn, std::vector<RewrapItem>* items);
 
   // Category prefixes (uid | category | 0) whose destroyed keys left ciphertext behind.
@@ -110,13 +111,18 @@ class DekTable {
   Status RewrapRange(const Txn& txn, const std::vector<RewrapItem>& items, std::size_t from,
                      std::size_t to, std::vector<SlotPut>* puts,
                      std::vector<std::uint64_t>* epochs) const;
+  struct RewrapWork;
+  bool RewrapChunk(const Txn& txn, const std::vector<RewrapItem>& items, RewrapWork* w) const;
   std::optional<KeyReserve::Entry> TakeReserved(Txn& txn);
+  Status ZeroSlots(Txn& txn, const std::vector<std::uint64_t>& slots);
 
   Store& store_;
   Keyring& keyring_;
   SlotStore& slots_;
   const Clock& clock_;
   KeyReserve reserve_{keyring_, slots_.File()};  // writer thread only; none on table slots
+  const SlotSet free_{Table::kSlotsFree};        // zeroed slots, ready for new wraps
+  const SlotSet freed_{Table::kSlotsFreed};      // slots of committed destructions, to zero
 };
 
 }  // namespace vault

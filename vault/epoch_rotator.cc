@@ -114,13 +114,15 @@ Status EpochRotator::RewrapAll(const ProgressFn& progress, std::uint64_t* rewrap
         [&]() -> Status { return RewrapStep(&next, &finished, &done, rewrapped); }));
     if (progress) progress(std::min(done, total), total);
   }
-  // The last step's old slots (each step zeroes those of the step before it).
+  // The old slots of every step, zeroed together: by now they are runs of the slot file
+  // (written in one pass), not one scattered 4 KiB page per slot as step by step.
   return deks_.ZeroFreedSlotsNow();
 }
 
-// One transaction of RewrapAll: zeroes the slots the previous step freed (it committed), then
-// rewraps up to rewrap_batch_ key rows from *next on, all of them together (RewrapMany): one
-// commit, one slot sync and a few slot writes per step rather than per key. The outputs change
+// One transaction of RewrapAll: rewraps up to rewrap_batch_ key rows from *next on, all of them
+// together (RewrapMany): one commit, one slot sync and a few slot writes per step rather than
+// per key. The old slots wait in the freed list until the rotation ends (or an erasure, the
+// sweeper or a backup's end zeroes the freed list sooner). The outputs change
 // only once the transaction has committed: an attempt the store rolls back and runs again (a
 // conflict on PostgreSQL) must start from the same key, or the keys it had rewrapped would
 // stay under the old epoch and be lost with its KEK.
@@ -131,15 +133,11 @@ Status EpochRotator::RewrapStep(std::string* next, bool* finished, std::uint64_t
   bool last = true;
   std::uint64_t n = 0, step_rewrapped = 0;
   VAULT_RETURN_IF_ERROR(store_.Transact([&](Txn& txn) -> Status {
-    VAULT_RETURN_IF_ERROR(deks_.ZeroFreed(txn));
     std::vector<DekTable::RewrapItem> items;
     resume = from;
     n = 0;
     VAULT_RETURN_IF_ERROR(CollectStale(txn, from, &items, &resume, &n, &last));
-    VAULT_RETURN_IF_ERROR(deks_.RewrapMany(txn, &items));
-    for (const auto& item : items) {
-      VAULT_RETURN_IF_ERROR(txn.Put(Table::kKeys, Bytes(item.id), EncodeKeyRow(item.row)));
-    }
+    VAULT_RETURN_IF_ERROR(deks_.RewrapMany(txn, &items));  // writes the rows too
     step_rewrapped = items.size();
     return Status::Ok();
   }));

@@ -112,8 +112,11 @@ Status KeySlots::Write(std::uint64_t slot, const SlotBytes& bytes) {
 
 Status KeySlots::WriteMany(std::vector<SlotPut> puts) {
   if (puts.empty()) return Status::Ok();
-  std::stable_sort(puts.begin(), puts.end(),
-                   [](const SlotPut& a, const SlotPut& b) { return a.slot < b.slot; });
+  const auto by_slot = [](const SlotPut& a, const SlotPut& b) { return a.slot < b.slot; };
+  // A rotation's puts come sorted already (its slots are taken in order).
+  if (!std::is_sorted(puts.begin(), puts.end(), by_slot)) {
+    std::stable_sort(puts.begin(), puts.end(), by_slot);
+  }
   room_.Ensure(fd_, (puts.back().slot + 1) * kSlotBytes);
   std::vector<std::uint8_t> run;
   for (std::size_t i = 0; i < puts.size();) {
