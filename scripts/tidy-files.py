@@ -6,8 +6,9 @@ Usage: tidy-files.py COMPILE_COMMANDS ROOT [BASELINE_FILE]
 Every crypto/ vault/ api/ fuzz/ source in the compile database, or, when BASELINE_FILE names
 a commit whose whole tree passed clang-tidy and that commit is in this checkout's history,
 only the sources that differ from it and the sources that include a header that differs from
-it (directly or through other changed headers). A change to .clang-tidy, to the compile flags
-(any CMakeLists.txt) or a missing baseline means every source. LETHE_TIDY_FULL=1 forces every
+it (directly or through other changed headers). A change to .clang-tidy, to the top-level
+CMakeLists.txt (where the compile flags are set; the others add sources, which then count as
+changed themselves) or a missing baseline means every source. LETHE_TIDY_FULL=1 forces every
 source. The first line of the output says which selection was made (for the log); the rest
 are the files.
 """
@@ -61,8 +62,8 @@ def main():
         changed = changed_since(root, commit) if commit else None
         if changed is None:
             reason = "full (no baseline commit in this checkout)"
-        elif any(p == ".clang-tidy" or p.endswith("CMakeLists.txt") for p in changed):
-            reason = "full (.clang-tidy or a CMakeLists.txt changed since the baseline)"
+        elif ".clang-tidy" in changed or "CMakeLists.txt" in changed:
+            reason = "full (.clang-tidy or the top-level CMakeLists.txt changed since the baseline)"
     if reason is not None:
         print(f"# {reason}: {len(sources)} files")
         print("\n".join(os.path.join(root, f) for f in sources))
