@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "key_slot_files.h"
 #include "test_util.h"
 #include "vault/key_reserve.h"
 #include "vault/keyslots.h"
@@ -19,16 +20,6 @@ namespace {
 
 using nlohmann::json;
 using testing::TestVault;
-
-// Slots of the key slot file holding anything but zeros.
-std::size_t NonZeroSlots(const std::string& data_dir) {
-  const std::string bytes = testing::ReadFile(data_dir + "/keyslots");
-  std::size_t n = 0;
-  for (std::size_t at = 0; at + kSlotBytes <= bytes.size(); at += kSlotBytes) {
-    if (bytes.find_first_not_of('\0', at) < at + kSlotBytes) ++n;
-  }
-  return n;
-}
 
 TEST(RotationBatchTest, LargeStepsRewrapEveryKeyAndZeroEveryOldSlot) {
   auto t = TestVault::Make("rotate-batch");
@@ -52,12 +43,12 @@ TEST(RotationBatchTest, LargeStepsRewrapEveryKeyAndZeroEveryOldSlot) {
     EXPECT_EQ(r->rewrapped, keys);
     // Each live key in one slot, the reserve past the mark aside (key_reserve.h): the old
     // slots were zeroed (without that, every rotation would leave another 1,800).
-    EXPECT_GE(NonZeroSlots(t->dir + "/data"), keys);
-    EXPECT_LE(NonZeroSlots(t->dir + "/data"), keys + 2 * KeyReserve::kBatch);
+    EXPECT_GE(testing::NonZeroKeySlots(t->dir + "/data"), keys);
+    EXPECT_LE(testing::NonZeroKeySlots(t->dir + "/data"), keys + 2 * KeyReserve::kBatch);
   }
   t->Reopen();  // recovery zeroes the reserve, the first commit refills it
-  EXPECT_GE(NonZeroSlots(t->dir + "/data"), keys);
-  EXPECT_LE(NonZeroSlots(t->dir + "/data"), keys + KeyReserve::kBatch);
+  EXPECT_GE(testing::NonZeroKeySlots(t->dir + "/data"), keys);
+  EXPECT_LE(testing::NonZeroKeySlots(t->dir + "/data"), keys + KeyReserve::kBatch);
   for (int i = 0; i < 900; ++i) {
     auto g = t->vault->GetRecord(t->admin, "u" + std::to_string(i), "account", "p");
     ASSERT_TRUE(g.ok()) << i << ": " << g.status().ToString();

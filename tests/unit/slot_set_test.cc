@@ -7,6 +7,7 @@
 
 #include <filesystem>
 
+#include "key_slot_files.h"
 #include "test_util.h"
 #include "vault/codec.h"
 #include "vault/keyslots.h"
@@ -112,16 +113,6 @@ TEST_F(SlotSetTest, ReadsAndConvertsPerSlotRows) {
                   .ok());
 }
 
-// Slots of the key slot file holding anything but zeros.
-std::size_t NonZeroSlots(const std::string& data_dir) {
-  const std::string bytes = testing::ReadFile(data_dir + "/keyslots");
-  std::size_t n = 0;
-  for (std::size_t at = 0; at + kSlotBytes <= bytes.size(); at += kSlotBytes) {
-    if (bytes.find_first_not_of('\0', at) < at + kSlotBytes) ++n;
-  }
-  return n;
-}
-
 // A store whose free lists hold one row per slot (as main wrote them before the bitmaps):
 // it opens, its freed slots are zeroed, and it rotates and reads every key.
 TEST(SlotSetUpgradeTest, AStoreWithPerSlotRowsOpensAndRotates) {
@@ -165,7 +156,8 @@ TEST(SlotSetUpgradeTest, AStoreWithPerSlotRowsOpensAndRotates) {
   auto r = t->vault->RotateEpoch(t->admin);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->rewrapped, keys);
-  EXPECT_LE(NonZeroSlots(t->dir + "/data"), keys + 2 * 256);  // live keys and the reserve
+  EXPECT_LE(testing::NonZeroKeySlots(t->dir + "/data"),
+            keys + 2 * 256);  // live keys and the reserve
   t->Reopen();
   for (int i = 0; i < 50; ++i) {
     auto g = t->vault->GetRecord(t->admin, "u" + std::to_string(i), "account", "p");
