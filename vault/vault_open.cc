@@ -138,8 +138,8 @@ Status Vault::Impl::OpenStore() {
   };
   std::unique_ptr<StoreBackend> backend;
   if (IsPostgresUrl(options.store)) {
-    VAULT_ASSIGN_OR_RETURN(backend, OpenPgBackend(options.store, options.create_if_missing,
-                                                  options.abandon_store));
+    VAULT_ASSIGN_OR_RETURN(
+        backend, OpenPgBackend(options.store, options.create_if_missing, options.abandon_store));
   } else {
     VAULT_ASSIGN_OR_RETURN(
         backend, OpenLmdbBackend(layout::StoreDir(options.data_dir), options.map_size_bytes,
