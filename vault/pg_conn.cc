@@ -45,8 +45,6 @@ bool Unreachable(std::string_view state) {
          state.substr(0, 2) == "53";
 }
 
-constexpr const char* kGaveUp = "the server is shutting down (PostgreSQL did not answer)";
-
 // PQconnectdb, on a thread of its own when the wait may be abandoned: a server that stopped
 // answering keeps an attempt blocked forever (connect_timeout, when the URI sets one, and
 // trying the next host stay libpq's). Abandoned: returns null at once; the thread closes the

@@ -41,6 +41,8 @@ class Conn {
   static StatusOr<std::unique_ptr<Conn>> Open(const std::string& conninfo,
                                               const AbandonFlag* abandon = nullptr);
   static constexpr int kAbandonPollMs = 100;
+  // What a call abandoned at shutdown answers (kUnavailable).
+  static constexpr const char* kGaveUp = "the server is shutting down (PostgreSQL did not answer)";
   // Prepares the statements (the schema must exist).
   Status Prepare();
   ~Conn() { PQfinish(conn_); }

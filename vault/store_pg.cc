@@ -231,8 +231,7 @@ StatusOr<std::unique_ptr<Conn>> PgBackend::TakeReader(bool fresh) const {
     }
     while (idle_.empty() && open_readers_ >= kMaxReaders && t_readers_held == 0) {
       if (abandon_->load()) {
-        return Status(Code::kUnavailable,
-                      "the server is shutting down (PostgreSQL did not answer)");
+        return Status(Code::kUnavailable, Conn::kGaveUp);
       }
       (void)lock.WaitUntil(reader_back_, std::chrono::steady_clock::now() +
                                              std::chrono::milliseconds(Conn::kAbandonPollMs));
